@@ -1,0 +1,1 @@
+//! SQLite results store (embedded default).
