@@ -1,1 +1,195 @@
-fn main() {}
+//! The `driftdeck` binary: CLI dispatch only.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use driftdeck::cli::{Cli, Command, DemoCommand};
+use driftdeck::{demo, domain, jobs};
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("driftdeck: cannot install error reporting: {e}");
+    }
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("Error: {report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_job_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("DRIFTDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let result = if format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+    if let Err(e) = result {
+        eprintln!("driftdeck: logging not initialised: {e}");
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let config = cli.config.as_deref();
+    let Some(command) = cli.command else {
+        return driftdeck::app::run_console(config, &cli.console);
+    };
+    init_job_logging(&cli.log_format);
+    match command {
+        Command::Run(args) => {
+            let ws = jobs::setup::Workspace::open(config)?;
+            let date = match &args.date {
+                Some(d) => domain::parse_date(d)?,
+                None => chrono::Utc::now().date_naive() - chrono::Days::new(1),
+            };
+            let ws = ws.with_retry_overrides(args.attempts, args.retry_delay);
+            let models = if args.all {
+                ws.jobs.iter().collect::<Vec<_>>()
+            } else {
+                let id = args.model.as_deref().ok_or_else(|| eyre!("--model or --all"))?;
+                vec![ws.job(id)?]
+            };
+            let mut failed = 0;
+            for job in &models {
+                let request = jobs::run::RunRequest {
+                    date,
+                    action: domain::RunAction::Run,
+                    triggered_by: args.triggered_by.clone(),
+                    run_id: args.run_id.clone().map(|id| {
+                        if models.len() > 1 {
+                            format!("{id}-{}", job.model_id)
+                        } else {
+                            id
+                        }
+                    }),
+                    log_path: std::env::var("DRIFTDECK_JOB_LOG").ok(),
+                };
+                match jobs::run::run_model(&ws.ctx, job, &request) {
+                    Ok(o) => println!(
+                        "{} {} psi={:.6} csi={:.6} band={} worst={} attempts={}",
+                        job.model_id,
+                        date,
+                        o.result.psi_score,
+                        o.result.csi_score,
+                        o.band,
+                        o.worst
+                            .as_ref()
+                            .map(|(n, v)| format!("{n}:{v:.4}"))
+                            .unwrap_or_else(|| "-".into()),
+                        o.attempts
+                    ),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{} {} FAILED: {e}", job.model_id, date);
+                    }
+                }
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Backfill(args) => {
+            let ws = jobs::setup::Workspace::open(config)?
+                .with_retry_overrides(args.attempts, args.retry_delay);
+            let from = domain::parse_date(&args.from).wrap_err("--from")?;
+            let to = domain::parse_date(&args.to).wrap_err("--to")?;
+            let models = ws.select(args.model.as_deref(), args.value_stream.as_deref(), args.all)?;
+            let options = jobs::backfill::BackfillOptions {
+                from,
+                to,
+                only_missing: args.only_missing,
+                concurrency: args.concurrency.unwrap_or(ws.concurrency),
+                triggered_by: args.triggered_by.clone(),
+                run_id_prefix: args.run_id.clone(),
+            };
+            let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
+                if done == total || done % 200 == 0 {
+                    tracing::info!(event = "backfill_progress", done, total, "backfill progress");
+                }
+            })?;
+            println!(
+                "backfill {from}..{to}: {} runs, {} succeeded, {} failed, {} skipped (already stored)",
+                summary.started,
+                summary.outcomes.len(),
+                summary.failures.len(),
+                summary.skipped
+            );
+            for (model, date, error) in &summary.failures {
+                println!("  FAILED {model} {date}: {error}");
+            }
+            Ok(if summary.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Psi(args) => {
+            let options = jobs::adhoc::AdhocOptions {
+                columns: args.columns,
+                categorical: args.categorical,
+                numeric: args.numeric,
+                exclude: args.exclude,
+                bins: args.bins,
+                eps: args.eps,
+            };
+            let report = jobs::adhoc::compare_files(&args.benchmark, &args.current, &options)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+            } else {
+                for (name, c) in &report.columns {
+                    println!(
+                        "{name:32} {:11} psi={:.10} bins={}",
+                        c.kind,
+                        c.psi,
+                        c.bins.len()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status(args) => {
+            let ws = jobs::setup::Workspace::open(config)?;
+            let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", jobs::report::render_status(&rows));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => match args.command {
+            DemoCommand::Init { dir, force } => {
+                let dir = dir.unwrap_or_else(demo::default_dir);
+                let created = demo::init(&dir, force, &|msg| eprintln!("{msg}"))?;
+                println!("demo workspace ready: {}", created.display());
+                println!(
+                    "next: driftdeck --config {} backfill --all --from 2013-02-01 --to 2013-12-31",
+                    demo::config_path(&dir).display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            DemoCommand::Run { dir } => {
+                let dir = dir.unwrap_or_else(demo::default_dir);
+                demo::run(&dir, &|msg| eprintln!("{msg}"))?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Info => {
+            let ws = jobs::setup::Workspace::open(config)?;
+            print!("{}", ws.describe());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Command-line interface (clap). `main.rs` only dispatches on these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// driftdeck: PSI/CSI model monitoring. With no subcommand, opens the console.
+#[derive(Debug, Parser)]
+#[command(name = "driftdeck", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file (driftdeck.toml). Default: $DRIFTDECK_CONFIG, the XDG config dir,
+    /// then ./config/driftdeck.toml.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Log format of jobs on stderr: `text` (key=value) or `json` (one object per line).
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// Console options (used when no subcommand is given).
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+
+    /// What to do; none opens the console.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options of the console.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConsoleArgs {
+    /// Theme name (a file in themes/ or built in: dark, light, high-contrast).
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// Act with this role (cannot exceed the role configured for you): viewer, operator, admin.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Disable every action that writes or runs.
+    #[arg(long)]
+    pub read_only: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute PSI/CSI for one model (or all) on one calculation date and store the result.
+    ///
+    /// Retries per `[retry]` (seed: 3 attempts, 300 s apart); every attempt is recorded in
+    /// PCI_CSI_RUNS; exits non-zero when the final attempt fails (CronJob-friendly).
+    Run(RunArgs),
+    /// Run a range of calculation dates for one model, a value stream or all models.
+    Backfill(BackfillArgs),
+    /// Ad-hoc PSI/CSI between any two files (CSV or Parquet): no config, no store.
+    Psi(PsiArgs),
+    /// Print the models table (latest result and run of each model).
+    Status(StatusArgs),
+    /// The bundled demo workspace (real CC0 NYC flights 2013 data).
+    Demo(DemoArgs),
+    /// Print resolved configuration paths and backends.
+    Info,
+}
+
+/// `driftdeck run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Model id.
+    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    pub model: Option<String>,
+    /// Every model in the registry.
+    #[arg(long)]
+    pub all: bool,
+    /// Calculation date (YYYY-MM-DD). Default: yesterday (UTC).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Who started the run (`schedule` for CronJobs, a user name for the console).
+    #[arg(long, default_value = "schedule")]
+    pub triggered_by: String,
+    /// Run id to record (the console's local runner passes its job id).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Override the configured delay between attempts, in seconds.
+    #[arg(long)]
+    pub retry_delay: Option<f64>,
+    /// Override the configured number of attempts.
+    #[arg(long)]
+    pub attempts: Option<u32>,
+}
+
+/// `driftdeck backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Model id.
+    #[arg(long, conflicts_with_all = ["all", "value_stream"])]
+    pub model: Option<String>,
+    /// Every model of this value stream.
+    #[arg(long, conflicts_with = "all")]
+    pub value_stream: Option<String>,
+    /// Every model.
+    #[arg(long)]
+    pub all: bool,
+    /// First calculation date (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: String,
+    /// Last calculation date (YYYY-MM-DD), included.
+    #[arg(long)]
+    pub to: String,
+    /// Skip dates that already have a result (run only missing ones).
+    #[arg(long)]
+    pub only_missing: bool,
+    /// Runs at once. Default: `[orchestrator] concurrency`.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Who started the backfill.
+    #[arg(long, default_value = "schedule")]
+    pub triggered_by: String,
+    /// Run id prefix to record.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Override the configured delay between attempts, in seconds.
+    #[arg(long)]
+    pub retry_delay: Option<f64>,
+    /// Override the configured number of attempts.
+    #[arg(long)]
+    pub attempts: Option<u32>,
+}
+
+/// `driftdeck psi`.
+#[derive(Debug, Args)]
+pub struct PsiArgs {
+    /// Benchmark (expected) population: .csv or .parquet.
+    pub benchmark: PathBuf,
+    /// Current (actual) population: .csv or .parquet.
+    pub current: PathBuf,
+    /// Only these columns (repeatable or comma-separated). Default: every column of the benchmark.
+    #[arg(long = "column", value_delimiter = ',')]
+    pub columns: Vec<String>,
+    /// Treat these columns as categorical.
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Treat these columns as numeric.
+    #[arg(long, value_delimiter = ',')]
+    pub numeric: Vec<String>,
+    /// Skip these columns.
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Quantile bins for numeric columns.
+    #[arg(long, default_value_t = 10)]
+    pub bins: usize,
+    /// Share used in place of an empty bin's 0.
+    #[arg(long, default_value_t = 1e-4)]
+    pub eps: f64,
+    /// Print JSON with the per-bin tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `driftdeck status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `driftdeck demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// What to do with the demo workspace.
+    #[command(subcommand)]
+    pub command: DemoCommand,
+}
+
+/// `driftdeck demo ...`.
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Create the demo workspace: config, benchmark tree (EFS layout), current data, SQLite store.
+    Init {
+        /// Directory to create. Default: ./demo-workspace.
+        dir: Option<PathBuf>,
+        /// Replace an existing workspace.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create the workspace if needed, backfill 2013-02-01..2013-12-31 and print a summary.
+    Run {
+        /// Directory. Default: ./demo-workspace.
+        dir: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,79 @@
+//! The frozen benchmark profile of a model: computed once per benchmark version and saved beside the
+//! benchmark as `benchmark.profile.json`; reused by every daily run while the benchmark's checksum,
+//! the model's column specs, ε and the engine version are unchanged (DESIGN sections 5 and 6).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use super::{JobContext, JobError, ModelJob};
+use crate::engine::{self, BenchmarkProfile};
+use crate::sources::{ColumnRequest, KindHint, checksum_file, read_table};
+
+/// A profile ready for evaluation, with the benchmark version it came from.
+#[derive(Debug)]
+pub struct LoadedProfile {
+    /// The frozen bins and expected counts.
+    pub profile: BenchmarkProfile,
+    /// Benchmark version: the first 16 hex digits of the benchmark file's sha256.
+    pub version: String,
+}
+
+type Key = (PathBuf, Option<SystemTime>, u64);
+
+/// Process-wide memo so a backfill hashes and parses each benchmark once, keyed by path,
+/// modification time and length (a replaced benchmark has a new key).
+static MEMO: Mutex<Option<HashMap<Key, Arc<LoadedProfile>>>> = Mutex::new(None);
+
+/// Returns the model's profile: from the memo, from `benchmark.profile.json` when it matches the
+/// benchmark's checksum and the model's specs, or built from the benchmark (and saved).
+///
+/// # Errors
+/// Missing or unreadable benchmark (file, line, column named), engine errors on the benchmark
+/// (e.g. an all-missing column), or a profile that cannot be written.
+pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProfile>, JobError> {
+    let path = &job.benchmark_path;
+    let meta = std::fs::metadata(path).map_err(|e| crate::sources::SourceError::io(path, &e))?;
+    let key: Key = (path.clone(), meta.modified().ok(), meta.len());
+    if let Ok(guard) = MEMO.lock()
+        && let Some(found) = guard.as_ref().and_then(|m| m.get(&key))
+        && found.profile.matches_specs(&job.specs, &ctx.engine, &found.profile.source_checksum)
+    {
+        return Ok(found.clone());
+    }
+    let checksum = checksum_file(path)?;
+    let version: String = checksum.chars().take(16).collect();
+    let stored: Option<BenchmarkProfile> = ctx.benchmarks.load_profile(path)?;
+    let profile = match stored {
+        Some(p) if p.matches_specs(&job.specs, &ctx.engine, &checksum) => p,
+        _ => {
+            let requests: Vec<ColumnRequest> = job
+                .specs
+                .iter()
+                .map(|s| ColumnRequest {
+                    name: s.name.clone(),
+                    kind: match s.kind {
+                        engine::Kind::Numeric => KindHint::Numeric,
+                        engine::Kind::Categorical => KindHint::Categorical,
+                    },
+                })
+                .collect();
+            let table = read_table(path, Some(&requests))?;
+            let profile = engine::build_profile(&table, &job.specs, &ctx.engine, &checksum)
+                .map_err(|source| JobError::Engine {
+                    model: job.model_id.to_string(),
+                    date: chrono::NaiveDate::default(),
+                    source,
+                })?;
+            ctx.benchmarks.save_profile(path, &profile)?;
+            tracing::info!(event = "profile_built", model = %job.model_id, version = %version, rows = profile.rows, "benchmark profile built");
+            profile
+        }
+    };
+    let loaded = Arc::new(LoadedProfile { profile, version });
+    if let Ok(mut guard) = MEMO.lock() {
+        guard.get_or_insert_with(HashMap::new).insert(key, loaded.clone());
+    }
+    Ok(loaded)
+}

@@ -1,0 +1,243 @@
+//! One run: one model, one calculation date, with retries. Every attempt is recorded in
+//! `PCI_CSI_RUNS` and logged as one structured line; the result is written by upsert only when the
+//! whole calculation succeeded, so a failure never leaves half a result.
+
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+
+use super::profile::ensure_profile;
+use super::{JobContext, JobError, ModelJob, Notification};
+use crate::domain::{Band, RunAction, RunStatus};
+use crate::engine::{self, ColumnResult, Kind};
+use crate::sources::{ColumnRequest, KindHint};
+use crate::store::{CharacteristicRecord, ResultRecord, RunRecord};
+
+/// What to run and on whose behalf.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Calculation date.
+    pub date: NaiveDate,
+    /// `run` or `backfill`.
+    pub action: RunAction,
+    /// `schedule` or a user name.
+    pub triggered_by: String,
+    /// Run id to record; generated as `<model>-<date>-<unix ms>` when `None`.
+    pub run_id: Option<String>,
+    /// Job log path to record, when an orchestrator keeps one.
+    pub log_path: Option<String>,
+}
+
+/// A successful run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The stored `PCI_CSI_RESULTS` row.
+    pub result: ResultRecord,
+    /// Band of the PSI against the model's thresholds.
+    pub band: Band,
+    /// Characteristic with the largest CSI, and that CSI.
+    pub worst: Option<(String, f64)>,
+    /// Attempts used.
+    pub attempts: u32,
+    /// Run id recorded.
+    pub run_id: String,
+}
+
+/// Computes one (model, date) once: profile, current population, engine, records.
+/// No store writes happen here.
+fn calculate(
+    ctx: &JobContext,
+    job: &ModelJob,
+    date: NaiveDate,
+) -> Result<(ResultRecord, Vec<CharacteristicRecord>, Meta), JobError> {
+    let profile = ensure_profile(ctx, job)?;
+    let requests: Vec<ColumnRequest> = job
+        .specs
+        .iter()
+        .map(|s| ColumnRequest {
+            name: s.name.clone(),
+            kind: match s.kind {
+                Kind::Numeric => KindHint::Numeric,
+                Kind::Categorical => KindHint::Categorical,
+            },
+        })
+        .collect();
+    let current = job.current.load(date, &requests)?;
+    let evaluation =
+        engine::evaluate(&profile.profile, &current).map_err(|source| JobError::Engine {
+            model: job.model_id.to_string(),
+            date,
+            source,
+        })?;
+    let psi = evaluation.psi().ok_or_else(|| {
+        JobError::Other(format!("model {} has no score column", job.model_id))
+    })?;
+    let csi = evaluation.max_csi().map(|(_, v)| v).unwrap_or(0.0);
+    let result = ResultRecord {
+        model_id: job.model_id.to_string(),
+        value_stream: job.value_stream.to_string(),
+        calculation_date: date,
+        psi_score: psi,
+        csi_score: csi,
+        execution_time: Utc::now(),
+    };
+    let characteristics = evaluation
+        .columns
+        .iter()
+        .map(|c: &ColumnResult| CharacteristicRecord {
+            model_id: job.model_id.to_string(),
+            calculation_date: date,
+            characteristic: c.name.clone(),
+            role: c.role,
+            kind: match c.kind {
+                Kind::Numeric => "numeric".to_string(),
+                Kind::Categorical => "categorical".to_string(),
+            },
+            index_value: c.index,
+            bins: c.bins.clone(),
+        })
+        .collect();
+    let meta = Meta {
+        benchmark_version: profile.version.clone(),
+        rows_benchmark: evaluation.rows_benchmark,
+        rows_current: evaluation.rows_current,
+        worst: evaluation.max_csi().map(|(n, v)| (n.to_string(), v)),
+    };
+    Ok((result, characteristics, meta))
+}
+
+struct Meta {
+    benchmark_version: String,
+    rows_benchmark: u64,
+    rows_current: u64,
+    worst: Option<(String, f64)>,
+}
+
+/// Runs one model on one date with the context's retry policy.
+///
+/// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
+/// After the final failed attempt the model's recipients are notified.
+///
+/// # Errors
+/// The last attempt's error. A failure to record an attempt is also an error (the run cannot be
+/// audited), except that recording is never retried on its own.
+pub fn run_model(
+    ctx: &JobContext,
+    job: &ModelJob,
+    request: &RunRequest,
+) -> Result<RunOutcome, JobError> {
+    let run_id = request.run_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{}-{}",
+            job.model_id,
+            request.date,
+            Utc::now().timestamp_millis()
+        )
+    });
+    let max_attempts = ctx.retry.attempts.max(1);
+    let mut last_error = None;
+    for attempt in 1..=max_attempts {
+        let started = Utc::now();
+        let clock = Instant::now();
+        let mut record = RunRecord {
+            run_id: run_id.clone(),
+            attempt,
+            max_attempts,
+            model_id: job.model_id.to_string(),
+            value_stream: job.value_stream.to_string(),
+            calculation_date: request.date,
+            action: request.action,
+            status: RunStatus::Running,
+            error: None,
+            started_at: started,
+            finished_at: None,
+            benchmark_version: None,
+            rows_benchmark: None,
+            rows_current: None,
+            triggered_by: request.triggered_by.clone(),
+            log_path: request.log_path.clone(),
+        };
+        ctx.store.record_attempt(&record)?;
+        let outcome = calculate(ctx, job, request.date).and_then(|(result, chars, meta)| {
+            ctx.store.save_result(&result, &chars)?;
+            Ok((result, meta))
+        });
+        record.finished_at = Some(Utc::now());
+        let millis = clock.elapsed().as_secs_f64() * 1000.0;
+        match outcome {
+            Ok((result, meta)) => {
+                record.status = RunStatus::Succeeded;
+                record.benchmark_version = Some(meta.benchmark_version);
+                record.rows_benchmark = Some(meta.rows_benchmark);
+                record.rows_current = Some(meta.rows_current);
+                ctx.store.record_attempt(&record)?;
+                let band = job.thresholds.band(result.psi_score);
+                tracing::info!(
+                    event = "attempt",
+                    run_id = %run_id,
+                    model = %job.model_id,
+                    value_stream = %job.value_stream,
+                    date = %request.date,
+                    attempt,
+                    max_attempts,
+                    status = "succeeded",
+                    psi = result.psi_score,
+                    csi = result.csi_score,
+                    band = band.as_str(),
+                    rows_current = meta.rows_current,
+                    duration_ms = millis,
+                    "run succeeded"
+                );
+                return Ok(RunOutcome {
+                    result,
+                    band,
+                    worst: meta.worst,
+                    attempts: attempt,
+                    run_id,
+                });
+            }
+            Err(error) => {
+                let last = attempt == max_attempts;
+                record.status = if last {
+                    RunStatus::Failed
+                } else {
+                    RunStatus::Retrying
+                };
+                record.error = Some(error.to_string());
+                ctx.store.record_attempt(&record)?;
+                tracing::warn!(
+                    event = "attempt",
+                    run_id = %run_id,
+                    model = %job.model_id,
+                    value_stream = %job.value_stream,
+                    date = %request.date,
+                    attempt,
+                    max_attempts,
+                    status = record.status.as_str(),
+                    error = %error,
+                    duration_ms = millis,
+                    "attempt failed"
+                );
+                last_error = Some(error);
+                if !last && !ctx.retry.delay.is_zero() {
+                    std::thread::sleep(ctx.retry.delay);
+                }
+            }
+        }
+    }
+    let error = last_error.unwrap_or_else(|| JobError::Other("no attempt ran".into()));
+    let notification = Notification {
+        at: Utc::now(),
+        subject: format!(
+            "driftdeck: {} {} failed after {} attempts",
+            job.model_id, request.date, max_attempts
+        ),
+        body: error.to_string(),
+        email: job.email_recipients.clone(),
+        slack: job.slack.clone(),
+    };
+    if let Err(e) = ctx.notifier.notify(&notification) {
+        tracing::error!(event = "notify", model = %job.model_id, error = %e, "notification failed");
+    }
+    Err(error)
+}
