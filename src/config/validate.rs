@@ -124,6 +124,12 @@ fn check_settings(p: &mut Problems, s: &Settings) {
 
 fn check_model(p: &mut Problems, i: usize, m: &ModelConfig) {
     let k = format!("models[{i}]");
+    if m.id.as_str() == crate::benchmarks::COMMON_DIR {
+        p.add(
+            format!("{k}.id"),
+            "\"common\" is reserved (the value stream's shared data directory)",
+        );
+    }
     if m.owner.trim().is_empty() {
         p.add(format!("{k}.owner"), "must not be empty");
     }
