@@ -3,4 +3,5 @@
 //! Data flows one way: `sources` and `benchmarks` → [`engine`] → [`store`] → `console`.
 pub mod domain;
 pub mod engine;
+pub mod orchestrator;
 pub mod store;
