@@ -1,6 +1,14 @@
 //! driftdeck: a PSI/CSI engine, the daily jobs that run it and a terminal console over the results.
 //!
-//! Data flows one way: `sources` and `benchmarks` → [`engine`] → [`store`] → `console`.
+//! Data flows one way: [`sources`] and [`benchmarks`] → [`engine`] → [`store`] → console, with
+//! [`jobs`] running the calculation and [`orchestrator`] running jobs.
+pub mod benchmarks;
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod jobs;
+pub mod orchestrator;
+pub mod sources;
 pub mod store;
