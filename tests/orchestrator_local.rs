@@ -289,6 +289,12 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
     // The console closes: its runtime and runner go away.
     rt1.shutdown_background();
     let pid = gated.pid.expect("pid");
+    // The job outlives the console. (Poll briefly: right after spawn the process may still be
+    // inside execve, before its command line shows the marker.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !alive(pid, &gated.id) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert!(alive(pid, &gated.id), "the job outlives the console");
 
     let rt2 = tokio::runtime::Builder::new_multi_thread()

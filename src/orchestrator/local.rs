@@ -461,20 +461,31 @@ async fn cancelled(rx: &mut watch::Receiver<bool>) {
 
 /// The life of one job: wait for a slot, spawn, wait for exit, record.
 async fn run_job(inner: Arc<Inner>, id: JobId, mut cancel_rx: watch::Receiver<bool>) {
+    let before_start = || {
+        inner.finish(
+            &id,
+            JobState::Cancelled,
+            None,
+            Utc::now(),
+            Some("cancelled before it started".to_string()),
+        );
+    };
+    // `biased`: when the slot frees up and the cancel flag is set in the same instant, the
+    // cancel wins (an unbiased select picks at random).
     let permit = tokio::select! {
+        biased;
+        () = cancelled(&mut cancel_rx) => return before_start(),
         permit = Arc::clone(&inner.semaphore).acquire_owned() => permit,
-        () = cancelled(&mut cancel_rx) => {
-            inner.finish(&id, JobState::Cancelled, None, Utc::now(),
-                Some("cancelled before it started".to_string()));
-            return;
-        }
     };
     let Ok(_permit) = permit else {
         return; // the semaphore is never closed
     };
-    let Some((info, _)) = inner.job_of(&id) else {
+    let Some((info, cancel_requested)) = inner.job_of(&id) else {
         return;
     };
+    if cancel_requested {
+        return before_start();
+    }
     let fail = |note: String| {
         inner.finish(&id, JobState::Failed, None, Utc::now(), Some(note));
     };

@@ -13,15 +13,31 @@ pub(crate) fn marker(id: &str) -> String {
 
 /// True while the job wrapper with this `pid` and `marker` is alive (a zombie counts as dead).
 ///
-/// Linux: reads `/proc/<pid>/cmdline` (empty for zombies). Elsewhere: `kill(pid, 0)`.
+/// Linux: the command line in `/proc/<pid>/cmdline` must hold the marker. It is empty for a
+/// zombie, and also for a moment while a just-spawned process is still inside `execve`: an
+/// empty command line of a live, non-kernel process therefore counts as alive. Elsewhere:
+/// `kill(pid, 0)`.
 pub(crate) fn job_alive(pid: u32, marker: &str) -> bool {
     if Path::new("/proc/self/cmdline").exists() {
-        match std::fs::read(format!("/proc/{pid}/cmdline")) {
-            Ok(cmdline) => cmdline
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            return false;
+        };
+        if !cmdline.is_empty() {
+            return cmdline
                 .split(|b| *b == 0)
-                .any(|arg| arg == marker.as_bytes()),
-            Err(_) => false,
+                .any(|arg| arg == marker.as_bytes());
         }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // Fields after the parenthesised command name: state, ppid, pgrp, session, tty_nr,
+        // tpgid, flags.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let state = fields.first().copied().unwrap_or("Z");
+        let flags: u64 = fields.get(6).and_then(|f| f.parse().ok()).unwrap_or(0);
+        const PF_KTHREAD: u64 = 0x0020_0000;
+        !matches!(state, "Z" | "X" | "x") && flags & PF_KTHREAD == 0
     } else {
         let Ok(pid) = libc::pid_t::try_from(pid) else {
             return false;
