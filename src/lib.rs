@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: [`sources`] and [`benchmarks`] → [`engine`] → [`store`] → console, with
 //! [`jobs`] running the calculation and [`orchestrator`] running jobs.
+pub mod app;
 pub mod benchmarks;
 pub mod cli;
 pub mod config;

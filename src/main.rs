@@ -22,13 +22,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_job_logging(format: &str) {
+fn init_job_logging(format: &str, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("DRIFTDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("DRIFTDECK_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        );
     let result = if format == "json" {
         builder.json().flatten_event(true).try_init()
     } else {
@@ -44,7 +49,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
         return driftdeck::app::run_console(config, &cli.console);
     };
-    init_job_logging(&cli.log_format);
+    // Jobs log one structured line per attempt; the demo command only reports problems.
+    let level = if matches!(command, Command::Demo(_)) {
+        "warn"
+    } else {
+        "info"
+    };
+    init_job_logging(&cli.log_format, level);
     match command {
         Command::Run(args) => {
             let ws = jobs::setup::Workspace::open(config)?;
@@ -56,7 +67,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             let models = if args.all {
                 ws.jobs.iter().collect::<Vec<_>>()
             } else {
-                let id = args.model.as_deref().ok_or_else(|| eyre!("--model or --all"))?;
+                let id = args
+                    .model
+                    .as_deref()
+                    .ok_or_else(|| eyre!("--model or --all"))?;
                 vec![ws.job(id)?]
             };
             let mut failed = 0;
@@ -105,7 +119,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_retry_overrides(args.attempts, args.retry_delay);
             let from = domain::parse_date(&args.from).wrap_err("--from")?;
             let to = domain::parse_date(&args.to).wrap_err("--to")?;
-            let models = ws.select(args.model.as_deref(), args.value_stream.as_deref(), args.all)?;
+            let models = ws.select(
+                args.model.as_deref(),
+                args.value_stream.as_deref(),
+                args.all,
+            )?;
             let options = jobs::backfill::BackfillOptions {
                 from,
                 to,
@@ -116,7 +134,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             };
             let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
                 if done == total || done % 200 == 0 {
-                    tracing::info!(event = "backfill_progress", done, total, "backfill progress");
+                    tracing::info!(
+                        event = "backfill_progress",
+                        done,
+                        total,
+                        "backfill progress"
+                    );
                 }
             })?;
             println!(

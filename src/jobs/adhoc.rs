@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::JobError;
 use crate::domain::BinStat;
-use crate::engine::{self, Binning, ColumnSpec, EngineOptions, Kind};
 use crate::engine::column::Column;
+use crate::engine::{self, Binning, ColumnSpec, EngineOptions, Kind};
 use crate::sources::{ColumnRequest, KindHint, read_table};
 use crate::store::ColumnRole;
 
@@ -131,9 +131,7 @@ pub fn compare_files(
                 Column::Numeric(_) => Kind::Numeric,
                 Column::Categorical(_) => Kind::Categorical,
             },
-            binning: Binning::Quantile {
-                bins: options.bins,
-            },
+            binning: Binning::Quantile { bins: options.bins },
         })
         .collect();
     let current_requests: Vec<ColumnRequest> = specs
@@ -147,10 +145,7 @@ pub fn compare_files(
         })
         .collect();
     let curr = read_table(current, Some(&current_requests))?;
-    let opts = EngineOptions {
-        eps: options.eps,
-        ..EngineOptions::default()
-    };
+    let opts = EngineOptions { eps: options.eps };
     let date = chrono::NaiveDate::default();
     let engine_err = |source| JobError::Engine {
         model: "(ad hoc)".into(),

@@ -37,7 +37,18 @@ pub enum JobError {
     Source(#[from] crate::sources::SourceError),
     /// The benchmark store failed (missing benchmark, profile not writable).
     #[error(transparent)]
-    Benchmark(#[from] crate::benchmarks::BenchmarkError),
+    BenchmarkStore(#[from] crate::benchmarks::BenchmarkError),
+    /// The engine refused the benchmark (e.g. an all-missing column).
+    #[error("benchmark of model {model} ({path}): {source}")]
+    Benchmark {
+        /// Model id.
+        model: String,
+        /// Benchmark file.
+        path: std::path::PathBuf,
+        /// Engine error.
+        #[source]
+        source: crate::engine::EngineError,
+    },
     /// The engine refused the data (empty current population, all-missing column, ...).
     #[error("model {model} on {date}: {source}")]
     Engine {

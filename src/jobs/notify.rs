@@ -54,13 +54,17 @@ impl OutboxNotifier {
 
 impl Notifier for OutboxNotifier {
     fn notify(&self, notification: &Notification) -> Result<(), String> {
-        let _guard = self.lock.lock().map_err(|_| "outbox lock poisoned".to_string())?;
+        let _guard = self
+            .lock
+            .lock()
+            .map_err(|_| "outbox lock poisoned".to_string())?;
         let line = serde_json::to_string(notification).map_err(|e| e.to_string())?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
             .map_err(|e| format!("cannot open outbox {}: {e}", self.path.display()))?;
-        writeln!(file, "{line}").map_err(|e| format!("cannot write outbox {}: {e}", self.path.display()))
+        writeln!(file, "{line}")
+            .map_err(|e| format!("cannot write outbox {}: {e}", self.path.display()))
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::{JobContext, JobError, ModelJob};
+use crate::benchmarks::BenchmarkStoreExt;
 use crate::engine::{self, BenchmarkProfile};
 use crate::sources::{ColumnRequest, KindHint, checksum_file, read_table};
 
@@ -38,13 +39,17 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
     let key: Key = (path.clone(), meta.modified().ok(), meta.len());
     if let Ok(guard) = MEMO.lock()
         && let Some(found) = guard.as_ref().and_then(|m| m.get(&key))
-        && found.profile.matches_specs(&job.specs, &ctx.engine, &found.profile.source_checksum)
+        && found
+            .profile
+            .matches_specs(&job.specs, &ctx.engine, &found.profile.source_checksum)
     {
         return Ok(found.clone());
     }
     let checksum = checksum_file(path)?;
     let version: String = checksum.chars().take(16).collect();
-    let stored: Option<BenchmarkProfile> = ctx.benchmarks.load_profile(path)?;
+    let stored: Option<BenchmarkProfile> = ctx
+        .benchmarks
+        .load_profile(&job.value_stream, &job.model_id)?;
     let profile = match stored {
         Some(p) if p.matches_specs(&job.specs, &ctx.engine, &checksum) => p,
         _ => {
@@ -61,19 +66,22 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
                 .collect();
             let table = read_table(path, Some(&requests))?;
             let profile = engine::build_profile(&table, &job.specs, &ctx.engine, &checksum)
-                .map_err(|source| JobError::Engine {
+                .map_err(|source| JobError::Benchmark {
                     model: job.model_id.to_string(),
-                    date: chrono::NaiveDate::default(),
+                    path: path.clone(),
                     source,
                 })?;
-            ctx.benchmarks.save_profile(path, &profile)?;
+            ctx.benchmarks
+                .save_profile(&job.value_stream, &job.model_id, &profile)?;
             tracing::info!(event = "profile_built", model = %job.model_id, version = %version, rows = profile.rows, "benchmark profile built");
             profile
         }
     };
     let loaded = Arc::new(LoadedProfile { profile, version });
     if let Ok(mut guard) = MEMO.lock() {
-        guard.get_or_insert_with(HashMap::new).insert(key, loaded.clone());
+        guard
+            .get_or_insert_with(HashMap::new)
+            .insert(key, loaded.clone());
     }
     Ok(loaded)
 }

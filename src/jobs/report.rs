@@ -103,8 +103,8 @@ pub fn render_status(rows: &[StatusRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<12} {:<16} {:<10} {:<9} {:>8} {:<5} {:>8}  {}",
-        "VALUE_STREAM", "MODEL", "LAST_DATE", "RUN", "PSI", "BAND", "MAX_CSI", "WORST_CHARACTERISTIC"
+        "{:<12} {:<16} {:<10} {:<9} {:>8} {:<5} {:>8}  WORST_CHARACTERISTIC",
+        "VALUE_STREAM", "MODEL", "LAST_DATE", "RUN", "PSI", "BAND", "MAX_CSI"
     );
     for r in rows {
         let _ = writeln!(
@@ -202,7 +202,16 @@ pub fn render_summary(rows: &[PeriodSummary]) -> String {
     let _ = writeln!(
         out,
         "{:<12} {:<16} {:>5} {:>9} {:>9} {:<10} {:>5} {:>6} {:>9} {:>9}",
-        "VALUE_STREAM", "MODEL", "DAYS", "MEAN_PSI", "MAX_PSI", "ON", "WARN", "ALERT", "MEAN_CSI", "MAX_CSI"
+        "VALUE_STREAM",
+        "MODEL",
+        "DAYS",
+        "MEAN_PSI",
+        "MAX_PSI",
+        "ON",
+        "WARN",
+        "ALERT",
+        "MEAN_CSI",
+        "MAX_CSI"
     );
     for r in rows {
         let (on, max) = match r.max_psi {

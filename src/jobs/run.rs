@@ -69,9 +69,9 @@ fn calculate(
             date,
             source,
         })?;
-    let psi = evaluation.psi().ok_or_else(|| {
-        JobError::Other(format!("model {} has no score column", job.model_id))
-    })?;
+    let psi = evaluation
+        .psi()
+        .ok_or_else(|| JobError::Other(format!("model {} has no score column", job.model_id)))?;
     let csi = evaluation.max_csi().map(|(_, v)| v).unwrap_or(0.0);
     let result = ResultRecord {
         model_id: job.model_id.to_string(),

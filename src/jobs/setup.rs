@@ -1,0 +1,203 @@
+//! Opening a workspace for jobs: configuration → results store, benchmark store, notifier and one
+//! [`ModelJob`] per registered model.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::report::ModelRef;
+use super::{JobContext, JobError, ModelJob, OutboxNotifier, RetryPolicy};
+use crate::benchmarks::{BenchmarkStore, LocalDirStore};
+use crate::config::{self, Config};
+use crate::sources::FileCache;
+use crate::store::sqlite::SqliteStore;
+
+/// A loaded workspace: its configuration, shared job services and the models' jobs.
+pub struct Workspace {
+    /// The resolved configuration.
+    pub config: Config,
+    /// Store, benchmarks, notifier, retry policy, engine options.
+    pub ctx: JobContext,
+    /// One job per model, in registry order.
+    pub jobs: Vec<ModelJob>,
+    /// Default concurrency of backfills (`[orchestrator] concurrency`).
+    pub concurrency: usize,
+}
+
+impl Workspace {
+    /// Finds and loads the configuration (see [`config::load`]) and opens the backends.
+    ///
+    /// # Errors
+    /// Configuration errors (file and key named) or a results store that cannot be opened.
+    pub fn open(explicit: Option<&Path>) -> Result<Self, JobError> {
+        Self::from_config(config::load(explicit)?)
+    }
+
+    /// Opens the backends of an already loaded configuration.
+    ///
+    /// # Errors
+    /// A results store that cannot be opened (path named).
+    pub fn from_config(config: Config) -> Result<Self, JobError> {
+        let store = Arc::new(SqliteStore::open(&config.settings.store.path)?);
+        let benchmarks: Arc<dyn BenchmarkStore> = Arc::new(LocalDirStore::from_config(&config));
+        let outbox = config.settings.notify.outbox.join("notifications.jsonl");
+        let notifier = Arc::new(OutboxNotifier::new(outbox));
+        let cache = Arc::new(FileCache::default());
+        let mut jobs = Vec::with_capacity(config.models.len());
+        for model in &config.models {
+            let current = config.current_source(model, cache.clone())?;
+            let mut email = model.recipients.email.clone();
+            for r in &config.settings.notify.email_recipients {
+                if !email.contains(r) {
+                    email.push(r.clone());
+                }
+            }
+            jobs.push(ModelJob {
+                model_id: model.id.clone(),
+                value_stream: model.value_stream.clone(),
+                specs: config.column_specs(model),
+                thresholds: model.thresholds,
+                benchmark_path: config.benchmark_path(model),
+                current: Arc::new(current),
+                email_recipients: email,
+                slack: model.recipients.slack.clone(),
+            });
+        }
+        let ctx = JobContext {
+            store,
+            benchmarks,
+            notifier,
+            retry: RetryPolicy::new(
+                config.settings.retry.attempts,
+                config.settings.retry.delay_seconds as f64,
+            ),
+            engine: config.engine_options(),
+        };
+        let concurrency = config.settings.orchestrator.concurrency.max(1);
+        Ok(Self {
+            config,
+            ctx,
+            jobs,
+            concurrency,
+        })
+    }
+
+    /// Replaces the retry policy's attempts and/or delay (CLI flags; tests use a tiny delay).
+    pub fn with_retry_overrides(
+        mut self,
+        attempts: Option<u32>,
+        delay_seconds: Option<f64>,
+    ) -> Self {
+        let attempts = attempts.unwrap_or(self.ctx.retry.attempts);
+        let delay = delay_seconds.unwrap_or(self.ctx.retry.delay.as_secs_f64());
+        self.ctx.retry = RetryPolicy::new(attempts, delay);
+        self
+    }
+
+    /// The job of one model.
+    ///
+    /// # Errors
+    /// [`JobError::Config`] with the unknown id and the known ones.
+    pub fn job(&self, id: &str) -> Result<&ModelJob, JobError> {
+        let model = self.config.model(id)?;
+        self.jobs
+            .iter()
+            .find(|j| j.model_id == model.id)
+            .ok_or_else(|| JobError::Other(format!("model {id} has no job")))
+    }
+
+    /// The jobs of one model, one value stream, or all.
+    ///
+    /// # Errors
+    /// Unknown model, a value stream with no model, or no selector at all.
+    pub fn select(
+        &self,
+        model: Option<&str>,
+        value_stream: Option<&str>,
+        all: bool,
+    ) -> Result<Vec<&ModelJob>, JobError> {
+        match (model, value_stream, all) {
+            (Some(id), _, _) => Ok(vec![self.job(id)?]),
+            (None, Some(vs), _) => {
+                let jobs: Vec<&ModelJob> = self
+                    .jobs
+                    .iter()
+                    .filter(|j| j.value_stream.as_str() == vs)
+                    .collect();
+                if jobs.is_empty() {
+                    let known: Vec<String> = self
+                        .config
+                        .value_streams()
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect();
+                    Err(JobError::Other(format!(
+                        "unknown value stream {vs:?}; known: {}",
+                        known.join(", ")
+                    )))
+                } else {
+                    Ok(jobs)
+                }
+            }
+            (None, None, true) => Ok(self.jobs.iter().collect()),
+            (None, None, false) => Err(JobError::Other(
+                "say which models: --model M, --value-stream V or --all".into(),
+            )),
+        }
+    }
+
+    /// The models as reports need them, in registry order.
+    pub fn model_refs(&self) -> Vec<ModelRef> {
+        self.jobs
+            .iter()
+            .map(|j| ModelRef {
+                value_stream: j.value_stream.to_string(),
+                model_id: j.model_id.to_string(),
+                thresholds: j.thresholds,
+            })
+            .collect()
+    }
+
+    /// Resolved paths and backends, for `driftdeck info`.
+    pub fn describe(&self) -> String {
+        let s = &self.config.settings;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "workspace      {} (root {})",
+            s.workspace.name,
+            self.config.workspace_root.display()
+        );
+        let _ = writeln!(
+            out,
+            "config         {}",
+            self.config.settings_path.display()
+        );
+        let _ = writeln!(
+            out,
+            "models         {} ({} models)",
+            self.config.models_path.display(),
+            self.jobs.len()
+        );
+        let _ = writeln!(
+            out,
+            "results store  {} {}",
+            self.ctx.store.backend(),
+            s.store.path.display()
+        );
+        let _ = writeln!(out, "benchmarks     {}", self.ctx.benchmarks.describe());
+        let _ = writeln!(
+            out,
+            "orchestrator   local, concurrency {}, logs {}",
+            s.orchestrator.concurrency,
+            s.orchestrator.log_dir.display()
+        );
+        let _ = writeln!(
+            out,
+            "retry          {} attempts, {:?} apart",
+            self.ctx.retry.attempts, self.ctx.retry.delay
+        );
+        let _ = writeln!(out, "notifications  {}", s.notify.outbox.display());
+        out
+    }
+}
