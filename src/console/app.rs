@@ -1013,6 +1013,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 Err(e) => {
                     app.overview_error = Some(e.clone());
                     app.set_status(Level::Error, e);
+                    // Still try the selected model: its pane then says what is wrong.
+                    fx.extend(app.selection_changed());
                 }
             }
             if std::mem::take(&mut app.overview_pending) {

@@ -356,7 +356,13 @@ fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
             t.style(Role::Accent),
         ));
     }
-    let block = pane_block(t, Pane::Models, Line::from(title), focused);
+    let mut block = pane_block(t, Pane::Models, Line::from(title), focused);
+    if let Some(e) = &app.overview_error {
+        block = block.title_bottom(Line::styled(
+            format!(" ✗ store: {e} "),
+            t.style(Role::Failed),
+        ));
+    }
     if let Some(e) = &app.overview_error
         && app.rows.is_empty()
     {
@@ -382,18 +388,25 @@ fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
     let height = usize::from(area.height.saturating_sub(3)).max(1);
     let offset = app.selected.saturating_sub(height - 1);
     let wide = inner_w >= 84;
-    let mid = inner_w >= 62;
+    let mid = inner_w >= 56;
+    let model_w = app
+        .visible
+        .iter()
+        .map(|&i| app.rows[i].model_id.chars().count())
+        .max()
+        .unwrap_or(10)
+        .clamp(10, 24) as u16;
     let mut header = vec!["VS", "MODEL", "LAST", "RUN", "PSI"];
     let mut widths = vec![
         Constraint::Length(10),
-        Constraint::Min(10),
+        Constraint::Length(model_w),
         Constraint::Length(if mid { 10 } else { 5 }),
         Constraint::Length(7),
         Constraint::Length(7),
     ];
     if mid {
         header.push("WORST CSI");
-        widths.push(Constraint::Length(if wide { 20 } else { 14 }));
+        widths.push(Constraint::Fill(1));
     }
     if wide {
         header.push("TREND");
@@ -627,6 +640,7 @@ fn draw_trend_chart(
                 .style(t.style(Role::Muted))
                 .labels(["0".to_string(), format!("{y_max:.2}")]),
         )
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Percentage(45), Constraint::Percentage(60)));
     frame.render_widget(chart, area);
 }
@@ -928,7 +942,7 @@ fn draw_runs(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
             Constraint::Length(7),
             Constraint::Length(8),
             Constraint::Length(9),
-            Constraint::Min(10),
+            Constraint::Fill(1),
         ],
     )
     .header(
@@ -1322,5 +1336,5 @@ fn draw_backfill(app: &App, form: &BackfillForm, frame: &mut Frame, area: Rect) 
         Span::styled("esc", t.style(Role::Accent)),
         Span::raw(" cancel"),
     ]));
-    draw_dialog(frame, area, t, "Backfill", lines, 64);
+    draw_dialog(frame, area, t, "Backfill", lines, 76);
 }
