@@ -1,0 +1,199 @@
+//! Tail of a job log: the last N lines of a file, then every appended line, in a bounded ring
+//! buffer with a counter of lines dropped from its front (the console's log pane, DESIGN 9.5).
+//!
+//! Synchronous and non-blocking beyond one read: the console calls [`LogTail::poll`] from a
+//! task on a timer and sends the new lines to the UI loop.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Longest line kept, in bytes; longer lines are cut there and marked with `…`.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// Bytes read per step when looking backwards for the last lines.
+const BACK_CHUNK: u64 = 64 * 1024;
+
+/// The last lines of a log file, following appends.
+#[derive(Debug)]
+pub struct LogTail {
+    path: PathBuf,
+    /// Byte offset up to which the file has been consumed.
+    pos: u64,
+    /// Bytes after the last newline (an unfinished line).
+    partial: Vec<u8>,
+    lines: VecDeque<String>,
+    capacity: usize,
+    dropped: u64,
+    /// Lines pushed since the last [`LogTail::take_new`].
+    fresh: usize,
+}
+
+impl LogTail {
+    /// Opens `path`, keeps its last `last_n` complete lines (at most `capacity`, which is at
+    /// least 1) and positions at its end. A file that does not exist yet is treated as empty
+    /// (a queued job has not written its log).
+    ///
+    /// # Errors
+    /// I/O errors other than "not found", with the path in the message.
+    pub fn open(path: impl AsRef<Path>, last_n: usize, capacity: usize) -> std::io::Result<Self> {
+        let mut tail = Self {
+            path: path.as_ref().to_path_buf(),
+            pos: 0,
+            partial: Vec::new(),
+            lines: VecDeque::new(),
+            capacity: capacity.max(1),
+            dropped: 0,
+            fresh: 0,
+        };
+        let mut file = match File::open(&tail.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(tail),
+            Err(e) => return Err(tail.annotate(e)),
+        };
+        let len = file.metadata().map_err(|e| tail.annotate(e))?.len();
+        let start = last_lines_start(&mut file, len, last_n.min(tail.capacity))
+            .map_err(|e| tail.annotate(e))?;
+        tail.pos = start;
+        tail.poll()?;
+        tail.fresh = tail.lines.len();
+        Ok(tail)
+    }
+
+    fn annotate(&self, e: std::io::Error) -> std::io::Error {
+        std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+
+    /// Reads what was appended since the last call and returns how many complete lines were
+    /// added. A file that shrank (truncated or replaced) is read again from its start.
+    ///
+    /// # Errors
+    /// I/O errors other than "not found", with the path in the message.
+    pub fn poll(&mut self) -> std::io::Result<usize> {
+        let mut file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(self.annotate(e)),
+        };
+        let len = file.metadata().map_err(|e| self.annotate(e))?.len();
+        if len < self.pos {
+            self.pos = 0;
+            self.partial.clear();
+        }
+        if len == self.pos {
+            return Ok(0);
+        }
+        file.seek(SeekFrom::Start(self.pos))
+            .map_err(|e| self.annotate(e))?;
+        let mut buf = Vec::new();
+        file.take(len - self.pos)
+            .read_to_end(&mut buf)
+            .map_err(|e| self.annotate(e))?;
+        self.pos += buf.len() as u64;
+        let mut added = 0;
+        let mut rest: &[u8] = &buf;
+        while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
+            let (line, tail) = rest.split_at(nl);
+            self.append_partial(line);
+            let line = std::mem::take(&mut self.partial);
+            self.push_line(&line);
+            added += 1;
+            rest = &tail[1..];
+        }
+        self.append_partial(rest);
+        Ok(added)
+    }
+
+    fn append_partial(&mut self, bytes: &[u8]) {
+        let room = (MAX_LINE_BYTES + 1).saturating_sub(self.partial.len());
+        self.partial
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn push_line(&mut self, raw: &[u8]) {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let mut text = if raw.len() > MAX_LINE_BYTES {
+            let mut t = String::from_utf8_lossy(&raw[..MAX_LINE_BYTES]).into_owned();
+            t.push('…');
+            t
+        } else {
+            String::from_utf8_lossy(raw).into_owned()
+        };
+        text.shrink_to_fit();
+        if self.lines.len() == self.capacity {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+        self.lines.push_back(text);
+        self.fresh = (self.fresh + 1).min(self.capacity);
+    }
+
+    /// The kept lines, oldest first (at most `capacity`).
+    pub fn lines(&self) -> &VecDeque<String> {
+        &self.lines
+    }
+
+    /// Lines pushed out of the front of the buffer since opening.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The unfinished last line (no newline yet), if any.
+    pub fn partial_line(&self) -> Option<String> {
+        (!self.partial.is_empty()).then(|| String::from_utf8_lossy(&self.partial).into_owned())
+    }
+
+    /// Lines added since the previous call (still in the buffer), oldest first; for forwarding
+    /// only what is new to the UI loop.
+    pub fn take_new(&mut self) -> Vec<String> {
+        let n = self.fresh.min(self.lines.len());
+        self.fresh = 0;
+        self.lines
+            .iter()
+            .skip(self.lines.len() - n)
+            .cloned()
+            .collect()
+    }
+
+    /// The followed file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Byte offset where the last `n` complete lines of the file begin (a trailing unfinished line
+/// is included after them). Reads backwards in chunks, so a large log costs only its tail.
+fn last_lines_start(file: &mut File, len: u64, n: usize) -> std::io::Result<u64> {
+    if n == 0 {
+        return Ok(len);
+    }
+    // Walk back over newlines: the first one found ends the last complete line; the n-th one
+    // after it ends the line before the n lines wanted (or the file start is reached).
+    let mut end = len;
+    let mut newlines = 0usize;
+    let mut skip_last = true;
+    let mut buf = vec![0u8; BACK_CHUNK as usize];
+    while end > 0 {
+        let start = end.saturating_sub(BACK_CHUNK);
+        let chunk = &mut buf[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        for (i, b) in chunk.iter().enumerate().rev() {
+            if *b != b'\n' {
+                continue;
+            }
+            if skip_last {
+                // The last newline ends the last complete line; it does not start one.
+                skip_last = false;
+                continue;
+            }
+            newlines += 1;
+            if newlines == n {
+                return Ok(start + i as u64 + 1);
+            }
+        }
+        end = start;
+    }
+    Ok(0)
+}

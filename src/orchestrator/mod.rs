@@ -1,0 +1,393 @@
+//! Orchestration of jobs (DESIGN sections 3 and 8): the console asks an [`Orchestrator`] to run,
+//! backfill or refresh, lists the jobs, follows their logs and cancels them.
+//!
+//! The embedded default is [`local::LocalRunner`]: child processes of the driftdeck binary with
+//! bounded concurrency, a log file per job and an append-only job index, so jobs outlive the
+//! console that started them. A Kubernetes implementation (Jobs from the model's CronJob) plugs
+//! in behind the same trait.
+//!
+//! [`log_tail::LogTail`] reads the last lines of a job log and follows appended lines into a
+//! bounded ring buffer (for the console's log pane).
+
+mod index;
+pub mod local;
+pub mod log_tail;
+mod process;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::domain::ModelId;
+
+pub use local::{LocalRunner, LocalRunnerConfig};
+pub use log_tail::LogTail;
+
+/// Errors of an orchestrator.
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestratorError {
+    /// A file or directory of the runner (log dir, log file, job index) could not be used.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// The request is malformed (e.g. a backfill whose start is after its end).
+    #[error("invalid job request: {0}")]
+    InvalidRequest(String),
+    /// No job with this id is known.
+    #[error("unknown job {0}")]
+    UnknownJob(String),
+    /// A job id that is not a safe file name (`[a-z0-9._-]`, 1-200 characters, no leading dot).
+    #[error("invalid job id {0:?}: use lowercase letters, digits, '.', '_' or '-'")]
+    InvalidJobId(String),
+    /// The runner needs a tokio runtime (create it inside one).
+    #[error("the local runner must be created inside a tokio runtime")]
+    NoRuntime,
+    /// Any other backend failure (e.g. the Kubernetes API).
+    #[error("orchestrator error: {0}")]
+    Backend(String),
+}
+
+/// Identifier of a job, unique per log directory and safe as a file name: it names the log file
+/// `<log_dir>/<id>.log` and is passed as `--run-id` to `driftdeck run`, so the job's attempts
+/// in `PCI_CSI_RUNS` carry it as their `run_id`.
+///
+/// Shape: `<kind>-<model>-<dates>-<utc timestamp>-<seq>`, e.g.
+/// `run-jfk_delay-20130201-20250102t030405123-1`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct JobId(String);
+
+impl JobId {
+    /// Validates `value`: 1–200 characters of `[a-z0-9._-]`, not starting with `.`.
+    ///
+    /// # Errors
+    /// [`OrchestratorError::InvalidJobId`].
+    pub fn new(value: impl Into<String>) -> Result<Self, OrchestratorError> {
+        let value = value.into();
+        let ok = !value.is_empty()
+            && value.len() <= 200
+            && !value.starts_with('.')
+            && value.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err(OrchestratorError::InvalidJobId(value))
+        }
+    }
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for JobId {
+    type Error = OrchestratorError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::new(value)
+    }
+}
+
+impl From<JobId> for String {
+    fn from(value: JobId) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    /// `driftdeck run`: one model, one calculation date.
+    Run,
+    /// `driftdeck backfill`: one model, a date range.
+    Backfill,
+    /// `driftdeck refresh-benchmarks`: replace a model's benchmark.
+    RefreshBenchmarks,
+}
+
+impl JobKind {
+    /// Short name used in job ids and tables: `run`, `backfill`, `refresh`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Run => "run",
+            JobKind::Backfill => "backfill",
+            JobKind::RefreshBenchmarks => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The work of a job, following the job CLI contract (CONTRACT.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum JobSpec {
+    /// `run --model M [--date D]`; no date = the job's default (today's calculation date).
+    Run {
+        /// Model to run.
+        model: ModelId,
+        /// Calculation date.
+        date: Option<NaiveDate>,
+    },
+    /// `backfill --model M --from D1 --to D2 [--only-missing]`, both dates included.
+    Backfill {
+        /// Model to backfill.
+        model: ModelId,
+        /// First calculation date.
+        from: NaiveDate,
+        /// Last calculation date (≥ `from`).
+        to: NaiveDate,
+        /// Skip dates that already have a result.
+        only_missing: bool,
+    },
+    /// `refresh-benchmarks --model M`.
+    RefreshBenchmarks {
+        /// Model whose benchmark is refreshed.
+        model: ModelId,
+    },
+}
+
+impl JobSpec {
+    /// The kind of job.
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Run { .. } => JobKind::Run,
+            JobSpec::Backfill { .. } => JobKind::Backfill,
+            JobSpec::RefreshBenchmarks { .. } => JobKind::RefreshBenchmarks,
+        }
+    }
+
+    /// The model the job works on.
+    pub fn model(&self) -> &ModelId {
+        match self {
+            JobSpec::Run { model, .. }
+            | JobSpec::Backfill { model, .. }
+            | JobSpec::RefreshBenchmarks { model } => model,
+        }
+    }
+
+    /// First and last calculation date (`(d, d)` for a run with a date, `(None, None)` for a run
+    /// without one and for a refresh).
+    pub fn dates(&self) -> (Option<NaiveDate>, Option<NaiveDate>) {
+        match self {
+            JobSpec::Run { date, .. } => (*date, *date),
+            JobSpec::Backfill { from, to, .. } => (Some(*from), Some(*to)),
+            JobSpec::RefreshBenchmarks { .. } => (None, None),
+        }
+    }
+
+    /// Checks the request: a backfill's `from` must not be after `to`.
+    ///
+    /// # Errors
+    /// [`OrchestratorError::InvalidRequest`].
+    pub fn validate(&self) -> Result<(), OrchestratorError> {
+        if let JobSpec::Backfill { from, to, .. } = self
+            && from > to
+        {
+            return Err(OrchestratorError::InvalidRequest(format!(
+                "backfill of {} from {from} to {to}: start is after end",
+                self.model()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The subcommand and its arguments for the driftdeck CLI (without the global `--config`),
+    /// e.g. `["run", "--model", "m", "--date", "2013-02-01", "--triggered-by", "ana",
+    /// "--run-id", "<id>"]`.
+    pub fn cli_args(&self, id: &JobId, triggered_by: &str) -> Vec<String> {
+        let date = |d: &NaiveDate| d.format("%Y-%m-%d").to_string();
+        match self {
+            JobSpec::Run { model, date: d } => {
+                let mut args = vec!["run".into(), "--model".into(), model.to_string()];
+                if let Some(d) = d {
+                    args.extend(["--date".into(), date(d)]);
+                }
+                args.extend([
+                    "--triggered-by".into(),
+                    triggered_by.to_string(),
+                    "--run-id".into(),
+                    id.to_string(),
+                ]);
+                args
+            }
+            JobSpec::Backfill {
+                model,
+                from,
+                to,
+                only_missing,
+            } => {
+                let mut args = vec![
+                    "backfill".into(),
+                    "--model".into(),
+                    model.to_string(),
+                    "--from".into(),
+                    date(from),
+                    "--to".into(),
+                    date(to),
+                ];
+                if *only_missing {
+                    args.push("--only-missing".into());
+                }
+                args
+            }
+            JobSpec::RefreshBenchmarks { model } => {
+                vec![
+                    "refresh-benchmarks".into(),
+                    "--model".into(),
+                    model.to_string(),
+                ]
+            }
+        }
+    }
+}
+
+/// A request to start a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRequest {
+    /// What to run.
+    pub spec: JobSpec,
+    /// `schedule` or the user name that asked (recorded in `PCI_CSI_RUNS.triggered_by`).
+    pub triggered_by: String,
+}
+
+/// Lifecycle state of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Accepted, waiting for a concurrency slot.
+    Queued,
+    /// The process is running.
+    Running,
+    /// Exited with code 0.
+    Succeeded,
+    /// Exited with a non-zero code, or could not be started.
+    Failed,
+    /// Cancelled by a user (or never started because the console closed first).
+    Cancelled,
+    /// The process is gone without an exit record (killed with its wrapper, machine restarted);
+    /// the job's attempts in `PCI_CSI_RUNS` tell how far it got.
+    Lost,
+}
+
+impl JobState {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+            JobState::Lost => "lost",
+        }
+    }
+
+    /// True once the job can no longer change state.
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the console shows about one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobInfo {
+    /// Job id (also the log file stem and the `--run-id`).
+    pub id: JobId,
+    /// What the job does (kind, model, dates: see [`JobSpec::kind`], [`JobSpec::model`],
+    /// [`JobSpec::dates`]).
+    pub spec: JobSpec,
+    /// `schedule` or the user name.
+    pub triggered_by: String,
+    /// Current state.
+    pub state: JobState,
+    /// When it was submitted (UTC).
+    pub submitted_at: DateTime<Utc>,
+    /// When its process started (UTC).
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a final state (UTC).
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Exit code of the job process, when it exited normally.
+    pub exit_code: Option<i32>,
+    /// Process id (local runner; also the process group id).
+    pub pid: Option<u32>,
+    /// The job's combined stdout + stderr.
+    pub log_path: PathBuf,
+    /// Why the state is what it is when the exit code does not say it (signal, spawn error,
+    /// console closed before start, ...).
+    pub note: Option<String>,
+}
+
+/// A change of a job's state, broadcast to subscribers; carries the job's full new snapshot.
+///
+/// Subscribers that lag behind receive `RecvError::Lagged` and should call
+/// [`Orchestrator::list`] to resynchronise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEvent {
+    /// The job after the change.
+    pub job: JobInfo,
+}
+
+/// Starts jobs, lists them, exposes their logs and cancels them. Object safe (`Arc<dyn
+/// Orchestrator>`); the async methods return boxed futures so a network backend (Kubernetes) can
+/// implement them; the local runner's futures complete without blocking.
+pub trait Orchestrator: Send + Sync {
+    /// Short name for the console header: `local`, `kubernetes`.
+    fn kind(&self) -> &'static str;
+
+    /// Accepts a job; it starts when a concurrency slot is free. Returns its snapshot
+    /// (state [`JobState::Queued`]).
+    ///
+    /// # Errors
+    /// [`OrchestratorError::InvalidRequest`] for a malformed spec, [`OrchestratorError::Io`]
+    /// when the log file or index cannot be written.
+    fn submit(&self, request: JobRequest) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>>;
+
+    /// Every known job, newest submission first, including jobs started by earlier consoles.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<JobInfo>, OrchestratorError>>;
+
+    /// One job.
+    ///
+    /// # Errors
+    /// [`OrchestratorError::UnknownJob`].
+    fn job(&self, id: JobId) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>>;
+
+    /// Path of the job's log file, if the job is known and keeps one.
+    fn log_path(&self, id: &JobId) -> Option<PathBuf>;
+
+    /// Cancels a queued job or stops a running one (SIGTERM to its process group). Cancelling
+    /// a finished job is a no-op that returns its snapshot.
+    ///
+    /// # Errors
+    /// [`OrchestratorError::UnknownJob`].
+    fn cancel(&self, id: JobId) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>>;
+
+    /// Receives a [`JobEvent`] for every state change from now on.
+    fn subscribe(&self) -> broadcast::Receiver<JobEvent>;
+}
