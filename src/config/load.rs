@@ -1,0 +1,324 @@
+//! Finding, parsing, overriding (env) and resolving the configuration files.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::types::{Registry, Settings};
+use super::validate::validate;
+use super::{Config, ConfigError};
+use crate::domain::ModelId;
+
+/// Reads one environment variable (`None` = unset). Tests pass a map lookup instead of the
+/// process environment.
+pub type EnvFn<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Inputs of configuration discovery, injectable for tests.
+pub struct Discovery<'a> {
+    /// `--config PATH`, if given.
+    pub explicit: Option<&'a Path>,
+    /// Environment lookup (`DRIFTDECK_CONFIG` and the overrides).
+    pub env: EnvFn<'a>,
+    /// The XDG config dir (`$XDG_CONFIG_HOME` or `~/.config`); None to skip it.
+    pub config_dir: Option<PathBuf>,
+    /// Directory `./config/driftdeck.toml` is looked for in.
+    pub cwd: PathBuf,
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Loads the configuration from the real environment: discovery as in [`find_settings`], env
+/// overrides from the process environment.
+///
+/// # Errors
+/// Any [`ConfigError`].
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    let cwd = std::env::current_dir().map_err(|e| ConfigError::Io {
+        path: PathBuf::from("."),
+        message: e.to_string(),
+    })?;
+    let config_dir = directories::BaseDirs::new().map(|b| b.config_dir().to_path_buf());
+    load_with(&Discovery {
+        explicit,
+        env: &process_env,
+        config_dir,
+        cwd,
+    })
+}
+
+/// Loads the configuration found by [`find_settings`] with `d.env` for overrides.
+///
+/// # Errors
+/// Any [`ConfigError`].
+pub fn load_with(d: &Discovery<'_>) -> Result<Config, ConfigError> {
+    let path = find_settings(d)?;
+    load_from(&path, d.env)
+}
+
+/// Where `driftdeck.toml` is: `explicit`, then `DRIFTDECK_CONFIG`, then
+/// `<config_dir>/driftdeck/driftdeck.toml`, then `<cwd>/config/driftdeck.toml`. An explicit or
+/// `DRIFTDECK_CONFIG` path that does not exist is an error (no fallback).
+///
+/// # Errors
+/// [`ConfigError::NotFound`] listing the places looked at.
+pub fn find_settings(d: &Discovery<'_>) -> Result<PathBuf, ConfigError> {
+    let absolute = |p: PathBuf| if p.is_absolute() { p } else { d.cwd.join(p) };
+    if let Some(p) = d.explicit {
+        let p = absolute(p.to_path_buf());
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(ConfigError::NotFound { searched: vec![p] })
+        };
+    }
+    if let Some(p) = (d.env)("DRIFTDECK_CONFIG").filter(|s| !s.is_empty()) {
+        let p = absolute(PathBuf::from(p));
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(ConfigError::NotFound { searched: vec![p] })
+        };
+    }
+    let mut searched = Vec::new();
+    if let Some(dir) = &d.config_dir {
+        searched.push(dir.join("driftdeck").join("driftdeck.toml"));
+    }
+    searched.push(d.cwd.join("config").join("driftdeck.toml"));
+    match searched.iter().find(|p| p.is_file()) {
+        Some(p) => Ok(p.clone()),
+        None => Err(ConfigError::NotFound { searched }),
+    }
+}
+
+/// The environment variable overriding a model's benchmark file:
+/// `MODEL_<ID>_BENCHMARKING_PATH` with the id uppercased and `-` → `_`.
+pub fn model_env_var(id: &ModelId) -> String {
+    format!(
+        "MODEL_{}_BENCHMARKING_PATH",
+        id.as_str().to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Lexically normalises `.` and `..` (the path need not exist yet).
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The key path of the TOML key on `line`: the nearest `[table]` header above plus the key.
+fn toml_key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?.trim();
+    let key = here
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string());
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(['[', ']']).trim().to_string());
+    match (table, key) {
+        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
+        (None, Some(k)) => Some(k),
+        (Some(_), None) if here.starts_with('[') => Some(here.trim_matches(['[', ']']).to_string()),
+        (Some(t), None) => Some(t),
+        (None, None) => None,
+    }
+}
+
+fn parse_settings(path: &Path, text: &str) -> Result<Settings, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start));
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            key: line.and_then(|l| toml_key_at(text, l)),
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+fn parse_registry(path: &Path, text: &str) -> Result<Registry, ConfigError> {
+    serde_yaml_ng::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        let full = e.to_string();
+        // serde_yaml_ng prefixes the key path ("models[0].id: ...") and suffixes the location.
+        let (key, rest) = match full.split_once(": ") {
+            Some((k, r)) if !k.contains(' ') => (Some(k.to_string()), r.to_string()),
+            _ => (None, full.clone()),
+        };
+        let message = match rest.rfind(" at line ") {
+            Some(i) => rest[..i].to_string(),
+            None => rest,
+        };
+        // Id conversion errors surface at the model, not at its field: name the field.
+        let key = key.map(|k| {
+            if message.starts_with("invalid model id") && k.ends_with(']') {
+                format!("{k}.id")
+            } else if message.starts_with("invalid value stream") && k.ends_with(']') {
+                format!("{k}.value_stream")
+            } else {
+                k
+            }
+        });
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            key,
+            message,
+        }
+    })
+}
+
+fn env_f64(env: EnvFn<'_>, var: &str) -> Result<Option<f64>, ConfigError> {
+    match env(var).filter(|s| !s.trim().is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(Some(x)),
+            _ => Err(ConfigError::Env {
+                var: var.to_string(),
+                message: "expected a finite number ≥ 0".into(),
+                value: v,
+            }),
+        },
+    }
+}
+
+/// Loads `driftdeck.toml` at `settings_path` (no discovery) and its `models.yaml`, applies the
+/// env overrides read through `env`, resolves paths and validates.
+///
+/// # Errors
+/// [`ConfigError::Io`], [`ConfigError::Parse`] (file, line, key), [`ConfigError::Env`],
+/// [`ConfigError::Invalid`] (every problem with its key path).
+pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigError> {
+    let settings_path = if settings_path.is_absolute() {
+        normalize(settings_path)
+    } else {
+        let cwd = std::env::current_dir().map_err(|e| ConfigError::Io {
+            path: settings_path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        normalize(&cwd.join(settings_path))
+    };
+    let config_dir = settings_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let mut settings = parse_settings(&settings_path, &read(&settings_path)?)?;
+
+    let models_path = normalize(&config_dir.join(&settings.workspace.models));
+    let mut registry = parse_registry(&models_path, &read(&models_path)?)?;
+
+    // Workspace root.
+    let default_root = if config_dir.file_name().is_some_and(|n| n == "config") {
+        PathBuf::from("..")
+    } else {
+        PathBuf::from(".")
+    };
+    let root_rel = settings.workspace.root.clone().unwrap_or(default_root);
+    let workspace_root = normalize(&config_dir.join(root_rel));
+    let resolve = |p: &Path| normalize(&workspace_root.join(p));
+
+    // Env overrides (seed ConfigMap keys).
+    if let Some(t) = env_f64(env, "THRESHOLD")? {
+        for m in &mut registry.models {
+            m.thresholds.alert = t;
+        }
+    }
+    if let Some(t) = env_f64(env, "VALIDATION_THRESHOLD")? {
+        settings.validation.threshold = t;
+    }
+    if let Some(root) = env("BENCHMARKING_PATH").filter(|s| !s.trim().is_empty()) {
+        settings.benchmarks.root = PathBuf::from(root.trim());
+    }
+    if let Some(list) = env("EMAIL_RECIPIENTS") {
+        let emails: Vec<String> = list
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for m in &mut registry.models {
+            m.recipients.email = emails.clone();
+        }
+    }
+    for m in &mut registry.models {
+        if let Some(p) = env(&model_env_var(&m.id)).filter(|s| !s.trim().is_empty()) {
+            m.benchmark = Some(PathBuf::from(p.trim()));
+        }
+    }
+
+    // Paths → absolute.
+    settings.workspace.root = Some(workspace_root.clone());
+    settings.workspace.models = models_path.clone();
+    settings.store.path = resolve(&settings.store.path);
+    settings.orchestrator.log_dir = resolve(&settings.orchestrator.log_dir);
+    settings.benchmarks.root = resolve(&settings.benchmarks.root);
+    settings.notify.outbox = resolve(&settings.notify.outbox);
+    for m in &mut registry.models {
+        m.benchmark = m.benchmark.as_deref().map(resolve);
+        if !m.current.path.trim().is_empty() {
+            m.current.path = resolve(Path::new(&m.current.path))
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+
+    validate(&settings_path, &settings, &models_path, &registry)?;
+    Ok(Config {
+        settings,
+        models: registry.models,
+        settings_path,
+        models_path,
+        workspace_root,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(
+            normalize(Path::new("/a/config/../ws/./x")),
+            PathBuf::from("/a/ws/x")
+        );
+    }
+
+    #[test]
+    fn toml_key_paths() {
+        let text = "[store]\nkind = \"sqlite\"\n\n[engine]\nepz = 1\n";
+        assert_eq!(toml_key_at(text, 5).as_deref(), Some("engine.epz"));
+        assert_eq!(toml_key_at(text, 2).as_deref(), Some("store.kind"));
+    }
+
+    #[test]
+    fn model_env_var_names() {
+        let id = ModelId::new("jfk-delay_2").expect("id");
+        assert_eq!(model_env_var(&id), "MODEL_JFK_DELAY_2_BENCHMARKING_PATH");
+    }
+}

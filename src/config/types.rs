@@ -1,0 +1,515 @@
+//! Serde types of `driftdeck.toml` ([`Settings`]) and `models.yaml` ([`Registry`]).
+//! Every struct rejects unknown keys. Paths are as written until [`load`](super::load) resolves
+//! them against the workspace root.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{ModelId, Role, Thresholds, ValueStream};
+use crate::engine::Kind;
+
+/// `driftdeck.toml`: backends and their settings. Every section is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[workspace]`: where the workspace lives and what it is called.
+    #[serde(default)]
+    pub workspace: WorkspaceSettings,
+    /// `[store]`: the results store.
+    #[serde(default)]
+    pub store: StoreSettings,
+    /// `[orchestrator]`: who runs jobs.
+    #[serde(default)]
+    pub orchestrator: OrchestratorSettings,
+    /// `[benchmarks]`: the benchmark tree (EFS layout).
+    #[serde(default)]
+    pub benchmarks: BenchmarkSettings,
+    /// `[retry]`: attempts of a run.
+    #[serde(default)]
+    pub retry: RetrySettings,
+    /// `[engine]`: PSI/CSI defaults.
+    #[serde(default)]
+    pub engine: EngineSettings,
+    /// `[notify]`: e-mail outbox and Slack.
+    #[serde(default)]
+    pub notify: NotifySettings,
+    /// `[validation]`: benchmark refresh validation.
+    #[serde(default)]
+    pub validation: ValidationSettings,
+    /// `[roles]`: console roles.
+    #[serde(default)]
+    pub roles: RolesSettings,
+    /// `[console]`: look and keys.
+    #[serde(default)]
+    pub console: ConsoleSettings,
+}
+
+/// `[workspace]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSettings {
+    /// Workspace root, relative to the directory of `driftdeck.toml`. Default: `..` when that
+    /// directory is named `config`, else `.`. Absolute after loading.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+    /// Display name (console title bar).
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// True for the bundled demo workspace (the console shows a DEMO badge).
+    #[serde(default)]
+    pub demo: bool,
+    /// The model registry, relative to the directory of `driftdeck.toml`. Default `models.yaml`.
+    #[serde(default = "default_models")]
+    pub models: PathBuf,
+}
+
+fn default_name() -> String {
+    "driftdeck".into()
+}
+fn default_models() -> PathBuf {
+    "models.yaml".into()
+}
+
+impl Default for WorkspaceSettings {
+    fn default() -> Self {
+        Self {
+            root: None,
+            name: default_name(),
+            demo: false,
+            models: default_models(),
+        }
+    }
+}
+
+/// Results store backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// Embedded SQLite file (default).
+    #[default]
+    Sqlite,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// Backend: `sqlite`.
+    #[serde(default)]
+    pub kind: StoreKind,
+    /// SQLite file (relative to the workspace root). Default `driftdeck.sqlite`.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+fn default_store_path() -> PathBuf {
+    "driftdeck.sqlite".into()
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            kind: StoreKind::default(),
+            path: default_store_path(),
+        }
+    }
+}
+
+/// Orchestrator backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrchestratorKind {
+    /// In-process runner (default).
+    #[default]
+    Local,
+}
+
+/// `[orchestrator]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrchestratorSettings {
+    /// Backend: `local`.
+    #[serde(default)]
+    pub kind: OrchestratorKind,
+    /// Runs at once (≥ 1). Default 2.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Directory of job logs (relative to the workspace root). Default `logs`.
+    #[serde(default = "default_log_dir")]
+    pub log_dir: PathBuf,
+}
+
+fn default_concurrency() -> usize {
+    2
+}
+fn default_log_dir() -> PathBuf {
+    "logs".into()
+}
+
+impl Default for OrchestratorSettings {
+    fn default() -> Self {
+        Self {
+            kind: OrchestratorKind::default(),
+            concurrency: default_concurrency(),
+            log_dir: default_log_dir(),
+        }
+    }
+}
+
+/// `[benchmarks]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarkSettings {
+    /// Root of the EFS layout `<root>/<value_stream>/<model_id>/benchmark.csv` (relative to the
+    /// workspace root; env `BENCHMARKING_PATH`). Default `benchmarks`.
+    #[serde(default = "default_benchmarks_root")]
+    pub root: PathBuf,
+}
+
+fn default_benchmarks_root() -> PathBuf {
+    "benchmarks".into()
+}
+
+impl Default for BenchmarkSettings {
+    fn default() -> Self {
+        Self {
+            root: default_benchmarks_root(),
+        }
+    }
+}
+
+/// `[retry]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Attempts per run (≥ 1). Seed: 3.
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// Seconds between attempts. Seed: 300.
+    #[serde(default = "default_delay")]
+    pub delay_seconds: u64,
+}
+
+fn default_attempts() -> u32 {
+    3
+}
+fn default_delay() -> u64 {
+    300
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            attempts: default_attempts(),
+            delay_seconds: default_delay(),
+        }
+    }
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// ε replacing a zero bin share (0 < ε < 1). Default 1e-4.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    /// Default number of quantile bins B (≥ 2). Default 10.
+    #[serde(default = "default_bins")]
+    pub bins: usize,
+}
+
+fn default_eps() -> f64 {
+    crate::engine::DEFAULT_EPS
+}
+fn default_bins() -> usize {
+    crate::engine::DEFAULT_BINS
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            eps: default_eps(),
+            bins: default_bins(),
+        }
+    }
+}
+
+/// `[notify]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Directory where e-mails are written as files (relative to the workspace root).
+    /// Default `outbox`.
+    #[serde(default = "default_outbox")]
+    pub outbox: PathBuf,
+    /// Recipients of every failure notice, besides each model's own.
+    #[serde(default)]
+    pub email_recipients: Vec<String>,
+    /// Name of the environment variable holding the Slack webhook URL (the secret itself never
+    /// sits in a file). None = no Slack.
+    #[serde(default)]
+    pub slack_webhook_env: Option<String>,
+}
+
+fn default_outbox() -> PathBuf {
+    "outbox".into()
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            outbox: default_outbox(),
+            email_recipients: Vec::new(),
+            slack_webhook_env: None,
+        }
+    }
+}
+
+/// `[validation]`: used by the benchmark refresh job.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSettings {
+    /// Threshold a new benchmark is validated against by the refresh job (env
+    /// `VALIDATION_THRESHOLD`; finite, ≥ 0). Default 0.25 (a PSI of the new benchmark against
+    /// the previous one at or above this rejects it).
+    #[serde(default = "default_validation_threshold")]
+    pub threshold: f64,
+}
+
+fn default_validation_threshold() -> f64 {
+    0.25
+}
+
+impl Default for ValidationSettings {
+    fn default() -> Self {
+        Self {
+            threshold: default_validation_threshold(),
+        }
+    }
+}
+
+/// `[roles]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesSettings {
+    /// Role of users not listed. Default `operator`.
+    #[serde(default = "default_role")]
+    pub default: Role,
+    /// Role per user name (`$USER`).
+    #[serde(default)]
+    pub users: BTreeMap<String, Role>,
+}
+
+fn default_role() -> Role {
+    Role::Operator
+}
+
+impl Default for RolesSettings {
+    fn default() -> Self {
+        Self {
+            default: default_role(),
+            users: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[console]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Theme name (`themes/<name>.toml`). Default `dark`.
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// Key overrides: action name → key (interpreted by the console).
+    #[serde(default)]
+    pub keys: BTreeMap<String, String>,
+}
+
+fn default_theme() -> String {
+    "dark".into()
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            theme: default_theme(),
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+/// `models.yaml`: the model registry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    /// Every model of the estate.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+}
+
+/// How numeric edges are chosen when no fixed edges are given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinningMethod {
+    /// Benchmark quantiles (default).
+    #[default]
+    Quantile,
+    /// Equal width between the benchmark's min and max.
+    EqualWidth,
+}
+
+/// Binning of the score column (`score_binning`); all fields optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinningConfig {
+    /// Number of bins (≥ 2); default `[engine] bins`.
+    #[serde(default)]
+    pub bins: Option<usize>,
+    /// Fixed interior edges, strictly increasing (excludes `bins`/`binning`).
+    #[serde(default)]
+    pub edges: Option<Vec<f64>>,
+    /// `quantile` (default) or `equal_width`.
+    #[serde(default)]
+    pub binning: Option<BinningMethod>,
+}
+
+/// One characteristic (input feature) of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharacteristicConfig {
+    /// Column name in the benchmark and current data.
+    pub name: String,
+    /// `numeric` or `categorical`.
+    pub kind: Kind,
+    /// Number of bins (numeric only, ≥ 2); default `[engine] bins`.
+    #[serde(default)]
+    pub bins: Option<usize>,
+    /// Fixed interior edges (numeric only, strictly increasing).
+    #[serde(default)]
+    pub edges: Option<Vec<f64>>,
+    /// `quantile` (default) or `equal_width` (numeric only).
+    #[serde(default)]
+    pub binning: Option<BinningMethod>,
+}
+
+/// Accepted values of one filter column: `origin: EWR` or `carrier: [AA, DL]` (numbers and
+/// booleans are kept as their text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "OneOrMany", into = "Vec<String>")]
+pub struct FilterValues(pub Vec<String>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn text(self) -> String {
+        match self {
+            Scalar::Text(s) => s,
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(Scalar),
+    Many(Vec<Scalar>),
+}
+
+impl From<OneOrMany> for FilterValues {
+    fn from(v: OneOrMany) -> Self {
+        match v {
+            OneOrMany::One(s) => FilterValues(vec![s.text()]),
+            OneOrMany::Many(v) => FilterValues(v.into_iter().map(Scalar::text).collect()),
+        }
+    }
+}
+
+impl From<FilterValues> for Vec<String> {
+    fn from(v: FilterValues) -> Self {
+        v.0
+    }
+}
+
+/// Where a model's current population comes from (a file pattern; a Snowflake query later).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentConfig {
+    /// File pattern with `{date}` (YYYY-MM-DD), `{month}` (YYYY-MM), `{year}`; relative to the
+    /// workspace root, absolute after loading.
+    pub path: String,
+    /// Column holding each row's date (ISO text or Parquet date); None = the whole file is the
+    /// population of its date(s).
+    #[serde(default)]
+    pub date_column: Option<String>,
+    /// Trailing window in days ending on the calculation date (1 = that date only). 1..=366.
+    #[serde(default = "default_window")]
+    pub window_days: u32,
+    /// Row filters `column: value | [values]`, all must hold.
+    #[serde(default)]
+    pub filter: BTreeMap<String, FilterValues>,
+}
+
+fn default_window() -> u32 {
+    1
+}
+
+/// Who hears about a model's failures and alerts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipients {
+    /// E-mail addresses (env `EMAIL_RECIPIENTS` replaces them for every model).
+    #[serde(default)]
+    pub email: Vec<String>,
+    /// Slack channel, e.g. `#airport-models`.
+    #[serde(default)]
+    pub slack: Option<String>,
+}
+
+/// One model of the registry: a scored population monitored daily.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model id (validated: 1–63 of `[a-z0-9_-]`, a path segment and Kubernetes name part).
+    pub id: ModelId,
+    /// Value stream (same rule).
+    pub value_stream: ValueStream,
+    /// Owning team or person.
+    pub owner: String,
+    /// Optional human description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Cron schedule of the daily run (5 fields, Kubernetes CronJob syntax, or `@daily`...).
+    pub schedule: String,
+    /// Score column (the model output; its index is the PSI). Always numeric.
+    pub score: String,
+    /// Optional binning of the score (default: `[engine] bins` quantile bins).
+    #[serde(default)]
+    pub score_binning: Option<BinningConfig>,
+    /// Characteristics (input features; each index is a CSI).
+    #[serde(default)]
+    pub characteristics: Vec<CharacteristicConfig>,
+    /// Warn/alert thresholds (default warn 0.1, alert 0.25; env `THRESHOLD` sets alert).
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Benchmark file override (env `MODEL_<ID>_BENCHMARKING_PATH`); None = the EFS layout path
+    /// `<benchmarks.root>/<value_stream>/<id>/benchmark.csv`. Absolute after loading.
+    #[serde(default)]
+    pub benchmark: Option<PathBuf>,
+    /// Current population source.
+    pub current: CurrentConfig,
+    /// Notification recipients.
+    #[serde(default)]
+    pub recipients: Recipients,
+}

@@ -1,0 +1,233 @@
+//! CSV reader: arrow-csv decodes the requested columns as text (so errors can name the line and
+//! value), then [`convert`](super::convert) parses numbers and builds categories, one column per
+//! rayon task.
+
+use std::fs::File;
+use std::io::{BufReader, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::csv::ReaderBuilder;
+use arrow::csv::reader::Format;
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::error::ArrowError;
+use rayon::prelude::*;
+
+use super::convert::TextColumn;
+use super::{ColumnRequest, KindHint, Position, SourceError};
+use crate::engine::column::Table;
+
+const BATCH_ROWS: usize = 64 * 1024;
+
+fn csv_line(row: usize) -> Position {
+    Position::Line(row + 2)
+}
+
+/// Resolves `requests` against the header: (file index, request) pairs in request order.
+pub(crate) fn resolve_requests(
+    path: &Path,
+    header: &[String],
+    requests: Option<&[ColumnRequest]>,
+) -> Result<Vec<(usize, ColumnRequest)>, SourceError> {
+    for (i, name) in header.iter().enumerate() {
+        if header[..i].contains(name) {
+            return Err(SourceError::DuplicateColumn {
+                path: path.to_path_buf(),
+                column: name.clone(),
+            });
+        }
+    }
+    match requests {
+        None => Ok(header
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i, ColumnRequest::new(n.clone(), KindHint::Infer)))
+            .collect()),
+        Some(reqs) => reqs
+            .iter()
+            .map(|r| {
+                header
+                    .iter()
+                    .position(|n| *n == r.name)
+                    .map(|i| (i, r.clone()))
+                    .ok_or_else(|| SourceError::MissingColumn {
+                        path: path.to_path_buf(),
+                        column: r.name.clone(),
+                        available: header.to_vec(),
+                    })
+            })
+            .collect(),
+    }
+}
+
+/// Extracts the first number after `word ` in an arrow message ("... for line 7, ...").
+fn number_after(message: &str, word: &str) -> Option<usize> {
+    let start = message.find(word)? + word.len();
+    let digits: String = message[start..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// Turns arrow-csv's structural errors into [`SourceError::Malformed`] with the line and the
+/// column name where arrow gives them.
+fn map_arrow_error(path: &Path, header: &[String], err: ArrowError) -> SourceError {
+    let message = match &err {
+        ArrowError::CsvError(m) | ArrowError::ParseError(m) => m.clone(),
+        ArrowError::IoError(m, _) => m.clone(),
+        other => other.to_string(),
+    };
+    let line = number_after(&message, "line");
+    let friendly = if message.contains("incorrect number of fields") {
+        let expected = number_after(&message, "expected");
+        let got = message
+            .rsplit("got")
+            .next()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string();
+        match expected {
+            Some(e) => format!("expected {e} fields (as in the header), found {got}"),
+            None => message.clone(),
+        }
+    } else if message.contains("invalid UTF-8") {
+        let field = number_after(&message, "field");
+        let col = field
+            .and_then(|f| header.get(f.saturating_sub(1)))
+            .map(|n| format!(" in column {n:?}"))
+            .unwrap_or_default();
+        format!("invalid UTF-8{col} (the file must be UTF-8 text)")
+    } else if message.contains("part way through record") {
+        "the last record is incomplete (an unterminated quote?)".to_string()
+    } else {
+        message.clone()
+    };
+    SourceError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        message: friendly,
+    }
+}
+
+fn read_header(path: &Path, file: &mut File) -> Result<Vec<String>, SourceError> {
+    let (schema, _) = Format::default()
+        .with_header(true)
+        .infer_schema(&mut *file, Some(0))
+        .map_err(|e| {
+            let m = e.to_string();
+            if m.contains("UTF-8") || m.contains("utf-8") || m.contains("utf8") {
+                SourceError::Malformed {
+                    path: path.to_path_buf(),
+                    line: Some(1),
+                    message: "invalid UTF-8 in the header (the file must be UTF-8 text)".into(),
+                }
+            } else {
+                SourceError::Malformed {
+                    path: path.to_path_buf(),
+                    line: Some(1),
+                    message: format!("cannot read the header: {m}"),
+                }
+            }
+        })?;
+    let mut names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    if let Some(first) = names.first_mut()
+        && let Some(stripped) = first.strip_prefix('\u{feff}')
+    {
+        *first = stripped.to_string();
+    }
+    if names.is_empty() || (names.len() == 1 && names[0].trim().is_empty()) {
+        return Err(SourceError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(names)
+}
+
+/// Reads a CSV file with a header row. See [`read_table`](super::read_table).
+pub(crate) fn read_csv(
+    path: &Path,
+    requests: Option<&[ColumnRequest]>,
+) -> Result<Table, SourceError> {
+    let mut file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
+    let header = read_header(path, &mut file)?;
+    let wanted = resolve_requests(path, &header, requests)?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| SourceError::io(path, &e))?;
+
+    let schema = Arc::new(Schema::new(
+        header
+            .iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    // An empty projection still needs one column to count rows.
+    let projection: Vec<usize> = if wanted.is_empty() {
+        vec![0]
+    } else {
+        wanted.iter().map(|(i, _)| *i).collect()
+    };
+    let reader = ReaderBuilder::new(schema)
+        .with_header(true)
+        .with_projection(projection)
+        .with_batch_size(BATCH_ROWS)
+        .build(BufReader::with_capacity(1 << 20, file))
+        .map_err(|e| map_arrow_error(path, &header, e))?;
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    for batch in reader {
+        batches.push(batch.map_err(|e| map_arrow_error(path, &header, e))?);
+    }
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+
+    let columns = wanted
+        .par_iter()
+        .enumerate()
+        .map(|(j, (_, req))| {
+            let arrays = batches
+                .iter()
+                .map(|b| {
+                    b.column(j)
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .ok_or_else(|| SourceError::Malformed {
+                            path: path.to_path_buf(),
+                            line: None,
+                            message: format!("column {:?} was not decoded as text", req.name),
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            TextColumn {
+                path,
+                name: &req.name,
+                batches: arrays,
+                position: csv_line,
+            }
+            .convert(req.kind)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Table {
+        names: wanted.into_iter().map(|(_, r)| r.name).collect(),
+        columns,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_after_finds_digits() {
+        assert_eq!(
+            number_after(
+                "incorrect number of fields for line 7, expected 3 got 2",
+                "line"
+            ),
+            Some(7)
+        );
+        assert_eq!(number_after("no digits here", "line"), None);
+    }
+}

@@ -1,0 +1,203 @@
+//! Data sources: read CSV and Parquet files (arrow-rs 57) into engine [`Table`]s, select rows by
+//! calculation date and `column = value` filters, and load the current population of a model for a
+//! calculation date ([`CurrentSource`], [`FilePatternSource`]).
+//!
+//! Conventions shared by every reader:
+//! - missing = an empty CSV field, the text `NaN`/`nan` (any text that parses to NaN) or a Parquet
+//!   null; numeric missing is `NaN`, categorical missing is [`MISSING_CODE`](crate::engine::column::MISSING_CODE);
+//! - `inf`, `-inf`, `infinity` (and numbers that overflow `f64`) are rejected, never silently kept;
+//! - every error names the file and, where it applies, the 1-based line (CSV, header = line 1) or
+//!   row (Parquet), the column and the offending value.
+
+mod cache;
+mod convert;
+mod csv;
+mod current;
+mod error;
+mod parquet;
+mod selection;
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::column::Table;
+
+pub use cache::{CacheStats, FileCache};
+pub use current::{CurrentSource, FilePatternSource, validate_pattern};
+pub use error::{Position, SourceError};
+pub use selection::{DateSelection, Selection, ValueFilter, concat_tables, project, select_rows};
+
+/// How a requested column should be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindHint {
+    /// Parse as `f64`; any non-missing text that is not a finite number is an error.
+    Numeric,
+    /// Keep as text categories (numbers are kept as their text).
+    Categorical,
+    /// Numeric if every non-missing value parses as a finite `f64`, else categorical
+    /// (like pandas' `read_csv`). A column with no non-missing value is numeric.
+    Infer,
+}
+
+/// One column to read: its name in the file and how to read it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRequest {
+    /// Column name as in the CSV header / Parquet schema (exact, case-sensitive).
+    pub name: String,
+    /// How to read it.
+    pub kind: KindHint,
+}
+
+impl ColumnRequest {
+    /// A request for `name` read as `kind`.
+    pub fn new(name: impl Into<String>, kind: KindHint) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
+/// File formats, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+}
+
+fn format_of(path: &Path) -> Result<Format, SourceError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") => Ok(Format::Csv),
+        Some("parquet") | Some("pq") => Ok(Format::Parquet),
+        _ => Err(SourceError::UnsupportedFormat {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// Reads a CSV (`.csv`) or Parquet (`.parquet`, `.pq`) file into a [`Table`].
+///
+/// `requests`: the columns to read, in the order of the returned table, each with a [`KindHint`];
+/// `None` reads every column in file order with [`KindHint::Infer`]. Parquet decodes only the
+/// requested columns (projection); CSV materialises only the requested columns.
+/// A header-only file gives a valid table with 0 rows (the engine decides whether that is an error).
+///
+/// # Errors
+/// [`SourceError`] naming the file and, where it applies, line/row, column and value: missing file,
+/// unknown extension, empty file (no header), duplicate header names, a requested column that is
+/// absent (listing the available ones), a request naming the same column twice, ragged rows,
+/// unterminated quotes, invalid UTF-8, non-numeric text or infinite values in a numeric column,
+/// unsupported Parquet types.
+pub fn read_table(path: &Path, requests: Option<&[ColumnRequest]>) -> Result<Table, SourceError> {
+    if let Some(reqs) = requests {
+        let mut seen = HashSet::new();
+        for r in reqs {
+            if !seen.insert(r.name.as_str()) {
+                return Err(SourceError::DuplicateRequest {
+                    path: path.to_path_buf(),
+                    column: r.name.clone(),
+                });
+            }
+        }
+    }
+    let format = format_of(path)?;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => {
+            return Err(SourceError::Io {
+                path: path.to_path_buf(),
+                message: "not a regular file".into(),
+            });
+        }
+        Err(e) => return Err(SourceError::io(path, &e)),
+    }
+    match format {
+        Format::Csv => csv::read_csv(path, requests),
+        Format::Parquet => parquet::read_parquet(path, requests),
+    }
+}
+
+/// Reads a file like [`read_table`], then keeps only the rows chosen by `selection`.
+///
+/// Columns the selection needs but `requests` does not name are read for the selection and
+/// dropped from the result; with `requests = None` every column is returned.
+///
+/// # Errors
+/// Those of [`read_table`] and of [`Selection::apply`].
+pub fn read_table_selected(
+    path: &Path,
+    requests: Option<&[ColumnRequest]>,
+    selection: &Selection,
+) -> Result<Table, SourceError> {
+    let Some(reqs) = requests else {
+        let table = read_table(path, None)?;
+        return selection.apply(&table, path);
+    };
+    let widened = selection.widen(reqs);
+    let table = read_table(path, Some(&widened))?;
+    let selected = selection.apply(&table, path)?;
+    let names: Vec<&str> = reqs.iter().map(|r| r.name.as_str()).collect();
+    project(&selected, &names, path)
+}
+
+/// SHA-256 of a file's bytes as 64 lowercase hex digits (the benchmark version / profile checksum).
+///
+/// # Errors
+/// [`SourceError::NotFound`] or [`SourceError::Io`] naming the file.
+pub fn checksum_file(path: &Path) -> Result<String, SourceError> {
+    let mut file = std::fs::File::open(path).map_err(|e| SourceError::io(path, &e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| SourceError::io(path, &e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex_lower(&hasher.finalize()))
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_is_sha256_hex() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a.csv");
+        std::fs::write(&p, b"abc").expect("write");
+        assert_eq!(
+            checksum_file(&p).expect("checksum"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(matches!(
+            checksum_file(&dir.path().join("missing.csv")),
+            Err(SourceError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_extension_is_rejected() {
+        let err = read_table(Path::new("x.xlsx"), None).expect_err("xlsx");
+        assert!(err.to_string().contains("x.xlsx"), "{err}");
+    }
+}
