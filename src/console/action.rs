@@ -183,6 +183,9 @@ impl Action {
             model_id: model_id.to_string(),
             value_stream: value_stream.to_string(),
             dates,
+            range: None,
+            only_missing: false,
+            rerun_existing: Vec::new(),
             triggered_by: user.to_string(),
         };
         match self {
@@ -195,14 +198,24 @@ impl Action {
             Action::Backfill {
                 model_id,
                 value_stream,
+                from,
+                to,
                 dates,
-                ..
-            } => vec![one(
-                RunAction::Backfill,
-                model_id,
-                value_stream,
-                dates.clone(),
-            )],
+                existing,
+                only_missing,
+            } => {
+                let mut request = one(RunAction::Backfill, model_id, value_stream, dates.clone());
+                request.range = Some((*from, *to));
+                request.only_missing = *only_missing;
+                if *only_missing {
+                    request.rerun_existing = dates
+                        .iter()
+                        .copied()
+                        .filter(|d| existing.contains(d))
+                        .collect();
+                }
+                vec![request]
+            }
             Action::RerunFailed(targets) => targets
                 .iter()
                 .map(|t| one(RunAction::Run, &t.model_id, &t.value_stream, vec![t.date]))

@@ -456,14 +456,17 @@ impl KeyMap {
         out
     }
 
-    /// Applies overrides `action name → key(s)`; returns one warning per bad entry (unknown
-    /// action or key), leaving that binding at its default.
-    pub fn with_overrides(
-        mut self,
-        overrides: &BTreeMap<String, Vec<String>>,
-    ) -> (KeyMap, Vec<String>) {
+    /// Applies overrides `action name → keys` (`[console] keys`, several keys separated by
+    /// commas: `quit = "q, ctrl-q"`); returns one warning per bad entry (unknown action or
+    /// key), leaving that binding at its default.
+    pub fn with_overrides(mut self, overrides: &BTreeMap<String, String>) -> (KeyMap, Vec<String>) {
         let mut warnings = Vec::new();
-        for (name, keys) in overrides {
+        for (name, text) in overrides {
+            let keys: Vec<&str> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .collect();
             let Some(idx) = self
                 .bindings
                 .iter()
@@ -516,12 +519,10 @@ mod tests {
     #[test]
     fn overrides_replace_keys_and_report_bad_entries() {
         let mut o = BTreeMap::new();
-        o.insert("rerun".to_string(), vec!["x".to_string()]);
-        o.insert("nonsense".to_string(), vec!["y".to_string()]);
-        o.insert(
-            "quit".to_string(),
-            vec!["ctrl-q".to_string(), "hyper-q".to_string()],
-        );
+        o.insert("rerun".to_string(), "x".to_string());
+        o.insert("nonsense".to_string(), "y".to_string());
+        o.insert("quit".to_string(), "ctrl-q, hyper-q".to_string());
+        o.insert("backfill".to_string(), "B, ctrl-b".to_string());
         let (km, warnings) = KeyMap::default().with_overrides(&o);
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert_eq!(
@@ -531,6 +532,13 @@ mod tests {
         assert_eq!(
             km.lookup(Context::Models, &ev(KeyCode::Char('r'), KeyModifiers::NONE)),
             None
+        );
+        assert_eq!(
+            km.lookup(
+                Context::Models,
+                &ev(KeyCode::Char('b'), KeyModifiers::CONTROL)
+            ),
+            Some(KeyAction::Backfill)
         );
         // bad quit override leaves q in place
         assert_eq!(

@@ -10,6 +10,7 @@
 //! Entry point: [`run_console`] with a [`ConsoleContext`].
 
 pub mod action;
+pub mod adapter;
 pub mod app;
 pub mod fixture;
 pub mod keys;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use crate::domain::Role;
 use crate::store::ResultsStore;
 
+pub use adapter::OrchestratorAdapter;
 pub use app::{App, Effect, ModelMeta, Msg, Session, update};
 pub use keys::KeyMap;
 pub use runner::{
@@ -115,6 +117,75 @@ impl ConsoleContext {
             });
         }
         app
+    }
+}
+
+/// The role in force: the `--role` flag may lower the configured role, never raise it.
+/// Returns the warning to show when a higher role was asked for.
+pub fn effective_role(configured: Role, requested: Option<Role>) -> (Role, Option<String>) {
+    match requested {
+        Some(r) if r > configured => (
+            configured,
+            Some(format!(
+                "--role {r} exceeds your configured role {configured}; using {configured}"
+            )),
+        ),
+        Some(r) => (r, None),
+        None => (configured, None),
+    }
+}
+
+impl ConsoleContext {
+    /// A context from the loaded configuration: workspace name and root, models with their
+    /// thresholds and owners, the user's role from `[roles]` (capped `--role`), the theme
+    /// (`theme_override` = `--theme`, else `[console] theme`; files in `<config dir>/themes/`
+    /// override built-ins; `NO_COLOR` respected), key overrides from `[console] keys`, logs
+    /// saved under `<log_dir>/saved`. Problems become start-up warnings, never errors.
+    pub fn from_config(
+        config: &crate::config::Config,
+        store: Arc<dyn ResultsStore>,
+        orchestrator: Arc<dyn ConsoleOrchestrator>,
+        requested_role: Option<Role>,
+        read_only: bool,
+        theme_override: Option<&str>,
+    ) -> Self {
+        let models = config
+            .models
+            .iter()
+            .map(|m| ModelMeta {
+                model_id: m.id.to_string(),
+                value_stream: m.value_stream.to_string(),
+                thresholds: m.thresholds,
+                owner: Some(m.owner.clone()),
+            })
+            .collect();
+        let mut ctx = ConsoleContext::new(store, orchestrator, models);
+        let s = &config.settings;
+        let configured = s
+            .roles
+            .users
+            .get(&ctx.user)
+            .copied()
+            .unwrap_or(s.roles.default);
+        let (role, warning) = effective_role(configured, requested_role);
+        ctx.warnings.extend(warning);
+        ctx.role = role;
+        ctx.read_only = read_only;
+        ctx.workspace = s.workspace.name.clone();
+        ctx.workspace_root = config.workspace_root.clone();
+        ctx.save_dir = s.orchestrator.log_dir.join("saved");
+        let theme_name = theme_override.unwrap_or(&s.console.theme);
+        let (theme, warning) = Theme::load_or_default(
+            theme_name,
+            Some(&config.config_dir().join("themes")),
+            Theme::no_color_from_env(),
+        );
+        ctx.theme = theme;
+        ctx.warnings.extend(warning);
+        let (keys, warnings) = KeyMap::default().with_overrides(&s.console.keys);
+        ctx.keys = keys;
+        ctx.warnings.extend(warnings);
+        ctx
     }
 }
 

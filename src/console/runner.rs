@@ -23,8 +23,15 @@ pub struct JobRequest {
     pub model_id: String,
     /// Value stream of the model.
     pub value_stream: String,
-    /// Calculation dates, ascending; empty for a refresh.
+    /// Calculation dates that will run, ascending; empty for a refresh.
     pub dates: Vec<NaiveDate>,
+    /// Backfill range `(from, to)` as asked (the job may skip dates inside it).
+    pub range: Option<(NaiveDate, NaiveDate)>,
+    /// Backfill: only dates without a result (plus `rerun_existing`).
+    pub only_missing: bool,
+    /// Backfill with `only_missing`: dates that have a result but whose last run failed, so
+    /// they run again although a result exists.
+    pub rerun_existing: Vec<NaiveDate>,
     /// User name recorded as `triggered_by` in `PCI_CSI_RUNS`.
     pub triggered_by: String,
 }

@@ -760,3 +760,37 @@ fn status_of_retrying_model_is_shown() {
         .expect("row");
     assert_eq!(row.status, Some(RunStatus::Retrying));
 }
+
+#[test]
+fn role_flag_cannot_exceed_configured_role() {
+    use super::effective_role;
+    assert_eq!(effective_role(Role::Operator, None), (Role::Operator, None));
+    assert_eq!(
+        effective_role(Role::Admin, Some(Role::Viewer)),
+        (Role::Viewer, None)
+    );
+    let (role, warning) = effective_role(Role::Viewer, Some(Role::Admin));
+    assert_eq!(role, Role::Viewer);
+    assert!(warning.is_some_and(|w| w.contains("exceeds")));
+}
+
+#[test]
+fn backfill_request_carries_range_and_failed_existing_dates() {
+    let action = Action::Backfill {
+        model_id: "m".into(),
+        value_stream: "vs".into(),
+        from: date("2013-02-26"),
+        to: date("2013-03-02"),
+        dates: vec![date("2013-02-28"), date("2013-03-01"), date("2013-03-02")],
+        existing: vec![date("2013-02-26"), date("2013-02-27"), date("2013-02-28")],
+        only_missing: true,
+    };
+    let reqs = action.requests("alice");
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        reqs[0].range,
+        Some((date("2013-02-26"), date("2013-03-02")))
+    );
+    assert!(reqs[0].only_missing);
+    assert_eq!(reqs[0].rerun_existing, vec![date("2013-02-28")]);
+}
