@@ -129,3 +129,49 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     assert_eq!(audit.len(), 3);
     assert_eq!(audit[1].outcome, "started 2 job(s)");
 }
+
+#[test]
+fn console_reads_a_real_sqlite_store() {
+    use driftdeck::console::app::{App, Session};
+    use driftdeck::console::fixture::{EstateSpec, generate, settle};
+    use driftdeck::console::{KeyMap, Theme};
+    use driftdeck::store::sqlite::SqliteStore;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(dir.path().join("results.sqlite")).expect("open");
+    // Copy a small generated estate into SQLite through the trait.
+    let e = generate(&EstateSpec {
+        models: 6,
+        days: 10,
+        detail_days: 3,
+        seed: 1,
+    });
+    for m in &e.models {
+        for r in e.store.history(&m.model_id, None, None).expect("history") {
+            let chars = e
+                .store
+                .characteristics(&m.model_id, r.calculation_date)
+                .expect("chars");
+            sqlite.save_result(&r, &chars).expect("save");
+        }
+        for run in e.store.runs(Some(&m.model_id), 100).expect("runs") {
+            sqlite.record_attempt(&run).expect("attempt");
+        }
+    }
+    let mut app = App::new(
+        Session::default(),
+        e.models.clone(),
+        Theme::default(),
+        KeyMap::default(),
+    );
+    let fx = app.init();
+    settle(&mut app, &sqlite, fx);
+    assert!(app.overview_error.is_none(), "{:?}", app.overview_error);
+    assert_eq!(app.counts(), (6, 1, 1, 1, 2));
+    assert_eq!(
+        app.selected_row().map(|r| r.model_id.as_str()),
+        Some("model_0002")
+    );
+    assert_eq!(app.cursor_characteristics().map(<[_]>::len), Some(5));
+    assert_eq!(app.rows[0].csi_name.as_deref(), Some("dep_delay"));
+}
