@@ -6,6 +6,7 @@ pub mod app;
 pub mod benchmarks;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod engine;

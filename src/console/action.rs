@@ -1,0 +1,367 @@
+//! Actions as data, their blast radius, and the dispatcher that enforces roles and read-only
+//! mode and writes the audit log (DESIGN section 9, habit 2).
+//!
+//! Flow: a key produces an [`Action`]; the console shows a confirm dialog built from
+//! [`Action::blast_radius`]; once confirmed the runtime hands it to [`Dispatcher::dispatch`],
+//! the only place that decides whether it may run. Every dispatch, allowed or denied, appends
+//! one [`AuditRecord`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::domain::{Role, RunAction};
+use crate::store::{AuditRecord, ResultsStore};
+
+use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
+
+/// Message shown (and audited) when no refresh job exists yet.
+pub const REFRESH_NOT_CONFIGURED: &str = "benchmark refresh is not configured";
+
+/// One (model, calculation date) a run targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTarget {
+    /// Model id.
+    pub model_id: String,
+    /// Value stream.
+    pub value_stream: String,
+    /// Calculation date.
+    pub date: NaiveDate,
+}
+
+/// Something the user asked for that writes or runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Rerun one model on one calculation date.
+    Rerun(RunTarget),
+    /// Backfill one model over `from..=to`; `dates` are the ones that will run.
+    Backfill {
+        /// Model id.
+        model_id: String,
+        /// Value stream.
+        value_stream: String,
+        /// First date of the range.
+        from: NaiveDate,
+        /// Last date of the range.
+        to: NaiveDate,
+        /// Dates that will run (all, or only missing / failed ones).
+        dates: Vec<NaiveDate>,
+        /// Dates in the range that already have a result.
+        existing: Vec<NaiveDate>,
+        /// True when only missing or failed dates run.
+        only_missing: bool,
+    },
+    /// Rerun the last failed date of every failed model.
+    RerunFailed(Vec<RunTarget>),
+    /// Refresh the benchmark of one model.
+    Refresh {
+        /// Model id.
+        model_id: String,
+        /// Value stream.
+        value_stream: String,
+    },
+}
+
+impl Action {
+    /// Audit name: `rerun`, `backfill`, `rerun-failed`, `refresh`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Rerun(_) => "rerun",
+            Action::Backfill { .. } => "backfill",
+            Action::RerunFailed(_) => "rerun-failed",
+            Action::Refresh { .. } => "refresh",
+        }
+    }
+
+    /// Audit target: `jfk_delay 2013-02-01`, `jfk_delay 2013-02-01..2013-02-03`, `3 models`.
+    pub fn target(&self) -> String {
+        match self {
+            Action::Rerun(t) => format!("{} {}", t.model_id, t.date),
+            Action::Backfill {
+                model_id, from, to, ..
+            } => format!("{model_id} {from}..{to}"),
+            Action::RerunFailed(targets) => {
+                let names: Vec<String> = targets
+                    .iter()
+                    .map(|t| format!("{} {}", t.model_id, t.date))
+                    .collect();
+                format!("{} models: {}", targets.len(), names.join(", "))
+            }
+            Action::Refresh { model_id, .. } => model_id.clone(),
+        }
+    }
+
+    /// Lowest role allowed to perform the action: operators rerun and backfill, admins refresh.
+    pub fn required_role(&self) -> Role {
+        match self {
+            Action::Refresh { .. } => Role::Admin,
+            _ => Role::Operator,
+        }
+    }
+
+    /// Number of runs (model × date) the action starts; 0 for a refresh.
+    pub fn run_count(&self) -> usize {
+        match self {
+            Action::Rerun(_) => 1,
+            Action::Backfill { dates, .. } => dates.len(),
+            Action::RerunFailed(t) => t.len(),
+            Action::Refresh { .. } => 0,
+        }
+    }
+
+    /// Human lines for the confirm dialog: which model, how many runs, which dates, which exist.
+    pub fn blast_radius(&self) -> Vec<String> {
+        match self {
+            Action::Rerun(t) => vec![
+                format!("model      {} / {}", t.value_stream, t.model_id),
+                format!("date       {}", t.date),
+                "runs       1 (replaces the stored result of that date)".into(),
+            ],
+            Action::Backfill {
+                model_id,
+                value_stream,
+                from,
+                to,
+                dates,
+                existing,
+                only_missing,
+            } => {
+                let span = (*to - *from).num_days() + 1;
+                let mut lines = vec![
+                    format!("model      {value_stream} / {model_id}"),
+                    format!("range      {from} .. {to} ({span} days)"),
+                    format!(
+                        "mode       {}",
+                        if *only_missing {
+                            "only missing or failed dates"
+                        } else {
+                            "all dates (existing results are replaced)"
+                        }
+                    ),
+                    format!("runs       {} will start", dates.len()),
+                    format!("dates      {}", compact_dates(dates)),
+                    format!(
+                        "existing   {} already stored{}",
+                        existing.len(),
+                        if existing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", compact_dates(existing))
+                        }
+                    ),
+                ];
+                if dates.is_empty() {
+                    lines.push("nothing to do: every date already has a result".into());
+                }
+                lines
+            }
+            Action::RerunFailed(targets) => {
+                let mut lines = vec![format!("runs       {} failed models rerun", targets.len())];
+                for t in targets.iter().take(8) {
+                    lines.push(format!("  {} / {}  {}", t.value_stream, t.model_id, t.date));
+                }
+                if targets.len() > 8 {
+                    lines.push(format!("  … and {} more", targets.len() - 8));
+                }
+                lines
+            }
+            Action::Refresh {
+                model_id,
+                value_stream,
+            } => vec![
+                format!("model      {value_stream} / {model_id}"),
+                "replaces the benchmark (previous version kept for rollback)".into(),
+            ],
+        }
+    }
+
+    /// The orchestrator requests that carry the action out.
+    pub fn requests(&self, user: &str) -> Vec<JobRequest> {
+        let one = |action, model_id: &str, value_stream: &str, dates: Vec<NaiveDate>| JobRequest {
+            action,
+            model_id: model_id.to_string(),
+            value_stream: value_stream.to_string(),
+            dates,
+            range: None,
+            only_missing: false,
+            rerun_existing: Vec::new(),
+            triggered_by: user.to_string(),
+        };
+        match self {
+            Action::Rerun(t) => vec![one(
+                RunAction::Run,
+                &t.model_id,
+                &t.value_stream,
+                vec![t.date],
+            )],
+            Action::Backfill {
+                model_id,
+                value_stream,
+                from,
+                to,
+                dates,
+                existing,
+                only_missing,
+            } => {
+                let mut request = one(RunAction::Backfill, model_id, value_stream, dates.clone());
+                request.range = Some((*from, *to));
+                request.only_missing = *only_missing;
+                if *only_missing {
+                    request.rerun_existing = dates
+                        .iter()
+                        .copied()
+                        .filter(|d| existing.contains(d))
+                        .collect();
+                }
+                vec![request]
+            }
+            Action::RerunFailed(targets) => targets
+                .iter()
+                .map(|t| one(RunAction::Run, &t.model_id, &t.value_stream, vec![t.date]))
+                .collect(),
+            Action::Refresh {
+                model_id,
+                value_stream,
+            } => vec![one(RunAction::Refresh, model_id, value_stream, Vec::new())],
+        }
+    }
+}
+
+/// Dates as a short list: `2013-02-01, 2013-02-02 … 2013-02-28 (28)`.
+pub fn compact_dates(dates: &[NaiveDate]) -> String {
+    match dates {
+        [] => "none".into(),
+        [a] => a.to_string(),
+        [a, b] => format!("{a}, {b}"),
+        [a, b, c] => format!("{a}, {b}, {c}"),
+        [first, .., last] => format!("{first} … {last} ({})", dates.len()),
+    }
+}
+
+/// Whether `role` (with `read_only`) may perform `action`; the reason when not.
+pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), String> {
+    if read_only {
+        return Err("the console is read-only (--read-only): no action runs".into());
+    }
+    let needed = action.required_role();
+    if role < needed {
+        return Err(format!(
+            "{} needs the {} role; you are {}",
+            action.name(),
+            needed,
+            role
+        ));
+    }
+    Ok(())
+}
+
+/// What happened to a dispatched action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Jobs were started.
+    Started(Vec<JobTicket>),
+    /// Roles or read-only mode forbade it.
+    Denied(String),
+    /// The action has no job configured (benchmark refresh today).
+    NotConfigured(String),
+    /// The orchestrator refused or failed.
+    Failed(String),
+}
+
+impl Outcome {
+    /// Audit text: `started 3 jobs`, `denied: ...`, `not configured`, `failed: ...`.
+    pub fn audit_text(&self) -> String {
+        match self {
+            Outcome::Started(t) => format!("started {} job(s)", t.len()),
+            Outcome::Denied(r) => format!("denied: {r}"),
+            Outcome::NotConfigured(r) => format!("not configured: {r}"),
+            Outcome::Failed(r) => format!("failed: {r}"),
+        }
+    }
+}
+
+/// Result of [`Dispatcher::dispatch`], sent back to the UI loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchReport {
+    /// The action.
+    pub action: Action,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Set when the audit entry could not be written (the action outcome stands).
+    pub audit_error: Option<String>,
+}
+
+/// The single gate for actions: roles, read-only mode, orchestrator call, audit entry.
+pub struct Dispatcher {
+    /// Results store that receives audit entries.
+    pub store: Arc<dyn ResultsStore>,
+    /// Orchestrator that runs jobs.
+    pub orchestrator: Arc<dyn ConsoleOrchestrator>,
+    /// User name (audit `user`, runs' `triggered_by`).
+    pub user: String,
+    /// Role in force.
+    pub role: Role,
+    /// `--read-only`: deny everything.
+    pub read_only: bool,
+}
+
+impl Dispatcher {
+    /// Authorizes, runs and audits `action`. Blocking (the audit write); call from
+    /// `spawn_blocking` in async code.
+    pub fn dispatch(
+        &self,
+        action: &Action,
+        events: UnboundedSender<JobEvent>,
+        now: DateTime<Utc>,
+    ) -> DispatchReport {
+        let outcome = match authorize(self.role, self.read_only, action) {
+            Err(reason) => Outcome::Denied(reason),
+            Ok(()) => self.run(action, events),
+        };
+        let entry = AuditRecord {
+            at: now,
+            user: self.user.clone(),
+            role: self.role.as_str().to_string(),
+            action: action.name().to_string(),
+            target: action.target(),
+            outcome: outcome.audit_text(),
+        };
+        let audit_error = self
+            .store
+            .append_audit(&entry)
+            .err()
+            .map(|e| format!("audit entry not written: {e}"));
+        if let Some(e) = &audit_error {
+            tracing::warn!("{e}");
+        }
+        tracing::info!(action = action.name(), target = %action.target(), outcome = %outcome.audit_text(), "dispatched");
+        DispatchReport {
+            action: action.clone(),
+            outcome,
+            audit_error,
+        }
+    }
+
+    fn run(&self, action: &Action, events: UnboundedSender<JobEvent>) -> Outcome {
+        if matches!(action, Action::Refresh { .. }) && !self.orchestrator.refresh_configured() {
+            return Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into());
+        }
+        if action.run_count() == 0 && !matches!(action, Action::Refresh { .. }) {
+            return Outcome::Failed("nothing to run".into());
+        }
+        let mut tickets = Vec::new();
+        for request in action.requests(&self.user) {
+            match self.orchestrator.submit(&request, events.clone()) {
+                Ok(mut t) => tickets.append(&mut t),
+                Err(RunnerError::NotConfigured(m)) => return Outcome::NotConfigured(m),
+                Err(e) if tickets.is_empty() => return Outcome::Failed(e.to_string()),
+                Err(e) => {
+                    tracing::warn!("partial start: {e}");
+                    break;
+                }
+            }
+        }
+        Outcome::Started(tickets)
+    }
+}

@@ -1,0 +1,546 @@
+//! In-memory fixtures for the console's tests, snapshots and benchmarks: a [`MemoryStore`]
+//! implementing [`ResultsStore`], a [`FixtureOrchestrator`] that records requests, and a
+//! deterministic estate generator ([`generate`]). Not for production use.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::domain::{BinStat, RunAction, RunStatus, Thresholds};
+use crate::store::{
+    AuditRecord, CharacteristicRecord, ColumnRole, ResultRecord, ResultsStore, RunRecord,
+    StoreError,
+};
+
+use super::app::ModelMeta;
+use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
+
+#[derive(Debug, Default)]
+struct Inner {
+    results: BTreeMap<(String, NaiveDate), ResultRecord>,
+    characteristics: BTreeMap<(String, NaiveDate), Vec<CharacteristicRecord>>,
+    runs: Vec<RunRecord>,
+    audit: Vec<AuditRecord>,
+    fail_with: Option<String>,
+}
+
+/// A results store in memory, thread-safe. `fail_with` makes every call fail (error states).
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every following call fail with `StoreError::Busy(message)` (`None` heals it).
+    pub fn fail_with(&self, message: Option<&str>) {
+        self.lock().fail_with = message.map(str::to_string);
+    }
+
+    /// Audit entries, oldest first.
+    pub fn audit_entries(&self) -> Vec<AuditRecord> {
+        self.lock().audit.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A poisoned fixture only happens after a test already panicked.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check(inner: &Inner) -> Result<(), StoreError> {
+        match &inner.fail_with {
+            Some(m) => Err(StoreError::Busy(m.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ResultsStore for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    fn save_result(
+        &self,
+        result: &ResultRecord,
+        characteristics: &[CharacteristicRecord],
+    ) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        Self::check(&g)?;
+        let key = (result.model_id.clone(), result.calculation_date);
+        g.results.insert(key.clone(), result.clone());
+        g.characteristics.insert(key, characteristics.to_vec());
+        Ok(())
+    }
+
+    fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        Self::check(&g)?;
+        match g
+            .runs
+            .iter_mut()
+            .find(|r| r.run_id == run.run_id && r.attempt == run.attempt)
+        {
+            Some(r) => *r = run.clone(),
+            None => g.runs.push(run.clone()),
+        }
+        Ok(())
+    }
+
+    fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut latest: BTreeMap<&str, &ResultRecord> = BTreeMap::new();
+        for ((m, _), r) in &g.results {
+            latest.insert(m.as_str(), r);
+        }
+        let mut out: Vec<ResultRecord> = latest.into_values().cloned().collect();
+        out.sort_by(|a, b| (&a.value_stream, &a.model_id).cmp(&(&b.value_stream, &b.model_id)));
+        Ok(out)
+    }
+
+    fn history(
+        &self,
+        model_id: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<ResultRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        Ok(g.results
+            .values()
+            .filter(|r| r.model_id == model_id)
+            .filter(|r| from.is_none_or(|f| r.calculation_date >= f))
+            .filter(|r| to.is_none_or(|t| r.calculation_date <= t))
+            .cloned()
+            .collect())
+    }
+
+    fn history_all(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<ResultRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        Ok(g.results
+            .values()
+            .filter(|r| from.is_none_or(|f| r.calculation_date >= f))
+            .filter(|r| to.is_none_or(|t| r.calculation_date <= t))
+            .cloned()
+            .collect())
+    }
+
+    fn characteristics(
+        &self,
+        model_id: &str,
+        calculation_date: NaiveDate,
+    ) -> Result<Vec<CharacteristicRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut rows = g
+            .characteristics
+            .get(&(model_id.to_string(), calculation_date))
+            .cloned()
+            .unwrap_or_default();
+        rows.sort_by(|a, b| {
+            let ra = u8::from(a.role != ColumnRole::Score);
+            let rb = u8::from(b.role != ColumnRole::Score);
+            ra.cmp(&rb).then(b.index_value.total_cmp(&a.index_value))
+        });
+        Ok(rows)
+    }
+
+    fn runs(&self, model_id: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut runs: Vec<RunRecord> = g
+            .runs
+            .iter()
+            .filter(|r| model_id.is_none_or(|m| r.model_id == m))
+            .cloned()
+            .collect();
+        runs.sort_by(|a, b| {
+            b.started_at
+                .cmp(&a.started_at)
+                .then(b.attempt.cmp(&a.attempt))
+        });
+        runs.truncate(limit);
+        Ok(runs)
+    }
+
+    fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut newest: BTreeMap<&str, &RunRecord> = BTreeMap::new();
+        for r in &g.runs {
+            let e = newest.entry(r.model_id.as_str()).or_insert(r);
+            if (r.started_at, r.attempt) > (e.started_at, e.attempt) {
+                *e = r;
+            }
+        }
+        Ok(newest.into_values().cloned().collect())
+    }
+
+    fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        Self::check(&g)?;
+        g.audit.push(entry.clone());
+        Ok(())
+    }
+
+    fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        Ok(g.audit.iter().rev().take(limit).cloned().collect())
+    }
+}
+
+/// An orchestrator that records requests and optionally reports scripted events.
+#[derive(Debug, Default)]
+pub struct FixtureOrchestrator {
+    /// Requests received, in order.
+    pub requests: Mutex<Vec<JobRequest>>,
+    /// Report `Started` and `Finished { success }` immediately for each job when `Some`.
+    pub auto_finish: Option<bool>,
+    /// Answer of `refresh_configured`.
+    pub refresh: bool,
+}
+
+impl FixtureOrchestrator {
+    /// Requests received so far.
+    pub fn received(&self) -> Vec<JobRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl ConsoleOrchestrator for FixtureOrchestrator {
+    fn kind(&self) -> &str {
+        "fixture"
+    }
+    fn refresh_configured(&self) -> bool {
+        self.refresh
+    }
+    fn submit(
+        &self,
+        request: &JobRequest,
+        events: UnboundedSender<JobEvent>,
+    ) -> Result<Vec<JobTicket>, RunnerError> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(request.clone());
+        let dates: Vec<Option<NaiveDate>> = if request.dates.is_empty() {
+            vec![None]
+        } else {
+            request.dates.iter().copied().map(Some).collect()
+        };
+        let tickets: Vec<JobTicket> = dates
+            .into_iter()
+            .map(|d| JobTicket {
+                job_id: format!(
+                    "{}-{}-{}",
+                    request.action.as_str(),
+                    request.model_id,
+                    d.map_or_else(|| "all".to_string(), |d| d.to_string())
+                ),
+                model_id: request.model_id.clone(),
+                date: d,
+                log_path: None,
+            })
+            .collect();
+        if let Some(success) = self.auto_finish {
+            for t in &tickets {
+                let _ = events.send(JobEvent::Started {
+                    job_id: t.job_id.clone(),
+                });
+                let _ = events.send(JobEvent::Log {
+                    job_id: t.job_id.clone(),
+                    line: format!("computing {} for {:?}", t.model_id, t.date),
+                });
+                let _ = events.send(JobEvent::Finished {
+                    job_id: t.job_id.clone(),
+                    success,
+                    error: (!success).then(|| "current data file not found".to_string()),
+                });
+            }
+        }
+        Ok(tickets)
+    }
+}
+
+/// A fixed instant for fixtures: 2013-03-01T06:00:00Z.
+pub fn fixed_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2013, 3, 1, 6, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64), so fixtures need no RNG crate.
+#[derive(Debug, Clone)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// Seeded generator.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    /// Next value in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const CHARACTERISTICS: [&str; 4] = ["dep_delay", "distance", "carrier", "hour"];
+
+fn bins_for(rng: &mut SplitMix, index: f64, n: usize) -> Vec<BinStat> {
+    // Expected shares uniform; actual shifted so the sum of contributions roughly equals index.
+    let e = 1.0 / n as f64;
+    let mut actual: Vec<f64> = (0..n)
+        .map(|i| {
+            let tilt = (i as f64 / (n - 1).max(1) as f64 - 0.5) * index.sqrt() * 1.6;
+            (e * (1.0 + tilt + 0.05 * (rng.next_f64() - 0.5))).max(1e-4)
+        })
+        .collect();
+    let s: f64 = actual.iter().sum();
+    for a in &mut actual {
+        *a /= s;
+    }
+    (0..n)
+        .map(|i| {
+            let label = if i == 0 {
+                format!("(-inf, {}]", 10 * (i + 1))
+            } else if i + 1 == n {
+                format!("({}, +inf)", 10 * i)
+            } else {
+                format!("({}, {}]", 10 * i, 10 * (i + 1))
+            };
+            let a = actual[i];
+            BinStat {
+                label,
+                expected_count: (e * 10_000.0).round() as u64,
+                actual_count: (a * 1_000.0).round() as u64,
+                expected_share: e,
+                actual_share: a,
+                contribution: (a - e) * (a / e).ln(),
+            }
+        })
+        .collect()
+}
+
+/// Options of [`generate`].
+#[derive(Debug, Clone)]
+pub struct EstateSpec {
+    /// Number of models (spread over value streams of 25 models).
+    pub models: usize,
+    /// Days of history per model, ending 2013-02-28.
+    pub days: usize,
+    /// Keep characteristic rows (with bins) only for the last this many days (memory).
+    pub detail_days: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// A generated estate: the store and the models' metadata.
+pub struct Estate {
+    /// The filled store.
+    pub store: MemoryStore,
+    /// Metadata of every model.
+    pub models: Vec<ModelMeta>,
+}
+
+/// Fills a [`MemoryStore`] deterministically: results, characteristics with bins, and runs.
+/// Model 0 alerts, model 1 warns, model 2's last run failed, model 3's is running, model 4's
+/// is retrying; the rest drift randomly and mostly stay ok.
+pub fn generate(spec: &EstateSpec) -> Estate {
+    let mut rng = SplitMix::new(spec.seed);
+    let store = MemoryStore::new();
+    let mut models = Vec::with_capacity(spec.models);
+    let last = NaiveDate::from_ymd_opt(2013, 2, 28).unwrap_or_default();
+    let streams = ["cards", "loans", "mortgages", "fraud", "collections"];
+    {
+        let mut g = store.lock();
+        for m in 0..spec.models {
+            let vs = format!(
+                "{}{}",
+                streams[m % streams.len()],
+                if m < 25 {
+                    String::new()
+                } else {
+                    format!("_{}", m / 25)
+                }
+            );
+            let model_id = format!("model_{m:04}");
+            let thresholds = Thresholds::default();
+            models.push(ModelMeta {
+                model_id: model_id.clone(),
+                value_stream: vs.clone(),
+                thresholds,
+                owner: Some(format!("team-{}", m % 7)),
+            });
+            let target = match m {
+                0 => 0.34,
+                1 => 0.16,
+                _ => 0.02 + 0.05 * rng.next_f64(),
+            };
+            for d in 0..spec.days {
+                let date = last - Duration::days((spec.days - 1 - d) as i64);
+                let progress = (d + 1) as f64 / spec.days as f64;
+                let psi = (target * progress.powi(2) + 0.01 * rng.next_f64()).max(0.0);
+                let csis: Vec<f64> = CHARACTERISTICS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| psi * (1.2 - 0.3 * i as f64) + 0.005 * rng.next_f64())
+                    .collect();
+                let max_csi = csis.iter().copied().fold(0.0, f64::max);
+                let at = Utc.from_utc_datetime(&date.and_hms_opt(5, 0, 0).unwrap_or_default())
+                    + Duration::days(1);
+                g.results.insert(
+                    (model_id.clone(), date),
+                    ResultRecord {
+                        model_id: model_id.clone(),
+                        value_stream: vs.clone(),
+                        calculation_date: date,
+                        psi_score: psi,
+                        csi_score: max_csi,
+                        execution_time: at,
+                    },
+                );
+                if spec.days - d <= spec.detail_days {
+                    let mut rows = vec![CharacteristicRecord {
+                        model_id: model_id.clone(),
+                        calculation_date: date,
+                        characteristic: "score".into(),
+                        role: ColumnRole::Score,
+                        kind: "numeric".into(),
+                        index_value: psi,
+                        bins: bins_for(&mut rng, psi, 10),
+                    }];
+                    for (i, name) in CHARACTERISTICS.iter().enumerate() {
+                        rows.push(CharacteristicRecord {
+                            model_id: model_id.clone(),
+                            calculation_date: date,
+                            characteristic: (*name).into(),
+                            role: ColumnRole::Characteristic,
+                            kind: if *name == "carrier" {
+                                "categorical"
+                            } else {
+                                "numeric"
+                            }
+                            .into(),
+                            index_value: csis[i],
+                            bins: bins_for(
+                                &mut rng,
+                                csis[i],
+                                if *name == "carrier" { 6 } else { 10 },
+                            ),
+                        });
+                    }
+                    g.characteristics.insert((model_id.clone(), date), rows);
+                }
+            }
+            // Runs: the last three dates, one attempt each, plus special cases on the last date.
+            for back in (0..3usize.min(spec.days)).rev() {
+                let date = last - Duration::days(back as i64);
+                let started = Utc.from_utc_datetime(&date.and_hms_opt(5, 0, 0).unwrap_or_default())
+                    + Duration::days(1);
+                let (status, error, finished, attempt) = match (m, back) {
+                    (2, 0) => (RunStatus::Failed, Some("benchmark profile checksum mismatch: benchmark.csv changed since the profile was built".to_string()), Some(started + Duration::seconds(3)), 3),
+                    (3, 0) => (RunStatus::Running, None, None, 1),
+                    (4, 0) => (RunStatus::Retrying, Some("current data file not found: flights_2013-02-28.csv".to_string()), Some(started + Duration::seconds(1)), 1),
+                    _ => (RunStatus::Succeeded, None, Some(started + Duration::seconds(2 + (m % 5) as i64)), 1),
+                };
+                g.runs.push(RunRecord {
+                    run_id: format!("{model_id}-{date}"),
+                    attempt,
+                    max_attempts: 3,
+                    model_id: model_id.clone(),
+                    value_stream: vs.clone(),
+                    calculation_date: date,
+                    action: RunAction::Run,
+                    status,
+                    error,
+                    started_at: started,
+                    finished_at: finished,
+                    benchmark_version: Some("3f2a9c".into()),
+                    rows_benchmark: Some(10_000),
+                    rows_current: Some(1_000),
+                    triggered_by: if back == 0 && m == 2 {
+                        "alice".into()
+                    } else {
+                        "schedule".into()
+                    },
+                    log_path: Some(format!("logs/{model_id}/{date}.log")),
+                });
+            }
+        }
+    }
+    Estate { store, models }
+}
+
+/// Executes the store effects (`LoadOverview`, `LoadDetail`, `LoadCharacteristics`)
+/// synchronously against `store` until none remain, feeding the answers back through
+/// [`update`](super::app::update); a fake runtime for tests. Overview times are masked to
+/// [`fixed_now`]. Returns the other effects (dispatch, tail, save, quit) in order.
+pub fn settle(
+    app: &mut super::app::App,
+    store: &dyn ResultsStore,
+    effects: Vec<super::app::Effect>,
+) -> Vec<super::app::Effect> {
+    use super::app::{Effect, Msg, update};
+    let mut queue: std::collections::VecDeque<Effect> = effects.into();
+    let mut cache = super::runtime::WorstCache::new();
+    let mut rest = Vec::new();
+    let mut guard = 0;
+    while let Some(e) = queue.pop_front() {
+        guard += 1;
+        if guard > 10_000 {
+            break;
+        }
+        let msg = match e {
+            Effect::LoadOverview => Msg::Overview(
+                super::runtime::load_overview(store, &mut cache)
+                    .map(|mut o| {
+                        o.loaded_at = Some(fixed_now());
+                        o
+                    })
+                    .map_err(|e| e.to_string()),
+            ),
+            Effect::LoadDetail(model_id) => {
+                let result =
+                    super::runtime::load_detail(store, &model_id).map_err(|e| e.to_string());
+                Msg::Detail { model_id, result }
+            }
+            Effect::LoadCharacteristics { model_id, date } => {
+                let result = store
+                    .characteristics(&model_id, date)
+                    .map_err(|e| e.to_string());
+                Msg::Characteristics {
+                    model_id,
+                    date,
+                    result,
+                }
+            }
+            other => {
+                rest.push(other);
+                continue;
+            }
+        };
+        queue.extend(update(app, msg));
+    }
+    rest
+}

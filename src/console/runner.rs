@@ -1,0 +1,133 @@
+//! The console's view of an orchestrator: submit jobs, receive their events.
+//!
+//! This is the small seam the console needs (DESIGN section 3, "orchestrator"). The embedded
+//! local runner and a Kubernetes orchestrator implement it (or are adapted to it); tests use
+//! [`crate::console::fixture::FixtureOrchestrator`].
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::domain::RunAction;
+
+/// One request to an orchestrator: run `action` for one model on each of `dates`.
+///
+/// A rerun has one date, a backfill several (possibly non-contiguous when only missing or failed
+/// dates are asked for), a benchmark refresh none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRequest {
+    /// run / backfill / refresh.
+    pub action: RunAction,
+    /// Model id.
+    pub model_id: String,
+    /// Value stream of the model.
+    pub value_stream: String,
+    /// Calculation dates that will run, ascending; empty for a refresh.
+    pub dates: Vec<NaiveDate>,
+    /// Backfill range `(from, to)` as asked (the job may skip dates inside it).
+    pub range: Option<(NaiveDate, NaiveDate)>,
+    /// Backfill: only dates without a result (plus `rerun_existing`).
+    pub only_missing: bool,
+    /// Backfill with `only_missing`: dates that have a result but whose last run failed, so
+    /// they run again although a result exists.
+    pub rerun_existing: Vec<NaiveDate>,
+    /// User name recorded as `triggered_by` in `PCI_CSI_RUNS`.
+    pub triggered_by: String,
+}
+
+/// A job accepted by an orchestrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobTicket {
+    /// Orchestrator job id (local: the run id; Kubernetes: the Job name).
+    pub job_id: String,
+    /// Model id.
+    pub model_id: String,
+    /// Calculation date, when the job is for one date.
+    pub date: Option<NaiveDate>,
+    /// Where the job writes its log, when the orchestrator keeps a file.
+    pub log_path: Option<PathBuf>,
+}
+
+/// What a running job reports back to the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEvent {
+    /// The job started executing.
+    Started {
+        /// Job id from the [`JobTicket`].
+        job_id: String,
+    },
+    /// One line of the job's log.
+    Log {
+        /// Job id.
+        job_id: String,
+        /// The line, without its newline.
+        line: String,
+    },
+    /// The job ended (after its retries).
+    Finished {
+        /// Job id.
+        job_id: String,
+        /// True when the final attempt succeeded.
+        success: bool,
+        /// Error text of the final failed attempt.
+        error: Option<String>,
+    },
+}
+
+/// Why an orchestrator refused a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunnerError {
+    /// The orchestrator cannot be reached or cannot start processes.
+    #[error("orchestrator unavailable: {0}")]
+    Unavailable(String),
+    /// The request itself is invalid (unknown model, empty date list, ...).
+    #[error("invalid job request: {0}")]
+    Invalid(String),
+    /// The action exists in the console but no job is configured for it.
+    #[error("{0}")]
+    NotConfigured(String),
+}
+
+/// An orchestrator as the console uses it. `submit` must return quickly: it starts the work in
+/// the background and reports progress through `events`.
+pub trait ConsoleOrchestrator: Send + Sync {
+    /// Short name for the header: `local`, `kubernetes`.
+    fn kind(&self) -> &str;
+
+    /// True when a benchmark refresh job exists; until then the console reports
+    /// "benchmark refresh is not configured".
+    fn refresh_configured(&self) -> bool;
+
+    /// Starts the jobs of `request`; one ticket per job (per date for run/backfill).
+    ///
+    /// # Errors
+    /// [`RunnerError`] when nothing could be started.
+    fn submit(
+        &self,
+        request: &JobRequest,
+        events: UnboundedSender<JobEvent>,
+    ) -> Result<Vec<JobTicket>, RunnerError>;
+}
+
+/// An orchestrator that runs nothing: the console's fallback when none is configured.
+#[derive(Debug, Clone, Default)]
+pub struct NoOrchestrator;
+
+impl ConsoleOrchestrator for NoOrchestrator {
+    fn kind(&self) -> &str {
+        "none"
+    }
+    fn refresh_configured(&self) -> bool {
+        false
+    }
+    fn submit(
+        &self,
+        _request: &JobRequest,
+        _events: UnboundedSender<JobEvent>,
+    ) -> Result<Vec<JobTicket>, RunnerError> {
+        Err(RunnerError::Unavailable(
+            "no orchestrator is configured ([orchestrator] in driftdeck.toml)".into(),
+        ))
+    }
+}

@@ -1,0 +1,422 @@
+//! The async side: one UI loop fed by one channel of [`Msg`]; background tasks (terminal input,
+//! refresh tick, clock, store queries on `spawn_blocking`, orchestrator events, log tailing)
+//! only send messages and never touch UI state (DESIGN section 9, habit 1).
+
+use std::collections::HashMap;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use ratatui::DefaultTerminal;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::task::JoinHandle;
+
+use crate::store::{ColumnRole, ResultsStore, StoreError};
+
+use super::ConsoleContext;
+use super::action::Dispatcher;
+use super::app::{Detail, Effect, LogSource, Msg, Overview, TREND_POINTS, update};
+use super::runner::JobEvent;
+use super::view::view;
+
+/// Attempts shown in the runs pane per model.
+pub const RUNS_LIMIT: usize = 200;
+/// Largest chunk of a log file read at once (older bytes are skipped with a note).
+pub const LOG_CHUNK: u64 = 2 * 1024 * 1024;
+/// How often a tailed log file is polled.
+pub const LOG_POLL: Duration = Duration::from_millis(400);
+
+/// Cache of the worst characteristic per model: (latest date, name).
+pub type WorstCache = HashMap<String, (NaiveDate, String)>;
+
+/// Queries everything the header and models table need. Blocking.
+///
+/// Trends cover the [`TREND_POINTS`] days up to the newest calculation date; the worst
+/// characteristic is looked up only for models whose latest date changed since the last call
+/// (`cache`). A failing characteristics lookup leaves that name out rather than failing the load.
+///
+/// # Errors
+/// The first failing store call among latest results, latest runs and history.
+pub fn load_overview(
+    store: &dyn ResultsStore,
+    cache: &mut WorstCache,
+) -> Result<Overview, StoreError> {
+    let latest = store.latest_results()?;
+    let latest_runs = store.latest_runs()?;
+    let mut trends: HashMap<String, Vec<f64>> = HashMap::new();
+    if let Some(max) = latest.iter().map(|r| r.calculation_date).max() {
+        let from = max - chrono::Duration::days(TREND_POINTS as i64 - 1);
+        for r in store.history_all(Some(from), Some(max))? {
+            trends.entry(r.model_id).or_default().push(r.psi_score);
+        }
+    }
+    let mut worst = HashMap::new();
+    for r in &latest {
+        if let Some((d, name)) = cache.get(&r.model_id)
+            && *d == r.calculation_date
+        {
+            worst.insert(r.model_id.clone(), name.clone());
+            continue;
+        }
+        match store.characteristics(&r.model_id, r.calculation_date) {
+            Ok(rows) => {
+                if let Some(w) = rows
+                    .iter()
+                    .filter(|c| c.role == ColumnRole::Characteristic)
+                    .max_by(|a, b| a.index_value.total_cmp(&b.index_value))
+                {
+                    cache.insert(
+                        r.model_id.clone(),
+                        (r.calculation_date, w.characteristic.clone()),
+                    );
+                    worst.insert(r.model_id.clone(), w.characteristic.clone());
+                }
+            }
+            Err(e) => tracing::warn!(model = %r.model_id, "characteristics not loaded: {e}"),
+        }
+    }
+    Ok(Overview {
+        latest,
+        latest_runs,
+        trends,
+        worst,
+        loaded_at: Some(Utc::now()),
+    })
+}
+
+/// Queries the history and runs of one model. Blocking.
+///
+/// # Errors
+/// The failing store call.
+pub fn load_detail(store: &dyn ResultsStore, model_id: &str) -> Result<Detail, StoreError> {
+    Ok(Detail {
+        model_id: model_id.to_string(),
+        history: store.history(model_id, None, None)?,
+        runs: store.runs(Some(model_id), RUNS_LIMIT)?,
+    })
+}
+
+/// Executes effects by spawning tasks that report back through `tx`.
+pub struct Executor {
+    store: Arc<dyn ResultsStore>,
+    dispatcher: Arc<Dispatcher>,
+    tx: UnboundedSender<Msg>,
+    job_tx: UnboundedSender<JobEvent>,
+    tail: Option<JoinHandle<()>>,
+    worst: Arc<Mutex<WorstCache>>,
+    log_root: PathBuf,
+}
+
+impl Executor {
+    /// An executor over the context's store and dispatcher; relative log paths resolve
+    /// against `log_root`.
+    pub fn new(
+        store: Arc<dyn ResultsStore>,
+        dispatcher: Arc<Dispatcher>,
+        tx: UnboundedSender<Msg>,
+        job_tx: UnboundedSender<JobEvent>,
+        log_root: PathBuf,
+    ) -> Self {
+        Self {
+            store,
+            dispatcher,
+            tx,
+            job_tx,
+            tail: None,
+            worst: Arc::new(Mutex::new(HashMap::new())),
+            log_root,
+        }
+    }
+
+    /// Starts the work of one effect.
+    pub fn execute(&mut self, effect: Effect) {
+        let tx = self.tx.clone();
+        match effect {
+            Effect::LoadOverview => {
+                let store = Arc::clone(&self.store);
+                let cache = Arc::clone(&self.worst);
+                tokio::task::spawn_blocking(move || {
+                    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+                    let result =
+                        load_overview(store.as_ref(), &mut cache).map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Overview(result));
+                });
+            }
+            Effect::LoadDetail(model_id) => {
+                let store = Arc::clone(&self.store);
+                tokio::task::spawn_blocking(move || {
+                    let result = load_detail(store.as_ref(), &model_id).map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Detail { model_id, result });
+                });
+            }
+            Effect::LoadCharacteristics { model_id, date } => {
+                let store = Arc::clone(&self.store);
+                tokio::task::spawn_blocking(move || {
+                    let result = store
+                        .characteristics(&model_id, date)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Characteristics {
+                        model_id,
+                        date,
+                        result,
+                    });
+                });
+            }
+            Effect::Dispatch(action) => {
+                let dispatcher = Arc::clone(&self.dispatcher);
+                let job_tx = self.job_tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let report = dispatcher.dispatch(&action, job_tx, Utc::now());
+                    let _ = tx.send(Msg::Dispatched(report));
+                });
+            }
+            Effect::TailLog { source, path } => {
+                if let Some(old) = self.tail.take() {
+                    old.abort();
+                }
+                if let Some(path) = path {
+                    let path = if path.is_relative() {
+                        self.log_root.join(path)
+                    } else {
+                        path
+                    };
+                    self.tail = Some(tokio::spawn(tail_file(path, source, tx)));
+                }
+            }
+            Effect::SaveLog { path, text } => {
+                tokio::task::spawn_blocking(move || {
+                    let result = save(&path, &text).map(|()| path).map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::LogSaved(result));
+                });
+            }
+            Effect::Quit => {}
+        }
+    }
+
+    /// Stops background work owned by the executor (the log tail).
+    pub fn shutdown(&mut self) {
+        if let Some(t) = self.tail.take() {
+            t.abort();
+        }
+    }
+}
+
+fn save(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
+}
+
+/// Follows `path`, sending new complete lines; reports a missing file once and keeps waiting.
+async fn tail_file(path: PathBuf, source: LogSource, tx: UnboundedSender<Msg>) {
+    let mut offset: u64 = 0;
+    let mut partial: Vec<u8> = Vec::new();
+    let mut reported: Option<String> = None;
+    loop {
+        let step: Result<Vec<String>, String> = async {
+            let mut file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| format!("log {}: {e}", path.display()))?;
+            let len = file
+                .metadata()
+                .await
+                .map_err(|e| format!("log {}: {e}", path.display()))?
+                .len();
+            let mut lines = Vec::new();
+            if len < offset {
+                offset = 0;
+                partial.clear();
+                lines.push("── log file was truncated; reading from the start ──".to_string());
+            }
+            if len - offset > LOG_CHUNK {
+                lines.push(format!(
+                    "── skipped {} bytes of older log ──",
+                    len - offset - LOG_CHUNK
+                ));
+                offset = len - LOG_CHUNK;
+                partial.clear();
+            }
+            file.seek(SeekFrom::Start(offset))
+                .await
+                .map_err(|e| format!("log {}: {e}", path.display()))?;
+            let mut buf = Vec::new();
+            let n = file
+                .take(len - offset)
+                .read_to_end(&mut buf)
+                .await
+                .map_err(|e| format!("log {}: {e}", path.display()))?;
+            offset += n as u64;
+            partial.extend_from_slice(&buf);
+            while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
+                let rest = partial.split_off(pos + 1);
+                let line = String::from_utf8_lossy(&partial[..pos])
+                    .trim_end_matches('\r')
+                    .to_string();
+                lines.push(line);
+                partial = rest;
+            }
+            Ok(lines)
+        }
+        .await;
+        match step {
+            Ok(lines) => {
+                reported = None;
+                if !lines.is_empty()
+                    && tx
+                        .send(Msg::LogLines {
+                            source: source.clone(),
+                            lines,
+                        })
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            Err(message) => {
+                if reported.as_deref() != Some(message.as_str()) {
+                    reported = Some(message.clone());
+                    if tx
+                        .send(Msg::LogError {
+                            source: source.clone(),
+                            message,
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(LOG_POLL).await;
+    }
+}
+
+/// Runs the UI loop on `terminal` until the user quits.
+///
+/// # Errors
+/// Terminal I/O errors while drawing.
+pub async fn run_loop(
+    terminal: &mut DefaultTerminal,
+    ctx: ConsoleContext,
+) -> color_eyre::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobEvent>();
+    let dispatcher = Arc::new(Dispatcher {
+        store: Arc::clone(&ctx.store),
+        orchestrator: Arc::clone(&ctx.orchestrator),
+        user: ctx.user.clone(),
+        role: ctx.role,
+        read_only: ctx.read_only,
+    });
+    let mut exec = Executor::new(
+        Arc::clone(&ctx.store),
+        dispatcher,
+        tx.clone(),
+        job_tx,
+        ctx.workspace_root.clone(),
+    );
+    let refresh_every = ctx.refresh_every;
+    let mut app = ctx.into_app();
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
+    app.now = Utc::now();
+
+    let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(ev) = job_rx.recv().await {
+            if t.send(Msg::Job(ev)).is_err() {
+                break;
+            }
+        }
+    }));
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let msg = match ev {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("terminal input failed: {e}");
+                    break;
+                }
+            };
+            if t.send(msg).is_err() {
+                break;
+            }
+        }
+    }));
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(refresh_every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        every.tick().await; // the first tick is immediate; init() already loads
+        loop {
+            every.tick().await;
+            if t.send(Msg::RefreshTick).is_err() {
+                break;
+            }
+        }
+    }));
+    let t = tx.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            if t.send(Msg::Now(Utc::now())).is_err() {
+                break;
+            }
+        }
+    }));
+    drop(tx);
+
+    for e in app.init() {
+        exec.execute(e);
+    }
+    tracing::info!(workspace = %app.session.workspace, "console started");
+    let result = loop {
+        if app.dirty {
+            if let Err(e) = terminal.draw(|f| view(&app, f)) {
+                break Err(e.into());
+            }
+            app.dirty = false;
+        }
+        let Some(first) = rx.recv().await else {
+            break Ok(());
+        };
+        // Drain what is queued, then draw once.
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+            if batch.len() >= 256 {
+                break;
+            }
+        }
+        let mut dirty = false;
+        for m in batch {
+            for e in update(&mut app, m) {
+                exec.execute(e);
+            }
+            dirty |= app.dirty;
+        }
+        app.dirty = dirty;
+        if app.should_quit {
+            break Ok(());
+        }
+    };
+    exec.shutdown();
+    for t in tasks {
+        t.abort();
+    }
+    tracing::info!("console stopped");
+    result
+}

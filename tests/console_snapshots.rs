@@ -1,0 +1,225 @@
+//! TestBackend snapshots of every console pane and dialog, with fixed fixture data and a fixed
+//! clock (times are masked by construction: the fixture's `fixed_now`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use driftdeck::console::app::{App, Msg, Session, update};
+use driftdeck::console::fixture::{Estate, EstateSpec, fixed_now, generate, settle};
+use driftdeck::console::{KeyMap, Theme, view};
+use driftdeck::domain::Role;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn estate() -> Estate {
+    generate(&EstateSpec {
+        models: 12,
+        days: 60,
+        detail_days: 5,
+        seed: 7,
+    })
+}
+
+fn app(e: &Estate, role: Role, read_only: bool) -> App {
+    let session = Session {
+        workspace: "demo".into(),
+        role,
+        read_only,
+        user: "alice".into(),
+        ..Session::default()
+    };
+    let mut app = App::new(
+        session,
+        e.models.clone(),
+        Theme::default(),
+        KeyMap::default(),
+    );
+    app.now = fixed_now();
+    let fx = app.init();
+    settle(&mut app, &e.store, fx);
+    app
+}
+
+fn keys(app: &mut App, e: &Estate, keys: &[KeyCode]) {
+    for k in keys {
+        let fx = update(app, Msg::Key(KeyEvent::new(*k, KeyModifiers::NONE)));
+        settle(app, &e.store, fx);
+    }
+}
+
+fn chars(app: &mut App, e: &Estate, text: &str) {
+    let codes: Vec<KeyCode> = text.chars().map(KeyCode::Char).collect();
+    keys(app, e, &codes);
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal.draw(|f| view(app, f)).expect("draw");
+    terminal
+}
+
+#[test]
+fn full_layout_models_focused() {
+    let e = estate();
+    let app = app(&e, Role::Operator, false);
+    insta::assert_snapshot!("full_models", render(&app, 140, 40).backend());
+}
+
+#[test]
+fn trend_with_cursor_moved_back() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    // Select the alerting model (sort by PSI puts it first), focus the trend, move the cursor.
+    chars(&mut app, &e, "s");
+    keys(&mut app, &e, &[KeyCode::Home]);
+    chars(&mut app, &e, "2hh");
+    insta::assert_snapshot!("trend_cursor", render(&app, 100, 30).backend());
+}
+
+#[test]
+fn characteristics_pane() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    chars(&mut app, &e, "s");
+    keys(&mut app, &e, &[KeyCode::Enter]);
+    insta::assert_snapshot!("characteristics", render(&app, 100, 24).backend());
+}
+
+#[test]
+fn bins_pane_after_drill_down() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    chars(&mut app, &e, "s");
+    keys(
+        &mut app,
+        &e,
+        &[KeyCode::Enter, KeyCode::Down, KeyCode::Enter],
+    );
+    insta::assert_snapshot!("bins", render(&app, 100, 24).backend());
+}
+
+#[test]
+fn runs_pane_with_failed_attempt() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    chars(&mut app, &e, "5");
+    insta::assert_snapshot!("runs", render(&app, 120, 24).backend());
+}
+
+#[test]
+fn logs_pane_with_search_highlight_and_dropped_lines() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    let source = app.log.source.clone().expect("newest run tailed");
+    let mut lines: Vec<String> = (0..5_010)
+        .map(|i| format!("2013-03-01T05:00:{:02}Z INFO attempt 3 step {i}", i % 60))
+        .collect();
+    lines.push("2013-03-01T05:00:03Z ERROR benchmark profile checksum mismatch".into());
+    update(&mut app, Msg::LogLines { source, lines });
+    chars(&mut app, &e, "6/checksum");
+    keys(&mut app, &e, &[KeyCode::Enter]);
+    insta::assert_snapshot!("logs", render(&app, 100, 20).backend());
+}
+
+#[test]
+fn diagnostics_pane_small() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    chars(&mut app, &e, "7");
+    insta::assert_snapshot!("diagnostics", render(&app, 60, 15).backend());
+}
+
+#[test]
+fn help_overlay() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    chars(&mut app, &e, "?");
+    insta::assert_snapshot!("help", render(&app, 120, 40).backend());
+}
+
+#[test]
+fn backfill_dialog_dry_run() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    chars(&mut app, &e, "b");
+    insta::assert_snapshot!("backfill", render(&app, 120, 36).backend());
+}
+
+#[test]
+fn confirm_dialog_for_a_viewer_warns_of_denial() {
+    let e = estate();
+    let mut app = app(&e, Role::Viewer, false);
+    chars(&mut app, &e, "r");
+    insta::assert_snapshot!("confirm_viewer", render(&app, 120, 36).backend());
+}
+
+#[test]
+fn confirm_backfill_blast_radius() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, true);
+    chars(&mut app, &e, "b");
+    keys(&mut app, &e, &[KeyCode::Enter]);
+    insta::assert_snapshot!(
+        "confirm_backfill_read_only",
+        render(&app, 120, 36).backend()
+    );
+}
+
+#[test]
+fn store_error_state() {
+    let e = estate();
+    e.store.fail_with(Some(
+        "database is locked (another process holds the write lock)",
+    ));
+    let app = app(&e, Role::Operator, false);
+    insta::assert_snapshot!("store_error", render(&app, 120, 30).backend());
+}
+
+#[test]
+fn small_layout_60x15() {
+    let e = estate();
+    let app = app(&e, Role::Operator, false);
+    insta::assert_snapshot!("small_60x15", render(&app, 60, 15).backend());
+}
+
+#[test]
+fn every_pane_and_dialog_renders_at_extreme_sizes() {
+    let e = estate();
+    for (w, h) in [(60, 15), (20, 6), (10, 3), (80, 20), (300, 100), (1, 1)] {
+        for k in ["1", "2", "3", "4", "5", "6", "7", "?", "b", "r"] {
+            let mut app = app(&e, Role::Operator, false);
+            keys(&mut app, &e, &[KeyCode::Enter]);
+            chars(&mut app, &e, k);
+            let _ = render(&app, w, h);
+        }
+    }
+}
+
+#[test]
+fn no_color_uses_no_colours_but_keeps_symbols() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    app.theme = Theme::builtin("dark").expect("dark").without_color();
+    let terminal = render(&app, 140, 40);
+    let buf = terminal.backend().buffer();
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+        "NO_COLOR must not emit colours"
+    );
+    let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(
+        text.contains("✗ FAIL") && text.contains("✖"),
+        "status symbols remain"
+    );
+}
+
+#[test]
+fn high_contrast_theme_renders_with_its_colours() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    app.theme = Theme::builtin("high-contrast").expect("hc");
+    let terminal = render(&app, 140, 40);
+    let buf = terminal.backend().buffer();
+    assert!(buf.content().iter().any(|c| c.fg == app.theme.failed));
+}
