@@ -1,15 +1,136 @@
-//! Console bootstrap (placeholder until the console lands).
-use std::path::Path;
-use std::process::ExitCode;
+//! Console bootstrap: find the configuration (or fall back to the demo workspace), create the demo
+//! workspace on first use with visible progress, open the backends and run the console on a tokio
+//! runtime. The console itself lives in [`crate::console`].
 
-use color_eyre::eyre::{Result, eyre};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use crate::cli::ConsoleArgs;
+use crate::config::{self, Config, ConfigError};
+use crate::console::{self, ConsoleContext, OrchestratorAdapter, UnavailableStore};
+use crate::domain::Role;
+use crate::orchestrator::{LocalRunner, LocalRunnerConfig};
+use crate::store::ResultsStore;
+use crate::store::sqlite::SqliteStore;
+use crate::{demo, jobs};
 
-/// Opens the console.
+/// Where the demo workspace lives when no configuration exists at all: the XDG data directory
+/// (`~/.local/share/driftdeck/demo`), else `./demo-workspace`.
+pub fn demo_home() -> PathBuf {
+    directories::ProjectDirs::from("", "", "driftdeck")
+        .map(|d| d.data_dir().join("demo"))
+        .unwrap_or_else(demo::default_dir)
+}
+
+/// Loads the configuration for the console. Without any configuration file (and no `--config`),
+/// the demo workspace in [`demo_home`] is used, created on first use.
+fn load_config(explicit: Option<&Path>) -> Result<Config> {
+    match config::load(explicit) {
+        Ok(c) => Ok(c),
+        Err(ConfigError::NotFound { .. }) if explicit.is_none() => {
+            let dir = demo_home();
+            eprintln!(
+                "driftdeck: no configuration found; using the demo workspace in {}",
+                dir.display()
+            );
+            if !demo::is_initialized(&dir) {
+                demo::init(&dir, true, &|m| eprintln!("  {m}"))?;
+            }
+            Ok(config::load(Some(&demo::config_path(&dir)))?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// For a workspace marked `demo = true`: lays it out if missing and backfills the demo year if the
+/// store holds no result yet, printing progress (this is the only slow start, about seconds).
+fn prepare_demo(config: &Config) -> Result<Config> {
+    if !config.settings.workspace.demo {
+        return Ok(reload(config)?);
+    }
+    let root = &config.workspace_root;
+    let ready = config.settings.store.path.is_file() && config.settings.benchmarks.root.is_dir();
+    if !ready {
+        eprintln!(
+            "driftdeck: creating the demo workspace in {} ...",
+            root.display()
+        );
+        demo::init(root, true, &|m| eprintln!("  {m}"))?;
+    }
+    let ws = jobs::setup::Workspace::from_config(reload(config)?)?;
+    if ws.ctx.store.latest_results()?.is_empty() {
+        eprintln!(
+            "driftdeck: computing daily PSI/CSI for the demo estate up to {} (December is left for you to backfill) ...",
+            demo::CONSOLE_HISTORY_TO
+        );
+        demo::backfill_year(&ws, Some(demo::console_history_to()), &|m| {
+            eprintln!("  {m}")
+        })?;
+    }
+    Ok(ws.config)
+}
+
+fn reload(config: &Config) -> Result<Config, ConfigError> {
+    config::load(Some(&config.settings_path))
+}
+
+fn current_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Opens the console (`driftdeck` with no subcommand).
 ///
 /// # Errors
-/// Always, for now.
-pub fn run_console(_config: Option<&Path>, _args: &ConsoleArgs) -> Result<ExitCode> {
-    Err(eyre!("the console is not built yet"))
+/// An invalid `--role`, a configuration that does not load (file and key named), or a terminal
+/// that cannot be initialised. A results store that cannot be opened is not an error: the console
+/// starts and shows it where the data would be.
+pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCode> {
+    let requested_role = args
+        .role
+        .as_deref()
+        .map(str::parse::<Role>)
+        .transpose()
+        .map_err(|e| eyre!(e))
+        .wrap_err("--role")?;
+    let config = prepare_demo(&load_config(explicit)?)?;
+    let store: Arc<dyn ResultsStore> = match SqliteStore::open(&config.settings.store.path) {
+        Ok(s) => Arc::new(s),
+        Err(e) => Arc::new(UnavailableStore {
+            backend: "sqlite",
+            message: e.to_string(),
+        }),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let orchestrator = LocalRunnerConfig::for_current_exe(
+            &config.settings.orchestrator.log_dir,
+            config.settings.orchestrator.concurrency,
+        )
+        .map(|c| c.with_config_path(&config.settings_path))
+        .and_then(LocalRunner::open)
+        .wrap_err("cannot start the local runner")?;
+        let orchestrator = Arc::new(OrchestratorAdapter::new(Arc::new(orchestrator), false));
+        let mut ctx = ConsoleContext::from_config(
+            &config,
+            store,
+            orchestrator,
+            requested_role,
+            args.read_only,
+            args.theme.as_deref(),
+        );
+        if ctx.user.is_empty() {
+            ctx.user = current_user();
+        }
+        console::run_console(ctx).await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }

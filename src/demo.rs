@@ -26,6 +26,9 @@ const ROOT_LINE: &str = "root = \"../demo-workspace\"";
 pub const DEMO_FROM: &str = "2013-02-01";
 /// Last calculation date of the demo data.
 pub const DEMO_TO: &str = "2013-12-31";
+/// Last date the console's first start computes: the story is that the nightly jobs ran until
+/// the end of November, so December is there for the user to backfill.
+pub const CONSOLE_HISTORY_TO: &str = "2013-11-30";
 
 /// Errors of the demo workspace.
 #[derive(Debug, thiserror::Error)]
@@ -252,7 +255,7 @@ pub fn run(dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DemoError
         init(dir, false, progress)?;
     }
     let ws = jobs::setup::Workspace::open(Some(&config_path(dir)))?;
-    backfill_year(&ws, progress)?;
+    backfill_year(&ws, None, progress)?;
     let (from, to) = demo_range();
     let refs = ws.model_refs();
     let summary = jobs::report::period_summary(ws.ctx.store.as_ref(), &refs, from, to)
@@ -269,22 +272,32 @@ pub fn run(dir: &Path, progress: &(dyn Fn(&str) + Sync)) -> Result<(), DemoError
     Ok(())
 }
 
-/// The demo calculation range.
-pub fn demo_range() -> (NaiveDate, NaiveDate) {
-    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
-    (parse(DEMO_FROM), parse(DEMO_TO))
+/// The console's first-start history end (see [`CONSOLE_HISTORY_TO`]).
+pub fn console_history_to() -> NaiveDate {
+    parse_const(CONSOLE_HISTORY_TO)
 }
 
-/// Backfills the missing dates of the demo year for every model (retries without delay: the
-/// demo data either computes or never will).
+/// The demo calculation range.
+pub fn demo_range() -> (NaiveDate, NaiveDate) {
+    (parse_const(DEMO_FROM), parse_const(DEMO_TO))
+}
+
+fn parse_const(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+}
+
+/// Backfills the missing dates of the demo year up to `to` (default: 2013-12-31) for every model
+/// (one attempt: the demo data either computes or never will).
 ///
 /// # Errors
 /// Planning errors; per-run failures are reported through `progress`.
 pub fn backfill_year(
     ws: &jobs::setup::Workspace,
+    to: Option<NaiveDate>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<jobs::backfill::BackfillSummary, DemoError> {
-    let (from, to) = demo_range();
+    let (from, last) = demo_range();
+    let to = to.unwrap_or(last);
     let mut ctx = ws.ctx.clone();
     ctx.retry = jobs::RetryPolicy::new(1, 0.0);
     let models: Vec<&jobs::ModelJob> = ws.jobs.iter().collect();
