@@ -56,6 +56,9 @@ pub enum Command {
     Status(StatusArgs),
     /// The bundled demo workspace (real CC0 NYC flights 2013 data).
     Demo(DemoArgs),
+    /// Run the models' cron schedules with the local runner, in the foreground (for teams
+    /// without Kubernetes). Ctrl-C stops scheduling; started runs finish.
+    Schedule(ScheduleArgs),
     /// Print resolved configuration paths and backends.
     Info,
 }
@@ -152,6 +155,14 @@ pub struct PsiArgs {
     /// Print JSON with the per-bin tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `driftdeck schedule`.
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Print the next N scheduled firings (UTC) and exit.
+    #[arg(long, value_name = "N")]
+    pub list: Option<usize>,
 }
 
 /// `driftdeck status`.

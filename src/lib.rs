@@ -12,5 +12,6 @@ pub mod domain;
 pub mod engine;
 pub mod jobs;
 pub mod orchestrator;
+pub mod schedule;
 pub mod sources;
 pub mod store;

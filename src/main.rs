@@ -209,6 +209,35 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
         },
+        Command::Schedule(args) => {
+            let cfg = driftdeck::config::load(config)?;
+            let entries = driftdeck::schedule::entries(&cfg)?;
+            if let Some(n) = args.list {
+                for (at, models) in driftdeck::schedule::upcoming(&entries, chrono::Utc::now(), n) {
+                    let names: Vec<&str> = models.iter().map(|m| m.as_str()).collect();
+                    println!("{} {}", at.format("%Y-%m-%d %H:%M UTC"), names.join(" "));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let runner = driftdeck::orchestrator::LocalRunnerConfig::for_current_exe(
+                    &cfg.settings.orchestrator.log_dir,
+                    cfg.settings.orchestrator.concurrency,
+                )
+                .map(|c| c.with_config_path(&cfg.settings_path))
+                .and_then(driftdeck::orchestrator::LocalRunner::open)?;
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                driftdeck::schedule::serve(entries, std::sync::Arc::new(runner), shutdown).await?;
+                Ok::<_, color_eyre::Report>(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Info => {
             let ws = jobs::setup::Workspace::open(config)?;
             print!("{}", ws.describe());
