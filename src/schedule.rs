@@ -75,6 +75,9 @@ pub fn entries(config: &Config) -> Result<Vec<Entry>, ScheduleError> {
 
 /// The next firing strictly after `after`, and every model due at that instant.
 pub fn next_due(entries: &[Entry], after: DateTime<Utc>) -> Option<(DateTime<Utc>, Vec<ModelId>)> {
+    use chrono::{DurationRound, TimeDelta};
+    // Occurrences are whole minutes: drop the sub-second part `after` carries.
+    let after = after.duration_trunc(TimeDelta::seconds(1)).unwrap_or(after);
     let mut best: Option<(DateTime<Utc>, Vec<ModelId>)> = None;
     for e in entries {
         let Ok(t) = e.cron.find_next_occurrence(&after, false) else {

@@ -268,13 +268,39 @@ pub fn diagnostics_layer() -> tui_logger::TuiTracingSubscriberLayer {
     tui_logger::TuiTracingSubscriberLayer
 }
 
+/// The console's diagnostics log: `$XDG_STATE_HOME/driftdeck/console.log` (or the platform's
+/// equivalent); the directory is created. `None` when no such directory can be determined.
+pub fn diagnostics_file() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "driftdeck")?;
+    let dir = dirs
+        .state_dir()
+        .unwrap_or_else(|| dirs.data_local_dir())
+        .to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("console.log"))
+}
+
 fn install_diagnostics() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     // Already initialised (a second console in the same process) is fine.
     let _ = tui_logger::init_logger(tui_logger::LevelFilter::Info);
+    // Diagnostics also go to a file in the XDG state dir (never to the terminal's stdout).
+    let file_layer = diagnostics_file().and_then(|path| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(|f| {
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(f))
+            })
+    });
     let _ = tracing_subscriber::registry()
         .with(diagnostics_layer())
+        .with(file_layer)
         .try_init();
 }
 

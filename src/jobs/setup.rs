@@ -198,6 +198,10 @@ impl Workspace {
             self.ctx.retry.attempts, self.ctx.retry.delay
         );
         let _ = writeln!(out, "notifications  {}", s.notify.outbox.display());
+        let diagnostics = crate::console::diagnostics_file()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(no state directory)".into());
+        let _ = writeln!(out, "console log    {diagnostics}");
         out
     }
 }
