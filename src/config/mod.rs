@@ -232,13 +232,7 @@ impl ModelConfig {
     pub fn column_requests(&self) -> Vec<ColumnRequest> {
         let mut out = vec![ColumnRequest::new(self.score.clone(), KindHint::Numeric)];
         out.extend(self.characteristics.iter().map(|c| {
-            ColumnRequest::new(
-                c.name.clone(),
-                match c.kind {
-                    Kind::Numeric => KindHint::Numeric,
-                    Kind::Categorical => KindHint::Categorical,
-                },
-            )
+            ColumnRequest::new(c.name.clone(), c.kind.into())
         }));
         out
     }

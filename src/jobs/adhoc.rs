@@ -134,16 +134,7 @@ pub fn compare_files(
             binning: Binning::Quantile { bins: options.bins },
         })
         .collect();
-    let current_requests: Vec<ColumnRequest> = specs
-        .iter()
-        .map(|s| ColumnRequest {
-            name: s.name.clone(),
-            kind: match s.kind {
-                Kind::Numeric => KindHint::Numeric,
-                Kind::Categorical => KindHint::Categorical,
-            },
-        })
-        .collect();
+    let current_requests: Vec<ColumnRequest> = ColumnRequest::for_specs(&specs);
     let curr = read_table(current, Some(&current_requests))?;
     let opts = EngineOptions { eps: options.eps };
     let date = chrono::NaiveDate::default();

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use super::{JobContext, JobError, ModelJob};
 use crate::benchmarks::BenchmarkStoreExt;
 use crate::engine::{self, BenchmarkProfile};
-use crate::sources::{ColumnRequest, KindHint, checksum_file, read_table};
+use crate::sources::{ColumnRequest, checksum_file, read_table};
 
 /// A profile ready for evaluation, with the benchmark version it came from.
 #[derive(Debug)]
@@ -53,17 +53,7 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
     let profile = match stored {
         Some(p) if p.matches_specs(&job.specs, &ctx.engine, &checksum) => p,
         _ => {
-            let requests: Vec<ColumnRequest> = job
-                .specs
-                .iter()
-                .map(|s| ColumnRequest {
-                    name: s.name.clone(),
-                    kind: match s.kind {
-                        engine::Kind::Numeric => KindHint::Numeric,
-                        engine::Kind::Categorical => KindHint::Categorical,
-                    },
-                })
-                .collect();
+            let requests = ColumnRequest::for_specs(&job.specs);
             let table = read_table(path, Some(&requests))?;
             let profile = engine::build_profile(&table, &job.specs, &ctx.engine, &checksum)
                 .map_err(|source| JobError::Benchmark {

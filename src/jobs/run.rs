@@ -10,7 +10,7 @@ use super::profile::ensure_profile;
 use super::{JobContext, JobError, ModelJob, Notification};
 use crate::domain::{Band, RunAction, RunStatus};
 use crate::engine::{self, ColumnResult, Kind};
-use crate::sources::{ColumnRequest, KindHint};
+use crate::sources::ColumnRequest;
 use crate::store::{CharacteristicRecord, ResultRecord, RunRecord};
 
 /// What to run and on whose behalf.
@@ -51,17 +51,7 @@ fn calculate(
     date: NaiveDate,
 ) -> Result<(ResultRecord, Vec<CharacteristicRecord>, Meta), JobError> {
     let profile = ensure_profile(ctx, job)?;
-    let requests: Vec<ColumnRequest> = job
-        .specs
-        .iter()
-        .map(|s| ColumnRequest {
-            name: s.name.clone(),
-            kind: match s.kind {
-                Kind::Numeric => KindHint::Numeric,
-                Kind::Categorical => KindHint::Categorical,
-            },
-        })
-        .collect();
+    let requests = ColumnRequest::for_specs(&job.specs);
     let current = job.current.load(date, &requests)?;
     let evaluation =
         engine::evaluate(&profile.profile, &current).map_err(|source| JobError::Engine {

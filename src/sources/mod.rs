@@ -53,7 +53,24 @@ pub struct ColumnRequest {
     pub kind: KindHint,
 }
 
+impl From<crate::engine::Kind> for KindHint {
+    fn from(kind: crate::engine::Kind) -> Self {
+        match kind {
+            crate::engine::Kind::Numeric => KindHint::Numeric,
+            crate::engine::Kind::Categorical => KindHint::Categorical,
+        }
+    }
+}
+
 impl ColumnRequest {
+    /// The requests that read exactly the columns of `specs`, each with its configured kind.
+    pub fn for_specs(specs: &[crate::engine::ColumnSpec]) -> Vec<ColumnRequest> {
+        specs
+            .iter()
+            .map(|s| ColumnRequest::new(s.name.clone(), s.kind.into()))
+            .collect()
+    }
+
     /// A request for `name` read as `kind`.
     pub fn new(name: impl Into<String>, kind: KindHint) -> Self {
         Self {
