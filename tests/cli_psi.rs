@@ -416,3 +416,26 @@ fn psi_unknown_column_is_named() {
     let err = stderr_of(&out);
     assert!(err.contains("cur.csv") && err.contains("\"c\""), "{err}");
 }
+
+#[test]
+fn psi_errors_are_plain_text_when_stderr_is_not_a_terminal() {
+    // Job logs and CronJob logs capture stderr: no ANSI colour codes there, even without NO_COLOR.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bench = write(dir.path(), "bench.csv", GOOD);
+    let cur = write(dir.path(), "cur.csv", b"x,c\n1,a\nabc,b\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+        .args(["psi"])
+        .arg(&bench)
+        .arg(&cur)
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("driftdeck runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escapes in piped stderr: {err:?}"
+    );
+    assert!(err.contains("cur.csv: line 3, column \"x\""), "{err}");
+}
