@@ -9,7 +9,18 @@ use driftdeck::cli::{Cli, Command, DemoCommand};
 use driftdeck::{demo, domain, jobs};
 
 fn main() -> ExitCode {
-    if let Err(e) = color_eyre::install() {
+    // Plain error reports when stderr is not a terminal (job logs, CronJob logs) or NO_COLOR is set.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour {
+        color_eyre::config::Theme::dark()
+    } else {
+        color_eyre::config::Theme::new()
+    };
+    if let Err(e) = color_eyre::config::HookBuilder::default()
+        .theme(theme)
+        .install()
+    {
         eprintln!("driftdeck: cannot install error reporting: {e}");
     }
     let cli = Cli::parse();

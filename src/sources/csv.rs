@@ -2,9 +2,11 @@
 //! value), then [`convert`](super::convert) parses numbers and builds categories, one column per
 //! rayon task.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch, StringArray};
@@ -112,6 +114,88 @@ fn map_arrow_error(path: &Path, header: &[String], err: ArrowError) -> SourceErr
     }
 }
 
+/// Quote state of the CSV grammar arrow-csv (csv-core) reads: `"` opens a quoted field only at the
+/// start of a field, `""` inside quotes is a literal quote, and the quote closes at the next lone
+/// `"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// At the start of a field.
+    FieldStart,
+    /// Inside an unquoted field.
+    Unquoted,
+    /// Inside a quoted field; the byte offset of its opening quote.
+    Quoted(u64),
+    /// Just after a `"` inside a quoted field (closing quote or the first half of `""`);
+    /// the offset of the field's opening quote.
+    AfterQuote(u64),
+}
+
+/// Follows the quote state of every byte arrow-csv reads, so that an unterminated quote can be
+/// reported: csv-core ends such a field silently at end of input, which would swallow every
+/// following line into one value whenever the field count happens to match the header.
+struct QuoteTracker<R> {
+    inner: R,
+    state: Rc<Cell<QuoteState>>,
+    offset: u64,
+}
+
+fn is_field_end(b: u8) -> bool {
+    matches!(b, b',' | b'\n' | b'\r')
+}
+
+impl<R: Read> Read for QuoteTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        let mut state = self.state.get();
+        let quoted = matches!(state, QuoteState::Quoted(_));
+        if !quoted && !chunk.contains(&b'"') {
+            // Fast path: no quote can open or close in this chunk.
+            if let Some(&last) = chunk.last() {
+                state = if is_field_end(last) {
+                    QuoteState::FieldStart
+                } else {
+                    QuoteState::Unquoted
+                };
+            }
+        } else {
+            for (i, &b) in chunk.iter().enumerate() {
+                state = match state {
+                    QuoteState::FieldStart if b == b'"' => {
+                        QuoteState::Quoted(self.offset + i as u64)
+                    }
+                    QuoteState::FieldStart | QuoteState::Unquoted => {
+                        if is_field_end(b) {
+                            QuoteState::FieldStart
+                        } else {
+                            QuoteState::Unquoted
+                        }
+                    }
+                    QuoteState::Quoted(at) if b == b'"' => QuoteState::AfterQuote(at),
+                    QuoteState::Quoted(at) => QuoteState::Quoted(at),
+                    QuoteState::AfterQuote(at) if b == b'"' => QuoteState::Quoted(at),
+                    QuoteState::AfterQuote(_) if is_field_end(b) => QuoteState::FieldStart,
+                    QuoteState::AfterQuote(_) => QuoteState::Unquoted,
+                };
+            }
+        }
+        self.offset += n as u64;
+        self.state.set(state);
+        Ok(n)
+    }
+}
+
+/// The 1-based line of byte `offset` (counted on the error path only).
+fn line_of_offset(path: &Path, offset: u64) -> Option<usize> {
+    let mut head = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(offset)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(head.iter().filter(|&&b| b == b'\n').count() + 1)
+}
+
 fn read_header(path: &Path, file: &mut File) -> Result<Vec<String>, SourceError> {
     let (schema, _) = Format::default()
         .with_header(true)
@@ -169,15 +253,28 @@ pub(crate) fn read_csv(
     } else {
         wanted.iter().map(|(i, _)| *i).collect()
     };
+    let quotes = Rc::new(Cell::new(QuoteState::FieldStart));
+    let tracked = QuoteTracker {
+        inner: file,
+        state: quotes.clone(),
+        offset: 0,
+    };
     let reader = ReaderBuilder::new(schema)
         .with_header(true)
         .with_projection(projection)
         .with_batch_size(BATCH_ROWS)
-        .build(BufReader::with_capacity(1 << 20, file))
+        .build(BufReader::with_capacity(1 << 20, tracked))
         .map_err(|e| map_arrow_error(path, &header, e))?;
     let mut batches: Vec<RecordBatch> = Vec::new();
     for batch in reader {
         batches.push(batch.map_err(|e| map_arrow_error(path, &header, e))?);
+    }
+    if let QuoteState::Quoted(at) = quotes.get() {
+        return Err(SourceError::Malformed {
+            path: path.to_path_buf(),
+            line: line_of_offset(path, at),
+            message: "unterminated quote: the quoted field opened here never closes".into(),
+        });
     }
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
 
@@ -229,5 +326,37 @@ mod tests {
             Some(7)
         );
         assert_eq!(number_after("no digits here", "line"), None);
+    }
+
+    fn final_state(bytes: &[u8], chunk: usize) -> QuoteState {
+        let state = Rc::new(Cell::new(QuoteState::FieldStart));
+        let mut t = QuoteTracker {
+            inner: bytes,
+            state: state.clone(),
+            offset: 0,
+        };
+        let mut buf = vec![0u8; chunk];
+        while t.read(&mut buf).expect("read") > 0 {}
+        state.get()
+    }
+
+    #[test]
+    fn quote_tracker_follows_csv_quoting_across_chunks() {
+        for chunk in [1, 2, 3, 7, 64] {
+            // Well-formed: quoted delimiter, doubled quotes, quoted newline, quote inside an
+            // unquoted field (literal for csv-core).
+            let ok = b"a,b\n\"x,y\",\"say \"\"hi\"\"\"\n\"multi\nline\",5'10\"\n";
+            assert!(
+                !matches!(final_state(ok, chunk), QuoteState::Quoted(_)),
+                "chunk {chunk}"
+            );
+            // Unterminated: the quote opened at byte 8 never closes.
+            let bad = b"a,b\n1,2\n\"open,3\n4,5\n";
+            assert_eq!(
+                final_state(bad, chunk),
+                QuoteState::Quoted(8),
+                "chunk {chunk}"
+            );
+        }
     }
 }
