@@ -169,15 +169,13 @@ fn env_overrides_in_configmap_style() {
     let bad = |k: &str| (k == "THRESHOLD").then(|| "high".to_string());
     let err = load_from(&p, &bad).expect_err("bad env").to_string();
     assert!(err.contains("THRESHOLD") && err.contains("high"), "{err}");
-    // THRESHOLD below warn is a clear error naming the key and the variable.
+    // THRESHOLD below the configured warn wins: warn follows it down (empty warn band).
     let low = |k: &str| (k == "THRESHOLD").then(|| "0.05".to_string());
-    let err = load_from(&p, &low)
-        .expect_err("alert below warn")
-        .to_string();
-    assert!(
-        err.contains("models[0].thresholds") && err.contains("THRESHOLD"),
-        "{err}"
-    );
+    let cfg = load_from(&p, &low).expect("THRESHOLD below warn");
+    let m = cfg.model("m1").expect("m1");
+    assert_eq!((m.thresholds.warn, m.thresholds.alert), (0.05, 0.05));
+    assert_eq!(m.thresholds.band(0.049), driftdeck::domain::Band::Ok);
+    assert_eq!(m.thresholds.band(0.05), driftdeck::domain::Band::Alert);
 }
 
 #[test]
@@ -310,7 +308,7 @@ fn semantic_validation_names_key() {
                 "thresholds: { warn: 0.3, alert: 0.2 }\n    current:",
             ),
             "models[0].thresholds",
-            "warn (0.3) must be below alert (0.2)",
+            "warn (0.3) must not be above alert (0.2)",
         ),
         (
             MODEL.replace("bins: 5", "bins: 1"),

@@ -244,9 +244,12 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
     let resolve = |p: &Path| normalize(&workspace_root.join(p));
 
     // Env overrides (seed ConfigMap keys).
+    // The seed ConfigMap knows one threshold: it sets alert and wins over a configured warn above
+    // it (the warn band is then empty) rather than breaking every job of the estate.
     if let Some(t) = env_f64(env, "THRESHOLD")? {
         for m in &mut registry.models {
             m.thresholds.alert = t;
+            m.thresholds.warn = m.thresholds.warn.min(t);
         }
     }
     if let Some(t) = env_f64(env, "VALIDATION_THRESHOLD")? {

@@ -231,9 +231,11 @@ impl ModelConfig {
     /// each characteristic with its kind.
     pub fn column_requests(&self) -> Vec<ColumnRequest> {
         let mut out = vec![ColumnRequest::new(self.score.clone(), KindHint::Numeric)];
-        out.extend(self.characteristics.iter().map(|c| {
-            ColumnRequest::new(c.name.clone(), c.kind.into())
-        }));
+        out.extend(
+            self.characteristics
+                .iter()
+                .map(|c| ColumnRequest::new(c.name.clone(), c.kind.into())),
+        );
         out
     }
 }

@@ -160,13 +160,10 @@ fn check_model(p: &mut Problems, i: usize, m: &ModelConfig) {
             format!("{k}.thresholds"),
             "warn and alert must be finite numbers ≥ 0",
         );
-    } else if t.warn >= t.alert {
+    } else if t.warn > t.alert {
         p.add(
             format!("{k}.thresholds"),
-            format!(
-                "warn ({}) must be below alert ({}) (env THRESHOLD sets alert)",
-                t.warn, t.alert
-            ),
+            format!("warn ({}) must not be above alert ({})", t.warn, t.alert),
         );
     }
     let mut names: HashSet<&str> = HashSet::new();

@@ -137,10 +137,9 @@ pub fn compare_files(
     let current_requests: Vec<ColumnRequest> = ColumnRequest::for_specs(&specs);
     let curr = read_table(current, Some(&current_requests))?;
     let opts = EngineOptions { eps: options.eps };
-    let date = chrono::NaiveDate::default();
-    let engine_err = |source| JobError::Engine {
-        model: "(ad hoc)".into(),
-        date,
+    let engine_err = |source| JobError::Adhoc {
+        benchmark: benchmark.to_path_buf(),
+        current: current.to_path_buf(),
         source,
     };
     let profile = engine::build_profile(&bench, &specs, &opts, "").map_err(engine_err)?;

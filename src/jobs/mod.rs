@@ -60,6 +60,17 @@ pub enum JobError {
         #[source]
         source: crate::engine::EngineError,
     },
+    /// The engine refused two files given to `driftdeck psi`.
+    #[error("comparing {current} with benchmark {benchmark}: {source}")]
+    Adhoc {
+        /// Benchmark file.
+        benchmark: std::path::PathBuf,
+        /// Current file.
+        current: std::path::PathBuf,
+        /// Engine error.
+        #[source]
+        source: crate::engine::EngineError,
+    },
     /// The results store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),

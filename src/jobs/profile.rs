@@ -27,6 +27,10 @@ type Key = (PathBuf, Option<SystemTime>, u64);
 /// modification time and length (a replaced benchmark has a new key).
 static MEMO: Mutex<Option<HashMap<Key, Arc<LoadedProfile>>>> = Mutex::new(None);
 
+/// Held while a profile is loaded or built, so concurrent runs of a backfill build each profile
+/// once (the others then find it in the memo).
+static BUILD: Mutex<()> = Mutex::new(());
+
 /// Returns the model's profile: from the memo, from `benchmark.profile.json` when it matches the
 /// benchmark's checksum and the model's specs, or built from the benchmark (and saved).
 ///
@@ -37,13 +41,26 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
     let path = &job.benchmark_path;
     let meta = std::fs::metadata(path).map_err(|e| crate::sources::SourceError::io(path, &e))?;
     let key: Key = (path.clone(), meta.modified().ok(), meta.len());
-    if let Ok(guard) = MEMO.lock()
-        && let Some(found) = guard.as_ref().and_then(|m| m.get(&key))
-        && found
-            .profile
-            .matches_specs(&job.specs, &ctx.engine, &found.profile.source_checksum)
-    {
-        return Ok(found.clone());
+    let memoized = || {
+        MEMO.lock().ok().and_then(|guard| {
+            guard
+                .as_ref()
+                .and_then(|m| m.get(&key))
+                .filter(|found| {
+                    let p = &found.profile;
+                    p.matches_specs(&job.specs, &ctx.engine, &p.source_checksum)
+                })
+                .cloned()
+        })
+    };
+    if let Some(found) = memoized() {
+        return Ok(found);
+    }
+    let _building = BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(found) = memoized() {
+        return Ok(found);
     }
     let checksum = checksum_file(path)?;
     let version: String = checksum.chars().take(16).collect();
