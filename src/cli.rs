@@ -67,18 +67,31 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Model id.
-    #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+    #[arg(long, conflicts_with_all = ["all", "failed"], required_unless_present_any = ["all", "failed"])]
     pub model: Option<String>,
     /// Every model in the registry.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "failed")]
     pub all: bool,
-    /// Calculation date (YYYY-MM-DD). Default: yesterday (UTC).
+    /// Rerun every model whose latest attempt failed, on that attempt's calculation date
+    /// (the console's `R`).
     #[arg(long)]
+    pub failed: bool,
+    /// Calculation date (YYYY-MM-DD). Default: yesterday (UTC).
+    #[arg(long, conflicts_with = "failed")]
     pub date: Option<String>,
+    /// Who started it, retry overrides, run id.
+    #[command(flatten)]
+    pub job: JobArgs,
+}
+
+/// Options shared by `run` and `backfill`.
+#[derive(Debug, Args)]
+pub struct JobArgs {
     /// Who started the run (`schedule` for CronJobs, a user name for the console).
     #[arg(long, default_value = "schedule")]
     pub triggered_by: String,
-    /// Run id to record (the console's local runner passes its job id).
+    /// Run id to record (the console's local runner passes its job id); with several runs, the
+    /// model id and date are appended.
     #[arg(long)]
     pub run_id: Option<String>,
     /// Override the configured delay between attempts, in seconds.
@@ -113,18 +126,9 @@ pub struct BackfillArgs {
     /// Runs at once. Default: `[orchestrator] concurrency`.
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Who started the backfill.
-    #[arg(long, default_value = "schedule")]
-    pub triggered_by: String,
-    /// Run id prefix to record.
-    #[arg(long)]
-    pub run_id: Option<String>,
-    /// Override the configured delay between attempts, in seconds.
-    #[arg(long)]
-    pub retry_delay: Option<f64>,
-    /// Override the configured number of attempts.
-    #[arg(long)]
-    pub attempts: Option<u32>,
+    /// Who started it, retry overrides, run id prefix.
+    #[command(flatten)]
+    pub job: JobArgs,
 }
 
 /// `driftdeck psi`.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
-use driftdeck::cli::{Cli, Command, DemoCommand};
+use driftdeck::cli::{Cli, Command, DemoCommand, RunArgs};
 use driftdeck::{demo, domain, jobs};
 
 fn main() -> ExitCode {
@@ -68,66 +68,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     };
     init_job_logging(&cli.log_format, level);
     match command {
-        Command::Run(args) => {
-            let ws = jobs::setup::Workspace::open(config)?;
-            let date = match &args.date {
-                Some(d) => domain::parse_date(d)?,
-                None => chrono::Utc::now().date_naive() - chrono::Days::new(1),
-            };
-            let ws = ws.with_retry_overrides(args.attempts, args.retry_delay);
-            let models = if args.all {
-                ws.jobs.iter().collect::<Vec<_>>()
-            } else {
-                let id = args
-                    .model
-                    .as_deref()
-                    .ok_or_else(|| eyre!("--model or --all"))?;
-                vec![ws.job(id)?]
-            };
-            let mut failed = 0;
-            for job in &models {
-                let request = jobs::run::RunRequest {
-                    date,
-                    action: domain::RunAction::Run,
-                    triggered_by: args.triggered_by.clone(),
-                    run_id: args.run_id.clone().map(|id| {
-                        if models.len() > 1 {
-                            format!("{id}-{}", job.model_id)
-                        } else {
-                            id
-                        }
-                    }),
-                    log_path: std::env::var("DRIFTDECK_JOB_LOG").ok(),
-                };
-                match jobs::run::run_model(&ws.ctx, job, &request) {
-                    Ok(o) => println!(
-                        "{} {} psi={:.6} csi={:.6} band={} worst={} attempts={}",
-                        job.model_id,
-                        date,
-                        o.result.psi_score,
-                        o.result.csi_score,
-                        o.band,
-                        o.worst
-                            .as_ref()
-                            .map(|(n, v)| format!("{n}:{v:.4}"))
-                            .unwrap_or_else(|| "-".into()),
-                        o.attempts
-                    ),
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("{} {} FAILED: {e}", job.model_id, date);
-                    }
-                }
-            }
-            Ok(if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Command::Run(args) => cmd_run(config, &args),
         Command::Backfill(args) => {
             let ws = jobs::setup::Workspace::open(config)?
-                .with_retry_overrides(args.attempts, args.retry_delay);
+                .with_retry_overrides(args.job.attempts, args.job.retry_delay);
             let from = domain::parse_date(&args.from).wrap_err("--from")?;
             let to = domain::parse_date(&args.to).wrap_err("--to")?;
             let models = ws.select(
@@ -140,8 +84,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 to,
                 only_missing: args.only_missing,
                 concurrency: args.concurrency.unwrap_or(ws.concurrency),
-                triggered_by: args.triggered_by.clone(),
-                run_id_prefix: args.run_id.clone(),
+                triggered_by: args.job.triggered_by.clone(),
+                run_id_prefix: args.job.run_id.clone(),
             };
             let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
                 if done == total || done % 200 == 0 {
@@ -255,4 +199,77 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `driftdeck run`: one model, every model, or every model whose latest attempt failed.
+fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?
+        .with_retry_overrides(args.job.attempts, args.job.retry_delay);
+    let date = match &args.date {
+        Some(d) => domain::parse_date(d)?,
+        None => chrono::Utc::now().date_naive() - chrono::Days::new(1),
+    };
+    let runs: Vec<(&jobs::ModelJob, chrono::NaiveDate)> = if args.failed {
+        let mut out = Vec::new();
+        for r in ws.ctx.store.latest_runs()? {
+            if r.status == domain::RunStatus::Failed
+                && let Ok(job) = ws.job(&r.model_id)
+            {
+                out.push((job, r.calculation_date));
+            }
+        }
+        if out.is_empty() {
+            println!("no model's latest run failed; nothing to rerun");
+        }
+        out
+    } else if args.all {
+        ws.jobs.iter().map(|j| (j, date)).collect()
+    } else {
+        let id = args
+            .model
+            .as_deref()
+            .ok_or_else(|| eyre!("--model, --all or --failed"))?;
+        vec![(ws.job(id)?, date)]
+    };
+    let several = runs.len() > 1;
+    let mut failed = 0;
+    for (job, date) in runs {
+        let request = jobs::run::RunRequest {
+            date,
+            action: domain::RunAction::Run,
+            triggered_by: args.job.triggered_by.clone(),
+            run_id: args.job.run_id.clone().map(|id| {
+                if several {
+                    format!("{id}-{}-{date}", job.model_id)
+                } else {
+                    id
+                }
+            }),
+            log_path: std::env::var("DRIFTDECK_JOB_LOG").ok(),
+        };
+        match jobs::run::run_model(&ws.ctx, job, &request) {
+            Ok(o) => println!(
+                "{} {} psi={:.6} csi={:.6} band={} worst={} attempts={}",
+                job.model_id,
+                date,
+                o.result.psi_score,
+                o.result.csi_score,
+                o.band,
+                o.worst
+                    .as_ref()
+                    .map(|(n, v)| format!("{n}:{v:.4}"))
+                    .unwrap_or_else(|| "-".into()),
+                o.attempts
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{} {} FAILED: {e}", job.model_id, date);
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -467,7 +467,11 @@ fn cli_args_follow_the_job_contract() {
             "2013-02-01",
             "--to",
             "2013-02-03",
-            "--only-missing"
+            "--only-missing",
+            "--triggered-by",
+            "ana",
+            "--run-id",
+            "backfill-m-1"
         ]
     );
     assert_eq!(

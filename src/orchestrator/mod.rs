@@ -249,6 +249,12 @@ impl JobSpec {
                 if *only_missing {
                     args.push("--only-missing".into());
                 }
+                args.extend([
+                    "--triggered-by".into(),
+                    triggered_by.to_string(),
+                    "--run-id".into(),
+                    id.to_string(),
+                ]);
                 args
             }
             JobSpec::RefreshBenchmarks { model } => {
