@@ -84,6 +84,7 @@ fn demo_year(c: &mut Criterion) {
                 concurrency: ws.concurrency,
                 triggered_by: "bench".into(),
                 run_id_prefix: None,
+                log_path: None,
             };
             let s = driftdeck::jobs::backfill::backfill(&ws.ctx, &models, &options, &|_, _| {})
                 .expect("backfill");

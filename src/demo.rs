@@ -308,6 +308,7 @@ pub fn backfill_year(
         concurrency: ws.concurrency,
         triggered_by: "demo".into(),
         run_id_prefix: Some("demo".into()),
+        log_path: None,
     };
     let step = std::sync::atomic::AtomicUsize::new(0);
     let summary = jobs::backfill::backfill(&ctx, &models, &options, &|done, total| {

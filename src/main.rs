@@ -86,6 +86,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 concurrency: args.concurrency.unwrap_or(ws.concurrency),
                 triggered_by: args.job.triggered_by.clone(),
                 run_id_prefix: args.job.run_id.clone(),
+                log_path: std::env::var(driftdeck::orchestrator::local::JOB_LOG_ENV).ok(),
             };
             let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
                 if done == total || done % 200 == 0 {
@@ -245,7 +246,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
                     id
                 }
             }),
-            log_path: std::env::var("DRIFTDECK_JOB_LOG").ok(),
+            log_path: std::env::var(driftdeck::orchestrator::local::JOB_LOG_ENV).ok(),
         };
         match jobs::run::run_model(&ws.ctx, job, &request) {
             Ok(o) => println!(

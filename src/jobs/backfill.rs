@@ -77,6 +77,8 @@ pub struct BackfillOptions {
     pub triggered_by: String,
     /// Run id prefix; each run gets `<prefix>-<model>-<date>`.
     pub run_id_prefix: Option<String>,
+    /// Job log recorded with every run (the orchestrator's log of the whole backfill).
+    pub log_path: Option<String>,
 }
 
 /// Runs the plan with at most `concurrency` runs at once (a dedicated rayon pool, which the engine
@@ -116,7 +118,7 @@ pub fn backfill(
                         .run_id_prefix
                         .as_ref()
                         .map(|prefix| format!("{prefix}-{}-{}", job.model_id, p.date)),
-                    log_path: None,
+                    log_path: options.log_path.clone(),
                 };
                 let r = run_model(ctx, job, &request)
                     .map_err(|e| (job.model_id.to_string(), p.date, e.to_string()));

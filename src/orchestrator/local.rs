@@ -42,6 +42,9 @@ pub const INDEX_FILE: &str = "jobs.jsonl";
 /// Capacity of the [`JobEvent`] broadcast channel.
 const EVENT_CAPACITY: usize = 1024;
 
+/// Environment variable through which a job learns the path of its own log file.
+pub const JOB_LOG_ENV: &str = "DRIFTDECK_JOB_LOG";
+
 /// Settings of a [`LocalRunner`] (from `[orchestrator]` in `driftdeck.toml`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalRunnerConfig {
@@ -533,6 +536,8 @@ async fn run_job(inner: Arc<Inner>, id: JobId, mut cancel_rx: watch::Receiver<bo
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(log))
+        // The job records this path in PCI_CSI_RUNS, so the console finds the log of any run.
+        .env(JOB_LOG_ENV, &info.log_path)
         // Own process group: the terminal's hangup and Ctrl-C do not reach the job, and a
         // cancel signals the job with every child it started.
         .process_group(0)
