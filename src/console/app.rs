@@ -818,6 +818,13 @@ impl App {
         }
         self.detail = None;
         self.detail_error = None;
+        // Another model: the log of a console job of the previous model no longer applies.
+        if matches!(self.log.source, Some(LogSource::Job(_))) {
+            self.log.buffer.clear();
+            self.log.source = None;
+            self.log.error = None;
+            self.log.from_events = false;
+        }
         self.cursor = None;
         self.characteristics_error = None;
         self.char_selected = 0;
@@ -1055,7 +1062,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                         .unwrap_or(0);
                     app.detail = Some(detail);
                     let mut fx = app.load_characteristics();
-                    if !app.log.from_events {
+                    // A job started from this console keeps its log on screen until the user
+                    // picks a run; the reload its start triggers must not switch it away.
+                    if !app.log.from_events && !matches!(app.log.source, Some(LogSource::Job(_))) {
                         fx.extend(app.tail_selected_run());
                     }
                     fx

@@ -794,3 +794,79 @@ fn backfill_request_carries_range_and_failed_existing_dates() {
     assert!(reqs[0].only_missing);
     assert_eq!(reqs[0].rerun_existing, vec![date("2013-02-28")]);
 }
+
+#[test]
+fn console_job_log_survives_the_reload_its_start_triggers() {
+    let e = estate(6);
+    let mut app = app_for(&e, Role::Operator, false);
+    let ticket = JobTicket {
+        job_id: "run-model_0002-2013-02-28".into(),
+        model_id: "model_0002".into(),
+        date: Some(date("2013-02-28")),
+        log_path: Some("logs/run-model_0002-2013-02-28.log".into()),
+    };
+    let job = LogSource::Job(ticket.job_id.clone());
+    let fx = update(
+        &mut app,
+        Msg::Dispatched(super::action::DispatchReport {
+            action: rerun(),
+            outcome: Outcome::Started(vec![ticket.clone()]),
+            audit_error: None,
+        }),
+    );
+    assert!(fx.contains(&Effect::TailLog {
+        source: job.clone(),
+        path: ticket.log_path.clone(),
+    }));
+    // The overview and detail reloads (start, finish, refresh ticks) keep the job's log.
+    settle(&mut app, &e.store, fx);
+    let fx = update(
+        &mut app,
+        Msg::Job(JobEvent::Finished {
+            job_id: ticket.job_id.clone(),
+            success: true,
+            error: None,
+        }),
+    );
+    let rest = settle(&mut app, &e.store, fx);
+    assert!(
+        !rest.iter().any(|f| matches!(f, Effect::TailLog { .. })),
+        "{rest:?}"
+    );
+    assert_eq!(app.log.source, Some(job.clone()));
+    // Picking a run shows that run's log again.
+    press(&mut app, &e, key('5'));
+    let fx = press(&mut app, &e, key('j'));
+    assert!(
+        fx.iter().any(|f| matches!(
+            f,
+            Effect::TailLog {
+                source: LogSource::Run { .. },
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
+    // Another model: the job's log no longer applies and that model's run log is tailed.
+    update(
+        &mut app,
+        Msg::Dispatched(super::action::DispatchReport {
+            action: rerun(),
+            outcome: Outcome::Started(vec![ticket]),
+            audit_error: None,
+        }),
+    );
+    press(&mut app, &e, key('1'));
+    let fx = press(&mut app, &e, key('j'));
+    assert_ne!(app.log.source, Some(job));
+    assert!(
+        fx.iter().any(|f| matches!(
+            f,
+            Effect::TailLog {
+                source: LogSource::Run { .. },
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
+}
