@@ -824,7 +824,7 @@ fn draw_bins(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
                 t.style(Role::Text)
             };
             let mut cells = vec![
-                Cell::from(b.label.clone()),
+                Cell::from(short_bin_label(&b.label)),
                 Cell::from(format!("{:>5.1}%", b.expected_share * 100.0)),
                 Cell::from(format!("{:>5.1}%", b.actual_share * 100.0)),
             ];
@@ -1337,4 +1337,73 @@ fn draw_backfill(app: &App, form: &BackfillForm, frame: &mut Frame, area: Rect) 
         Span::raw(" cancel"),
     ]));
     draw_dialog(frame, area, t, "Backfill", lines, 76);
+}
+
+/// A bin label for display: every number in it rounded to 7 significant digits
+/// (`(-inf, 0.06954540000000001]` → `(-inf, 0.0695454]`). The stored label keeps the exact edge.
+pub fn short_bin_label(label: &str) -> String {
+    // Only numeric intervals; categories (`9E`, `1e5`) are shown as they are.
+    if !label.starts_with('(') {
+        return label.to_string();
+    }
+    let mut out = String::with_capacity(label.len());
+    for (i, part) in label.split(", ").enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let start = part
+            .find(|c: char| c.is_ascii_digit() || c == '-')
+            .unwrap_or(part.len());
+        let end = part
+            .rfind(|c: char| c.is_ascii_digit())
+            .map(|e| e + 1)
+            .unwrap_or(start);
+        match part.get(start..end).and_then(|n| n.parse::<f64>().ok()) {
+            Some(x) if start < end && x.is_finite() => {
+                out.push_str(&part[..start]);
+                out.push_str(&round_significant(x, 7));
+                out.push_str(&part[end..]);
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
+fn round_significant(x: f64, digits: i32) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - magnitude).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::short_bin_label;
+
+    #[test]
+    fn bin_labels_are_shortened_for_display() {
+        assert_eq!(
+            short_bin_label("(-inf, 0.06954540000000001]"),
+            "(-inf, 0.0695454]"
+        );
+        assert_eq!(
+            short_bin_label("(0.0955362, 0.11775240000000001]"),
+            "(0.0955362, 0.1177524]"
+        );
+        assert_eq!(short_bin_label("(1013.5, +inf)"), "(1013.5, +inf)");
+        assert_eq!(short_bin_label("(-3.25, 12.0]"), "(-3.25, 12]");
+        assert_eq!(short_bin_label("missing"), "missing");
+        assert_eq!(short_bin_label("unseen"), "unseen");
+        assert_eq!(short_bin_label("B6"), "B6");
+        assert_eq!(short_bin_label("9E"), "9E");
+        assert_eq!(short_bin_label("1e5"), "1e5");
+    }
 }
