@@ -137,6 +137,11 @@ pub(crate) fn unique_sorted(mut values: Vec<f64>) -> Vec<f64> {
     values
 }
 
+thread_local! {
+    /// Per-thread gather buffer of [`bracketed`] (grows to the largest column seen).
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Values per block of the bracketing pass.
 const BLOCK: usize = 1024;
 
@@ -193,95 +198,132 @@ fn bracketed(
     let los: Vec<f64> = merged.iter().map(|i| i.0).collect();
     let his: Vec<f64> = merged.iter().map(|i| i.1).collect();
     // slot(x) = #{lo_b <= x} + #{hi_b < x}: 2b + 1 inside interval b, even between; NaN → 0.
-    let mut tally = vec![[0usize; 4]; 2 * merged.len() + 1];
-    let mut buf = vec![0.0f64; len + 1];
-    let mut filled = 0usize;
-    let mut slots = [0u32; BLOCK];
-    for block in values.chunks(BLOCK) {
-        slots_of(block, &los, &his, &mut slots);
-        let mut quads = block.chunks_exact(4).zip(slots.chunks_exact(4));
-        for (xs, ss) in &mut quads {
-            for lane in 0..4 {
-                tally[ss[lane] as usize][lane] += 1;
-                buf[filled] = xs[lane];
-                filled += (ss[lane] & 1) as usize;
+    // Per interval: values >= lo (`ge_lo`) and values > hi (`gt_hi`), NaN never counted.
+    let mut ge_lo = vec![0u64; merged.len()];
+    let mut gt_hi = vec![0u64; merged.len()];
+    // Gathered values; a per-thread scratch buffer, so columns do not map and fault fresh pages.
+    let gathered_keys: Vec<i64> = SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len + 1 {
+            buf.resize(len + 1, 0.0);
+        }
+        let mut filled = 0usize;
+        let mut slots = [0u32; BLOCK];
+        for block in values.chunks(BLOCK) {
+            slots_of(block, &los, &his, &mut slots, &mut ge_lo, &mut gt_hi);
+            for (x, s) in block.iter().zip(&slots) {
+                buf[filled] = *x;
+                filled += (s & 1) as usize;
             }
         }
-        let done = block.len() / 4 * 4;
-        for (x, s) in block[done..].iter().zip(&slots[done..block.len()]) {
-            tally[*s as usize][0] += 1;
-            buf[filled] = *x;
-            filled += (s & 1) as usize;
-        }
-    }
-    let counts: Vec<usize> = tally.iter().map(|t| t.iter().sum()).collect();
-    let nan = len - present;
-    // Ranks below interval b (NaN excluded) and gathered values before it.
+        buf[..filled].iter().map(|&x| key(x)).collect()
+    });
+    // Ranks below interval b and gathered values before it.
     let mut below = Vec::with_capacity(merged.len());
     let mut before = Vec::with_capacity(merged.len());
-    let (mut acc, mut gathered) = (counts[0].checked_sub(nan)?, 0usize);
+    let mut inside = Vec::with_capacity(merged.len());
+    let mut gathered = 0usize;
     for b in 0..merged.len() {
-        below.push(acc);
+        let ge = usize::try_from(ge_lo[b]).ok()?;
+        let gt = usize::try_from(gt_hi[b]).ok()?;
+        below.push(present.checked_sub(ge)?);
         before.push(gathered);
-        acc += counts[2 * b + 1] + counts[2 * b + 2];
-        gathered += counts[2 * b + 1];
+        inside.push(ge.checked_sub(gt)?);
+        gathered += ge - gt;
     }
     let mut ranks = Vec::with_capacity(positions.len());
     for &p in positions {
         let b = below.partition_point(|&lo| lo <= p).checked_sub(1)?;
-        if p >= below[b] + counts[2 * b + 1] {
+        if p >= below[b] + inside[b] {
             return None;
         }
         ranks.push(p - below[b] + before[b]);
     }
-    let mut keys: Vec<i64> = buf[..filled].iter().map(|&x| key(x)).collect();
+    let mut keys = gathered_keys;
     select_positions(&mut keys, 0, &ranks);
     Some(ranks.iter().map(|&r| unkey(keys[r])).collect())
 }
 
-fn slots_of(block: &[f64], los: &[f64], his: &[f64], out: &mut [u32; BLOCK]) {
+fn slots_of(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { slots_avx512(block, los, his, out) };
+            unsafe { slots_avx512(block, los, his, out, ge_lo, gt_hi) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { slots_avx2(block, los, his, out) };
+            unsafe { slots_avx2(block, los, his, out, ge_lo, gt_hi) };
             return;
         }
     }
-    slots_generic(block, los, his, out);
+    slots_generic(block, los, his, out, ge_lo, gt_hi);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn slots_avx512(block: &[f64], los: &[f64], his: &[f64], out: &mut [u32; BLOCK]) {
-    slots_generic(block, los, his, out);
+fn slots_avx512(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
+    slots_generic(block, los, his, out, ge_lo, gt_hi);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn slots_avx2(block: &[f64], los: &[f64], his: &[f64], out: &mut [u32; BLOCK]) {
-    slots_generic(block, los, his, out);
+fn slots_avx2(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
+    slots_generic(block, los, his, out, ge_lo, gt_hi);
 }
 
-/// Branch-free slot computation over a block (vectorised across values).
+/// Branch-free slot computation over a block (vectorised across values): `out[i]` = slot of
+/// value i, and the per-bound totals are added to `ge_lo` / `gt_hi`.
 #[inline(always)]
-fn slots_generic(block: &[f64], los: &[f64], his: &[f64], out: &mut [u32; BLOCK]) {
+fn slots_generic(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
     let out = &mut out[..block.len()];
     out.fill(0);
-    for &lo in los {
+    for (&lo, total) in los.iter().zip(ge_lo) {
+        let mut c = 0u32;
         for (o, &x) in out.iter_mut().zip(block) {
-            *o += (lo <= x) as u32;
+            let m = (lo <= x) as u32;
+            *o += m;
+            c += m;
         }
+        *total += u64::from(c);
     }
-    for &hi in his {
+    for (&hi, total) in his.iter().zip(gt_hi) {
+        let mut c = 0u32;
         for (o, &x) in out.iter_mut().zip(block) {
-            *o += (hi < x) as u32;
+            let m = (hi < x) as u32;
+            *o += m;
+            c += m;
         }
+        *total += u64::from(c);
     }
 }
 
