@@ -5,7 +5,7 @@
 //! `#{j : e_j < x}` (0..=m) and `NaN` to the missing bin m + 1.
 
 use super::error::{EngineError, Side};
-use super::quantile::{key, quantile_edges, unique_sorted};
+use super::quantile::{quantile_edges, unique_sorted};
 use super::spec::{Binning, MAX_BINS};
 
 /// Checks a strategy before any data is read.
@@ -49,31 +49,30 @@ pub(crate) fn validate_edges(edges: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-/// Non-missing benchmark values as order keys (see [`key`]), rejecting infinities.
-fn finite_keys(column: &str, values: &[f64]) -> Result<Vec<i64>, EngineError> {
-    let mut keys = Vec::with_capacity(values.len());
-    let mut bad = None;
+/// Number of non-missing benchmark values, rejecting infinities and all-missing columns.
+fn present_finite(column: &str, values: &[f64]) -> Result<usize, EngineError> {
+    let (mut nan, mut inf) = (0usize, 0usize);
     for &x in values {
-        if x.is_nan() {
-            continue;
-        }
-        if x.is_infinite() {
-            bad = Some(x);
-        }
-        keys.push(key(x));
+        nan += x.is_nan() as usize;
+        inf += x.is_infinite() as usize;
     }
-    if let Some(value) = bad {
+    if inf > 0 {
+        let value = values
+            .iter()
+            .copied()
+            .find(|x| x.is_infinite())
+            .unwrap_or(f64::INFINITY);
         return Err(EngineError::NonFiniteBenchmark {
             column: column.to_string(),
             value,
         });
     }
-    if keys.is_empty() {
+    if nan == values.len() {
         return Err(EngineError::AllMissingBenchmark {
             column: column.to_string(),
         });
     }
-    Ok(keys)
+    Ok(values.len() - nan)
 }
 
 /// Bin edges of a numeric benchmark column under `binning` (validated by [`validate_binning`]).
@@ -90,8 +89,8 @@ pub(crate) fn edges_for(
     match binning {
         Binning::Fixed { edges } => Ok(edges.clone()),
         Binning::Quantile { bins } => {
-            let mut keys = finite_keys(column, values)?;
-            Ok(quantile_edges(&mut keys, *bins))
+            let present = present_finite(column, values)?;
+            Ok(quantile_edges(values, present, *bins))
         }
         Binning::EqualWidth { bins } => {
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -125,72 +124,80 @@ pub(crate) fn edges_for(
 
 /// Rows per bin of a numeric column: `counts.len() == edges.len() + 2` (last = missing).
 /// `edges` strictly increasing. Adds to `counts`.
+///
+/// Up to [`LINEAR_EDGES`] edges: per block of values, count `#{x > e_j}` for every edge with a
+/// branch-free, vectorised comparison loop (no per-row scatter), then bin j = above(e_j) −
+/// above(e_{j+1}); `NaN` compares false everywhere and is counted apart. More edges: binary
+/// search per value. Compiled for AVX-512 and AVX2 too, chosen at run time.
 pub(crate) fn count_numeric(values: &[f64], edges: &[f64], counts: &mut [u64]) {
     debug_assert_eq!(counts.len(), edges.len() + 2);
+    if edges.len() > LINEAR_EDGES {
+        return count_search(values, edges, counts);
+    }
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { count_linear_avx512(values, edges, counts) };
+            return;
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { count_numeric_avx2(values, edges, counts) };
+            unsafe { count_linear_avx2(values, edges, counts) };
             return;
         }
     }
-    count_numeric_generic(values, edges, counts);
+    count_linear(values, edges, counts);
+}
+
+/// Most edges handled by the linear comparison kernel.
+const LINEAR_EDGES: usize = 48;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn count_linear_avx512(values: &[f64], edges: &[f64], counts: &mut [u64]) {
+    count_linear(values, edges, counts);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn count_numeric_avx2(values: &[f64], edges: &[f64], counts: &mut [u64]) {
-    count_numeric_generic(values, edges, counts);
+fn count_linear_avx2(values: &[f64], edges: &[f64], counts: &mut [u64]) {
+    count_linear(values, edges, counts);
 }
 
-/// Values per kernel block: indices are computed for a block (vectorised), then tallied.
-const BLOCK: usize = 512;
+/// Values per block (fits in L1 while every edge is compared against it).
+const BLOCK: usize = 2048;
 
 #[inline(always)]
-fn count_numeric_generic(values: &[f64], edges: &[f64], counts: &mut [u64]) {
-    match edges.len() {
-        0..=4 => count_padded::<4>(values, edges, counts),
-        5..=8 => count_padded::<8>(values, edges, counts),
-        9..=12 => count_padded::<12>(values, edges, counts),
-        13..=16 => count_padded::<16>(values, edges, counts),
-        17..=32 => count_padded::<32>(values, edges, counts),
-        _ => count_search(values, edges, counts),
-    }
-}
-
-/// Branch-free linear count over `N` edges padded with `NaN` (a `NaN` edge is never `< x`).
-#[inline(always)]
-fn count_padded<const N: usize>(values: &[f64], edges: &[f64], counts: &mut [u64]) {
-    let mut padded = [f64::NAN; N];
-    padded[..edges.len()].copy_from_slice(edges);
-    let missing = (edges.len() + 1) as u32;
-    let mut idx = [0u32; BLOCK];
-    // Four tallies so consecutive rows in the same bin do not serialise on one counter.
-    let mut tally = vec![[0u64; 4]; counts.len()];
-    for chunk in values.chunks(BLOCK) {
-        for (o, &x) in idx.iter_mut().zip(chunk) {
-            let mut c = 0u32;
-            for e in &padded {
-                c += (*e < x) as u32;
+fn count_linear(values: &[f64], edges: &[f64], counts: &mut [u64]) {
+    let m = edges.len();
+    let mut above = [0u64; LINEAR_EDGES];
+    let mut nan = 0u64;
+    for block in values.chunks(BLOCK) {
+        for (a, &e) in above.iter_mut().zip(edges) {
+            let mut c = 0u64;
+            for &x in block {
+                c += (e < x) as u64;
             }
-            *o = if x.is_nan() { missing } else { c };
+            *a += c;
         }
-        let used = &idx[..chunk.len()];
-        let mut quads = used.chunks_exact(4);
-        for q in &mut quads {
-            tally[q[0] as usize][0] += 1;
-            tally[q[1] as usize][1] += 1;
-            tally[q[2] as usize][2] += 1;
-            tally[q[3] as usize][3] += 1;
+        let mut k = 0u64;
+        for &x in block {
+            k += x.is_nan() as u64;
         }
-        for &i in quads.remainder() {
-            tally[i as usize][0] += 1;
-        }
+        nan += k;
     }
-    for (c, t) in counts.iter_mut().zip(&tally) {
-        *c += t.iter().sum::<u64>();
+    let present = values.len() as u64 - nan;
+    if m == 0 {
+        counts[0] += present;
+    } else {
+        counts[0] += present - above[0];
+        for j in 1..m {
+            counts[j] += above[j - 1] - above[j];
+        }
+        counts[m] += above[m - 1];
     }
+    counts[m + 1] += nan;
 }
 
 /// Binary search for many edges (fixed edges or many quantile bins).

@@ -78,24 +78,55 @@ fn select_positions(keys: &mut [i64], offset: usize, positions: &[usize]) {
     select_positions(right, offset + p + 1, &positions[mid + 1..]);
 }
 
-/// The raw (not deduplicated) numpy "linear" quantiles at k/`bins`, k = 1..bins−1, of the values
-/// whose [`key`]s are in `keys` (n ≥ 1, no NaN). `keys` is reordered (partially partitioned).
-///
-/// Output length `bins − 1`; nondecreasing up to numpy's own rounding.
-pub(crate) fn linear_quantiles(keys: &mut [i64], bins: usize) -> Vec<f64> {
-    let n = keys.len();
-    if n == 0 || bins < 2 {
-        return Vec::new();
-    }
+/// numpy's interpolation plans for k/`bins`, k = 1..bins−1, over `n` ≥ 1 values, and the
+/// sorted distinct order-statistic positions they need.
+fn plans_and_positions(n: usize, bins: usize) -> (Vec<Plan>, Vec<usize>) {
     let plans: Vec<Plan> = (1..bins).map(|k| plan(n, k, bins)).collect();
     let mut positions: Vec<usize> = plans.iter().flat_map(|p| [p.prev, p.next]).collect();
     positions.sort_unstable();
     positions.dedup();
-    select_positions(keys, 0, &positions);
+    (plans, positions)
+}
+
+/// Applies the plans to the order statistics (`values[i]` is the statistic at `positions[i]`).
+fn interpolate(plans: &[Plan], positions: &[usize], values: &[f64]) -> Vec<f64> {
+    let at = |i: usize| values[positions.partition_point(|&p| p < i)];
     plans
         .iter()
-        .map(|p| lerp(unkey(keys[p.prev]), unkey(keys[p.next]), p.gamma))
+        .map(|p| lerp(at(p.prev), at(p.next), p.gamma))
         .collect()
+}
+
+/// Quantile bin edges of a numeric benchmark column: `np.unique(np.quantile(values[~isnan],
+/// np.arange(1, bins) / bins))` (DESIGN.md section 6). `values` may hold `NaN` (skipped) but no
+/// infinity; `present` = number of non-`NaN` values (≥ 1). Empty when `bins < 2`.
+pub(crate) fn quantile_edges(values: &[f64], present: usize, bins: usize) -> Vec<f64> {
+    quantile_edges_with(values, present, bins, sample_size(present))
+}
+
+/// Sample size of the bracketing pass for `n` values; 0 = select on a full copy instead.
+fn sample_size(n: usize) -> usize {
+    if n >= 32_768 { (n / 32).min(32_768) } else { 0 }
+}
+
+fn quantile_edges_with(values: &[f64], present: usize, bins: usize, sample: usize) -> Vec<f64> {
+    if present == 0 || bins < 2 {
+        return Vec::new();
+    }
+    let (plans, positions) = plans_and_positions(present, bins);
+    let stats = (sample > 0 && positions.len() <= 64)
+        .then(|| bracketed(values, present, &positions, sample))
+        .flatten()
+        .unwrap_or_else(|| {
+            let mut keys: Vec<i64> = values
+                .iter()
+                .filter(|x| !x.is_nan())
+                .map(|&x| key(x))
+                .collect();
+            select_positions(&mut keys, 0, &positions);
+            positions.iter().map(|&p| unkey(keys[p])).collect()
+        });
+    unique_sorted(interpolate(&plans, &positions, &stats))
 }
 
 /// `np.unique` of quantile values: sorted, equal values (including −0.0 == 0.0) collapsed to the
@@ -106,10 +137,194 @@ pub(crate) fn unique_sorted(mut values: Vec<f64>) -> Vec<f64> {
     values
 }
 
-/// Quantile bin edges of non-missing benchmark values: `np.unique(np.quantile(values,
-/// np.arange(1, bins) / bins))` (DESIGN.md section 6). Empty when `bins < 2` or no values.
-pub(crate) fn quantile_edges(keys: &mut [i64], bins: usize) -> Vec<f64> {
-    unique_sorted(linear_quantiles(keys, bins))
+thread_local! {
+    /// Per-thread gather buffer of [`bracketed`] (grows to the largest column seen).
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Values per block of the bracketing pass.
+const BLOCK: usize = 1024;
+
+/// Floyd–Rivest style selection of the order statistics at `positions` among the `present`
+/// non-`NaN` values: a sorted pseudo-random sample of about `sample` values gives, for each
+/// wanted rank, a narrow value interval [lo, hi] that holds it with high probability; one
+/// vectorised pass counts the values below/inside each interval and gathers those inside; the
+/// exact statistics are then selected among the few gathered. `None` when a rank falls outside
+/// the intervals (the caller then selects on a full copy), so the result is always exact.
+fn bracketed(
+    values: &[f64],
+    present: usize,
+    positions: &[usize],
+    sample: usize,
+) -> Option<Vec<f64>> {
+    let len = values.len();
+    let stride = (len / sample).max(1);
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut s: Vec<i64> = Vec::with_capacity(sample);
+    for i in 0..len / stride {
+        h ^= h << 13;
+        h ^= h >> 7;
+        h ^= h << 17;
+        let start = i * stride + (h % stride as u64) as usize;
+        // First non-missing value from a pseudo-random offset in this stride.
+        if let Some(x) = values[start..].iter().take(stride).find(|x| !x.is_nan()) {
+            s.push(key(*x));
+        }
+    }
+    if s.len() < 64 {
+        return None;
+    }
+    s.sort_unstable();
+    let m = s.len();
+    // Half-width in sample ranks: 4 standard deviations of a sample quantile's rank (≤ √m / 2).
+    let d = 2 * (m as f64).sqrt() as usize + 2;
+    let mut intervals: Vec<(f64, f64)> = positions
+        .iter()
+        .map(|&p| {
+            let c = (p as f64 / present as f64 * m as f64) as usize;
+            let lo = c.checked_sub(d).map_or(f64::NEG_INFINITY, |i| unkey(s[i]));
+            let hi = s.get(c + 1 + d).map_or(f64::INFINITY, |&k| unkey(k));
+            (lo, hi)
+        })
+        .collect();
+    intervals.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(intervals.len());
+    for (lo, hi) in intervals {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    let los: Vec<f64> = merged.iter().map(|i| i.0).collect();
+    let his: Vec<f64> = merged.iter().map(|i| i.1).collect();
+    // slot(x) = #{lo_b <= x} + #{hi_b < x}: 2b + 1 inside interval b, even between; NaN → 0.
+    // Per interval: values >= lo (`ge_lo`) and values > hi (`gt_hi`), NaN never counted.
+    let mut ge_lo = vec![0u64; merged.len()];
+    let mut gt_hi = vec![0u64; merged.len()];
+    // Gathered values; a per-thread scratch buffer, so columns do not map and fault fresh pages.
+    let gathered_keys: Vec<i64> = SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len + 1 {
+            buf.resize(len + 1, 0.0);
+        }
+        let mut filled = 0usize;
+        let mut slots = [0u32; BLOCK];
+        for block in values.chunks(BLOCK) {
+            slots_of(block, &los, &his, &mut slots, &mut ge_lo, &mut gt_hi);
+            for (x, s) in block.iter().zip(&slots) {
+                buf[filled] = *x;
+                filled += (s & 1) as usize;
+            }
+        }
+        buf[..filled].iter().map(|&x| key(x)).collect()
+    });
+    // Ranks below interval b and gathered values before it.
+    let mut below = Vec::with_capacity(merged.len());
+    let mut before = Vec::with_capacity(merged.len());
+    let mut inside = Vec::with_capacity(merged.len());
+    let mut gathered = 0usize;
+    for b in 0..merged.len() {
+        let ge = usize::try_from(ge_lo[b]).ok()?;
+        let gt = usize::try_from(gt_hi[b]).ok()?;
+        below.push(present.checked_sub(ge)?);
+        before.push(gathered);
+        inside.push(ge.checked_sub(gt)?);
+        gathered += ge - gt;
+    }
+    let mut ranks = Vec::with_capacity(positions.len());
+    for &p in positions {
+        let b = below.partition_point(|&lo| lo <= p).checked_sub(1)?;
+        if p >= below[b] + inside[b] {
+            return None;
+        }
+        ranks.push(p - below[b] + before[b]);
+    }
+    let mut keys = gathered_keys;
+    select_positions(&mut keys, 0, &ranks);
+    Some(ranks.iter().map(|&r| unkey(keys[r])).collect())
+}
+
+fn slots_of(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            unsafe { slots_avx512(block, los, his, out, ge_lo, gt_hi) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { slots_avx2(block, los, his, out, ge_lo, gt_hi) };
+            return;
+        }
+    }
+    slots_generic(block, los, his, out, ge_lo, gt_hi);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn slots_avx512(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
+    slots_generic(block, los, his, out, ge_lo, gt_hi);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn slots_avx2(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
+    slots_generic(block, los, his, out, ge_lo, gt_hi);
+}
+
+/// Branch-free slot computation over a block (vectorised across values): `out[i]` = slot of
+/// value i, and the per-bound totals are added to `ge_lo` / `gt_hi`.
+#[inline(always)]
+fn slots_generic(
+    block: &[f64],
+    los: &[f64],
+    his: &[f64],
+    out: &mut [u32; BLOCK],
+    ge_lo: &mut [u64],
+    gt_hi: &mut [u64],
+) {
+    let out = &mut out[..block.len()];
+    out.fill(0);
+    for (&lo, total) in los.iter().zip(ge_lo) {
+        let mut c = 0u32;
+        for (o, &x) in out.iter_mut().zip(block) {
+            let m = (lo <= x) as u32;
+            *o += m;
+            c += m;
+        }
+        *total += u64::from(c);
+    }
+    for (&hi, total) in his.iter().zip(gt_hi) {
+        let mut c = 0u32;
+        for (o, &x) in out.iter_mut().zip(block) {
+            let m = (hi < x) as u32;
+            *o += m;
+            c += m;
+        }
+        *total += u64::from(c);
+    }
 }
 
 #[cfg(test)]
@@ -138,8 +353,8 @@ mod tests {
     }
 
     fn edges_of(values: &[f64], bins: usize) -> Vec<f64> {
-        let mut keys: Vec<i64> = values.iter().map(|&x| key(x)).collect();
-        quantile_edges(&mut keys, bins)
+        let present = values.iter().filter(|x| !x.is_nan()).count();
+        quantile_edges(values, present, bins)
     }
 
     #[test]
@@ -183,7 +398,47 @@ mod tests {
         assert!(edges_of(&[4.0, 5.0], 1).is_empty());
     }
 
+    #[test]
+    fn bracketed_path_is_taken_and_exact_on_large_input() {
+        let values: Vec<f64> = (0..200_000u64)
+            .map(|i| {
+                if i % 17 == 0 {
+                    f64::NAN
+                } else {
+                    ((i * 2_654_435_761) % 1_000_003) as f64 / 7.0
+                }
+            })
+            .collect();
+        let present = values.iter().filter(|x| !x.is_nan()).count();
+        let (_, positions) = plans_and_positions(present, 10);
+        let got = bracketed(&values, present, &positions, 4096).expect("brackets hold");
+        let mut s: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        s.sort_by(f64::total_cmp);
+        let want: Vec<f64> = positions.iter().map(|&p| s[p]).collect();
+        assert_eq!(got, want);
+        assert_eq!(edges_of(&values, 10), sorted_reference(&s, 10));
+    }
+
     proptest! {
+        #[test]
+        fn sampled_selection_equals_sort(
+            values in prop::collection::vec(
+                prop_oneof![4 => -1e6f64..1e6, 4 => (0i32..3).prop_map(f64::from),
+                    1 => Just(-0.0), 1 => Just(f64::NAN)], 1024..3000),
+            bins in 2usize..25,
+            sorted in any::<bool>(),
+        ) {
+            let mut values = values;
+            if sorted {
+                values.sort_by(f64::total_cmp);
+            }
+            let present: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+            prop_assume!(!present.is_empty());
+            let got = quantile_edges_with(&values, present.len(), bins, 64);
+            let want = sorted_reference(&present, bins);
+            prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn selection_equals_sort_based_numpy_formula(
             values in prop::collection::vec(
