@@ -5,12 +5,16 @@
 #   DATA_DIR holds gen_synthetic.py output (benchmark/current .csv and .parquet); default
 #   $DRIFTDECK_BENCH_DATA, else target/bench-data/synthetic-1m. Generated when absent
 #   (python3 $PEERS/gen_synthetic.py 1000000 DATA_DIR: 1-2 minutes, about 1 GB).
-#   PEERS (default /work/shared/peers) is the directory of psi_numpy_peer.py and gen_synthetic.py.
+#   PEERS (default ../shared/peers, relative to the project root) is the directory of psi_numpy_peer.py and gen_synthetic.py.
 # Prints: peer M cells/s (compute only, both sides), ours for compare() in memory (both sides)
 # and for evaluate() with a frozen profile (current side), and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PEERS=${PEERS:-/work/shared/peers}
+PEERS=${PEERS:-../shared/peers}
+if [ ! -f "$PEERS/psi_numpy_peer.py" ]; then
+  echo "no psi_numpy_peer.py in $PEERS (from $(pwd)); set PEERS to the peers directory" >&2
+  exit 2
+fi
 DIR=${1:-${DRIFTDECK_BENCH_DATA:-target/bench-data/synthetic-1m}}
 DIR=$(mkdir -p "$DIR" && cd "$DIR" && pwd)
 
@@ -45,3 +49,27 @@ print(f"engine compare() in memory  {ours_c / 1e6:10.1f} M cells/s  (both sides)
 print(f"engine evaluate() frozen    {ours_e / 1e6:10.1f} M cells/s  (current side) {e * 1e3:.1f} ms  ratio {ours_e / peer:.1f}x"
       f"  [{2 * cur / e / 1e6:.1f} M cells/s counting both sides]")
 PY
+
+# End to end (E2E=0 skips): files → sources → engine against the peer's read + compute, same files.
+if [ "${E2E:-1}" = "1" ]; then
+  echo
+  echo "== numpy peer on CSV (read + compute)"
+  python3 "$PEERS/psi_numpy_peer.py" "$DIR/benchmark.csv" "$DIR/current.csv" \
+    --exclude y --json > "$DIR/peer-csv.json"
+  echo "== driftdeck end to end (criterion pipeline bench, release)"
+  DRIFTDECK_BENCH_DATA="$DIR" cargo bench --bench pipeline -- end_to_end --noplot 2>&1 \
+    | tee "$DIR/pipeline-bench.log"
+  python3 - "$DIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+print()
+for ext, peer_file in (("parquet", "peer.json"), ("csv", "peer-csv.json")):
+    p = json.load(open(f"{d}/{peer_file}"))
+    peer = p["seconds_read"] + p["seconds_compute_median"]
+    with open(f"target/criterion/pipeline/{ext}_end_to_end/new/estimates.json") as f:
+        ours = json.load(f)["median"]["point_estimate"] / 1e9
+    print(f"{ext:8s} end to end: driftdeck {ours:6.3f} s ({p['cells'] / ours / 1e6:7.1f} M cells/s)"
+          f" | peer read {p['seconds_read']:6.3f} s + compute {p['seconds_compute_median']:6.3f} s"
+          f" = {peer:6.3f} s | ratio {peer / ours:5.1f}x")
+PY
+fi
