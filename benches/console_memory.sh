@@ -5,7 +5,7 @@
 #   WORKSPACE_DIR defaults to target/bench-data/console-1000 and is built when absent:
 #   `driftdeck demo init` (config, demo data, benchmark tree), then `demo = false`, a generated
 #   models.yaml with 1,000 models (every model uses the demo's EWR benchmark and current files)
-#   and the SQLite store filled by `examples/console_estate.rs` (365,000 results, 30,000 with
+#   and the SQLite store filled by `benches/console_estate.rs` (365,000 results, 30,000 with
 #   characteristics and bins, 3,000 runs; the console fixture's data).
 # Then starts `driftdeck --config WS/config/driftdeck.toml` in tmux (own socket, 200×60),
 # waits for the first full frame (the header counts an alerting model, i.e. the overview from
@@ -22,7 +22,7 @@ command -v tmux >/dev/null || { echo "tmux is required" >&2; exit 2; }
 # The bench profile inherits release (same opt-level, LTO, codegen units) and shares the
 # dependencies compiled by `cargo bench`, so no second optimised build of arrow is needed.
 echo "== building the optimised binary (bench profile = release settings) and the estate writer"
-cargo build --profile bench --bin driftdeck --example console_estate 2>&1 | tail -1
+cargo build --profile bench --bin driftdeck 2>&1 | tail -1
 
 if [ ! -f "$WS/config/driftdeck.toml" ] || [ ! -f "$WS/driftdeck.sqlite" ] || [ ! -f "$WS/.estate-ready" ]; then
   echo "== building the 1,000-model workspace in $WS"
@@ -31,7 +31,7 @@ if [ ! -f "$WS/config/driftdeck.toml" ] || [ ! -f "$WS/driftdeck.sqlite" ] || [ 
   "$BIN" demo init "$WS" >/dev/null
   sed -i 's/^demo = true/demo = false/; s/^name = "demo"/name = "scale-1000"/' "$WS/config/driftdeck.toml"
   rm -f "$WS/driftdeck.sqlite" "$WS/driftdeck.sqlite-wal" "$WS/driftdeck.sqlite-shm"
-  target/release/examples/console_estate "$WS/driftdeck.sqlite" "$WS/config/models.yaml"
+  cargo bench --bench console_estate -- "$WS/driftdeck.sqlite" "$WS/config/models.yaml"
   touch "$WS/.estate-ready"
 fi
 WS=$(cd "$WS" && pwd)

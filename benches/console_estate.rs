@@ -1,19 +1,24 @@
 //! Writes the console's scale estate (1,000 models × 365 days, fixture data) into a real SQLite
 //! results store and, optionally, a matching `models.yaml`. Used by `benches/console_memory.sh`.
+//! A bench target (harness = false) only so that it lives with the benches; it measures nothing.
 //!
-//! usage: `cargo run --release --example console_estate -- DB_PATH [MODELS_YAML
+//! usage: `cargo bench --bench console_estate -- DB_PATH [MODELS_YAML
 //!         [BENCHMARK [CURRENT_PATTERN]]]`
 //!   BENCHMARK defaults to the demo's `benchmarks/airports/ewr_delay/benchmark.csv`,
 //!   CURRENT_PATTERN to `data/current_{month}.csv` (both relative to the workspace root).
 
-#[path = "../benches/support/estate.rs"]
+#[path = "support/estate.rs"]
 mod estate;
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; everything else is ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let Some(db) = args.first() else {
         eprintln!("usage: console_estate DB_PATH [MODELS_YAML [BENCHMARK [CURRENT_PATTERN]]]");
         return ExitCode::from(2);
