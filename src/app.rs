@@ -77,12 +77,6 @@ fn reload(config: &Config) -> Result<Config, ConfigError> {
     config::load(Some(&config.settings_path))
 }
 
-fn current_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
 /// Opens the console (`driftdeck` with no subcommand).
 ///
 /// # Errors
@@ -119,7 +113,7 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .and_then(LocalRunner::open)
         .wrap_err("cannot start the local runner")?;
         let orchestrator = Arc::new(OrchestratorAdapter::new(Arc::new(orchestrator), false));
-        let mut ctx = ConsoleContext::from_config(
+        let ctx = ConsoleContext::from_config(
             &config,
             store,
             orchestrator,
@@ -127,9 +121,6 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
             args.read_only,
             args.theme.as_deref(),
         );
-        if ctx.user.is_empty() {
-            ctx.user = current_user();
-        }
         console::run_console(ctx).await
     })?;
     Ok(ExitCode::SUCCESS)

@@ -67,6 +67,35 @@ pub struct ConsoleContext {
     pub warnings: Vec<String>,
 }
 
+/// The OS user name: `$USER`, `$LOGNAME`, then the password database entry of the real uid
+/// (containers and cron often set no `USER`), else `uid-<n>`.
+pub fn os_user() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(v) = std::env::var(var)
+            && !v.trim().is_empty()
+        {
+            return v;
+        }
+    }
+    // SAFETY: getuid never fails; getpwuid_r writes into our buffers only, and the name pointer
+    // is read only when the call succeeded and returned an entry.
+    unsafe {
+        let uid = libc::getuid();
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc == 0
+            && !result.is_null()
+            && !pwd.pw_name.is_null()
+            && let Ok(name) = std::ffi::CStr::from_ptr(pwd.pw_name).to_str()
+        {
+            return name.to_string();
+        }
+        format!("uid-{uid}")
+    }
+}
+
 impl ConsoleContext {
     /// A context with defaults: operator role, dark theme, default keys, 5 s refresh.
     pub fn new(
@@ -74,9 +103,7 @@ impl ConsoleContext {
         orchestrator: Arc<dyn ConsoleOrchestrator>,
         models: Vec<ModelMeta>,
     ) -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+        let user = os_user();
         Self {
             store,
             orchestrator,
