@@ -2,6 +2,8 @@
 //!
 //! Data flows one way: [`sources`] and [`benchmarks`] → [`engine`] → [`store`] → console, with
 //! [`jobs`] running the calculation and [`orchestrator`] running jobs.
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod benchmarks;
 pub mod cli;
