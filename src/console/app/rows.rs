@@ -45,7 +45,7 @@ pub struct ModelRow {
     pub run_date: Option<NaiveDate>,
     /// Error of the newest attempt, when failed.
     pub error: Option<String>,
-    /// Last [`TREND_POINTS`] PSI values, oldest first.
+    /// Last [`TREND_POINTS`](super::TREND_POINTS) PSI values, oldest first.
     pub trend: Vec<f64>,
 }
 
