@@ -1,0 +1,122 @@
+//! Actions: rerun and backfill targets, role forecasts, and dispatch outcomes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+
+use crate::console::action::{Action, DispatchReport, Outcome, RunTarget, compact_dates};
+use crate::domain::RunStatus;
+
+use super::{App, BackfillForm, Effect, Level, LogSource, MAX_BACKFILL_DAYS};
+
+impl App {
+    pub(super) fn rerun_target(&self) -> Option<RunTarget> {
+        let row = self.selected_row()?;
+        Some(RunTarget {
+            model_id: row.model_id.clone(),
+            value_stream: row.value_stream.clone(),
+            date: self.cursor_date().or(row.run_date)?,
+        })
+    }
+
+    /// Builds the backfill action from the form; `Err` explains an invalid form.
+    pub fn backfill_action(&self, form: &BackfillForm) -> Result<Action, String> {
+        let from = crate::domain::parse_date(&form.from).map_err(|e| format!("from: {e}"))?;
+        let to = crate::domain::parse_date(&form.to).map_err(|e| format!("to: {e}"))?;
+        let range = crate::domain::date_range(from, to).map_err(|e| e.to_string())?;
+        if (to - from).num_days() >= MAX_BACKFILL_DAYS {
+            return Err(format!(
+                "range of {} days is longer than {MAX_BACKFILL_DAYS}",
+                (to - from).num_days() + 1
+            ));
+        }
+        let detail = self.detail.as_ref().filter(|d| d.model_id == form.model_id);
+        let stored: BTreeSet<NaiveDate> = detail
+            .map(|d| d.history.iter().map(|r| r.calculation_date).collect())
+            .unwrap_or_default();
+        // Newest attempt per date decides "failed".
+        let mut last_status: HashMap<NaiveDate, RunStatus> = HashMap::new();
+        if let Some(d) = detail {
+            for run in &d.runs {
+                last_status
+                    .entry(run.calculation_date)
+                    .or_insert(run.status);
+            }
+        }
+        let existing: Vec<NaiveDate> = range
+            .iter()
+            .copied()
+            .filter(|d| stored.contains(d))
+            .collect();
+        let dates: Vec<NaiveDate> = if form.only_missing {
+            range
+                .iter()
+                .copied()
+                .filter(|d| !stored.contains(d) || last_status.get(d) == Some(&RunStatus::Failed))
+                .collect()
+        } else {
+            range
+        };
+        Ok(Action::Backfill {
+            model_id: form.model_id.clone(),
+            value_stream: form.value_stream.clone(),
+            from,
+            to,
+            dates,
+            existing,
+            only_missing: form.only_missing,
+        })
+    }
+
+    /// A warning shown in the confirm dialog when the dispatcher will refuse the action.
+    pub fn forecast_denial(&self, action: &Action) -> Option<String> {
+        crate::console::action::authorize(self.session.role, self.session.read_only, action).err()
+    }
+}
+
+pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match &report.outcome {
+        Outcome::Started(tickets) => {
+            let dates: Vec<NaiveDate> = tickets.iter().filter_map(|t| t.date).collect();
+            app.set_status(
+                Level::Info,
+                format!(
+                    "{} started: {} job(s){}",
+                    report.action.name(),
+                    tickets.len(),
+                    if dates.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" for {}", compact_dates(&dates))
+                    }
+                ),
+            );
+            for t in tickets {
+                app.console_jobs.insert(t.job_id.clone(), t.clone());
+            }
+            // Show the first job's log.
+            if let Some(t) = tickets.first() {
+                let source = LogSource::Job(t.job_id.clone());
+                app.switch_log(source.clone(), t.log_path.is_none());
+                if t.log_path.is_some() {
+                    fx.push(Effect::TailLog {
+                        source,
+                        path: t.log_path.clone(),
+                    });
+                }
+            }
+            fx.extend(app.request_overview());
+        }
+        Outcome::Denied(reason) => app.set_status(Level::Warn, format!("denied: {reason}")),
+        Outcome::NotConfigured(reason) => app.set_status(Level::Warn, reason.clone()),
+        Outcome::Failed(reason) => app.set_status(
+            Level::Error,
+            format!("{} failed: {reason}", report.action.name()),
+        ),
+    }
+    if let Some(e) = report.audit_error {
+        app.set_status(Level::Error, e);
+    }
+    fx
+}

@@ -1,0 +1,97 @@
+//! Messages into `update` ([`Msg`]) and effects out of it ([`Effect`]).
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use crossterm::event::KeyEvent;
+
+use crate::console::action::{Action, DispatchReport};
+use crate::console::runner::JobEvent;
+use crate::store::CharacteristicRecord;
+
+use super::{Detail, LogSource, Overview};
+
+/// What the console asks the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Query latest results, latest runs and recent trends.
+    LoadOverview,
+    /// Query the history and runs of a model.
+    LoadDetail(String),
+    /// Query the characteristic rows of one result.
+    LoadCharacteristics {
+        /// Model id.
+        model_id: String,
+        /// Calculation date.
+        date: NaiveDate,
+    },
+    /// Send a confirmed action to the dispatcher.
+    Dispatch(Action),
+    /// Tail a log file for `source` (replacing any current tail); `None` path stops tailing.
+    TailLog {
+        /// Log shown.
+        source: LogSource,
+        /// File to follow.
+        path: Option<PathBuf>,
+    },
+    /// Write the log buffer to a file.
+    SaveLog {
+        /// Target file.
+        path: PathBuf,
+        /// Content.
+        text: String,
+    },
+    /// Leave the UI loop.
+    Quit,
+}
+
+/// Everything the runtime reports to the UI loop.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// A key press.
+    Key(KeyEvent),
+    /// The terminal was resized.
+    Resize(u16, u16),
+    /// Periodic refresh (coalesced: ignored while a load is in flight).
+    RefreshTick,
+    /// Wall clock, for durations of running attempts.
+    Now(DateTime<Utc>),
+    /// Overview query result.
+    Overview(Result<Overview, String>),
+    /// Detail query result for a model.
+    Detail {
+        /// Model asked for.
+        model_id: String,
+        /// Result.
+        result: Result<Detail, String>,
+    },
+    /// Characteristic rows of (model, date).
+    Characteristics {
+        /// Model.
+        model_id: String,
+        /// Calculation date.
+        date: NaiveDate,
+        /// Rows (score first, then CSI descending) or the error.
+        result: Result<Vec<CharacteristicRecord>, String>,
+    },
+    /// An orchestrator event.
+    Job(JobEvent),
+    /// The dispatcher's answer to an action.
+    Dispatched(DispatchReport),
+    /// New lines of the tailed log.
+    LogLines {
+        /// Log they belong to.
+        source: LogSource,
+        /// Lines.
+        lines: Vec<String>,
+    },
+    /// The tailed log could not be read.
+    LogError {
+        /// Log.
+        source: LogSource,
+        /// Message.
+        message: String,
+    },
+    /// Result of saving a log.
+    LogSaved(Result<PathBuf, String>),
+}

@@ -1,0 +1,242 @@
+//! The session (who, where, read-only) and the [`App`] state with its read-only queries.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::console::keys::KeyMap;
+use crate::console::runner::JobTicket;
+use crate::console::theme::Theme;
+use crate::domain::{Band, Role, RunStatus};
+use crate::store::{CharacteristicRecord, ResultRecord, RunRecord};
+
+use super::{
+    Detail, Effect, LogView, Mode, ModelMeta, ModelRow, Overview, Pane, SortKey, StatusLine,
+};
+
+/// Static facts about the session, fixed at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Workspace name.
+    pub workspace: String,
+    /// Orchestrator kind (`local`).
+    pub orchestrator: String,
+    /// Store backend (`sqlite`).
+    pub store: String,
+    /// User name.
+    pub user: String,
+    /// Role in force.
+    pub role: Role,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// A benchmark refresh job exists.
+    pub refresh_configured: bool,
+    /// Where saved logs go.
+    pub save_dir: PathBuf,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self {
+            workspace: "workspace".into(),
+            orchestrator: "local".into(),
+            store: "sqlite".into(),
+            user: "user".into(),
+            role: Role::Operator,
+            read_only: false,
+            refresh_configured: false,
+            save_dir: PathBuf::from("."),
+        }
+    }
+}
+
+/// The whole console state.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Session facts.
+    pub session: Session,
+    /// Theme.
+    pub theme: Theme,
+    /// Key registry.
+    pub keys: KeyMap,
+    /// Configured models by id.
+    pub meta: BTreeMap<String, ModelMeta>,
+    /// Every model (configured or found in the store).
+    pub rows: Vec<ModelRow>,
+    /// Indices into `rows` after filter and sort.
+    pub visible: Vec<usize>,
+    /// Selected index into `visible`.
+    pub selected: usize,
+    /// Sort order.
+    pub sort: SortKey,
+    /// Group by value stream first.
+    pub group_by_stream: bool,
+    /// Only this value stream.
+    pub stream_filter: Option<String>,
+    /// Substring filter on `value_stream/model`; a leading `!` inverts.
+    pub filter: String,
+    /// Focused pane.
+    pub focus: Pane,
+    /// Modal state.
+    pub mode: Mode,
+    /// Detail of the selected model (when loaded and still selected).
+    pub detail: Option<Detail>,
+    /// Detail query in flight for this model.
+    pub detail_loading: Option<String>,
+    /// Why the detail could not be loaded.
+    pub detail_error: Option<String>,
+    /// Index into `detail.history` of the date cursor.
+    pub cursor: Option<usize>,
+    /// Characteristic rows of the cursor date.
+    pub characteristics: Option<(String, NaiveDate, Vec<CharacteristicRecord>)>,
+    /// Why they could not be loaded.
+    pub characteristics_error: Option<String>,
+    /// Selected characteristic row.
+    pub char_selected: usize,
+    /// Selected run row.
+    pub run_selected: usize,
+    /// Log pane.
+    pub log: LogView,
+    /// Status line.
+    pub status: Option<StatusLine>,
+    /// Why the overview could not be loaded (store missing, locked, ...).
+    pub overview_error: Option<String>,
+    /// Time of the last successful overview load.
+    pub last_refresh: Option<DateTime<Utc>>,
+    /// Wall clock as last reported.
+    pub now: DateTime<Utc>,
+    /// Overview query in flight.
+    pub overview_loading: bool,
+    /// Another overview load was asked for while one was in flight.
+    pub overview_pending: bool,
+    /// Jobs started from this console that have not finished.
+    pub console_jobs: BTreeMap<String, JobTicket>,
+    /// Terminal size.
+    pub size: (u16, u16),
+    /// State changed since the last draw.
+    pub dirty: bool,
+    /// Leave the loop.
+    pub should_quit: bool,
+}
+
+impl App {
+    /// A fresh console for `session` with configured `models`.
+    pub fn new(session: Session, models: Vec<ModelMeta>, theme: Theme, keys: KeyMap) -> App {
+        let meta: BTreeMap<String, ModelMeta> = models
+            .into_iter()
+            .map(|m| (m.model_id.clone(), m))
+            .collect();
+        let mut app = App {
+            session,
+            theme,
+            keys,
+            meta,
+            rows: Vec::new(),
+            visible: Vec::new(),
+            selected: 0,
+            sort: SortKey::Status,
+            group_by_stream: false,
+            stream_filter: None,
+            filter: String::new(),
+            focus: Pane::Models,
+            mode: Mode::Normal,
+            detail: None,
+            detail_loading: None,
+            detail_error: None,
+            cursor: None,
+            characteristics: None,
+            characteristics_error: None,
+            char_selected: 0,
+            run_selected: 0,
+            log: LogView::default(),
+            status: None,
+            overview_error: None,
+            last_refresh: None,
+            now: DateTime::<Utc>::UNIX_EPOCH,
+            overview_loading: false,
+            overview_pending: false,
+            console_jobs: BTreeMap::new(),
+            size: (80, 24),
+            dirty: true,
+            should_quit: false,
+        };
+        app.apply_overview(Overview::default());
+        app
+    }
+
+    /// Effects to run at start: the first overview load.
+    pub fn init(&mut self) -> Vec<Effect> {
+        self.request_overview().into_iter().collect()
+    }
+
+    /// The selected model row.
+    pub fn selected_row(&self) -> Option<&ModelRow> {
+        self.visible
+            .get(self.selected)
+            .and_then(|i| self.rows.get(*i))
+    }
+
+    /// Detail of the selected model, if loaded.
+    pub fn selected_detail(&self) -> Option<&Detail> {
+        let row = self.selected_row()?;
+        self.detail.as_ref().filter(|d| d.model_id == row.model_id)
+    }
+
+    /// Calculation date under the cursor; the model's last date when no history is loaded.
+    pub fn cursor_date(&self) -> Option<NaiveDate> {
+        if let (Some(d), Some(c)) = (self.selected_detail(), self.cursor)
+            && let Some(r) = d.history.get(c)
+        {
+            return Some(r.calculation_date);
+        }
+        self.selected_row().and_then(|r| r.last_date)
+    }
+
+    /// The result under the cursor.
+    pub fn cursor_result(&self) -> Option<&ResultRecord> {
+        self.selected_detail()?.history.get(self.cursor?)
+    }
+
+    /// Characteristic rows of the cursor date of the selected model, score first then CSI
+    /// descending.
+    pub fn cursor_characteristics(&self) -> Option<&[CharacteristicRecord]> {
+        let (model, date, rows) = self.characteristics.as_ref()?;
+        let row = self.selected_row()?;
+        (*model == row.model_id && Some(*date) == self.cursor_date()).then_some(rows.as_slice())
+    }
+
+    /// The characteristic selected in the characteristics pane.
+    pub fn selected_characteristic(&self) -> Option<&CharacteristicRecord> {
+        self.cursor_characteristics()?.get(self.char_selected)
+    }
+
+    /// Selected run attempt.
+    pub fn selected_run(&self) -> Option<&RunRecord> {
+        self.selected_detail()?.runs.get(self.run_selected)
+    }
+
+    /// Header counts: (models, failed, alerting, warning, running).
+    pub fn counts(&self) -> (usize, usize, usize, usize, usize) {
+        let mut c = (self.rows.len(), 0, 0, 0, 0);
+        for r in &self.rows {
+            match r.status {
+                Some(RunStatus::Failed) => c.1 += 1,
+                Some(RunStatus::Running | RunStatus::Retrying | RunStatus::Queued) => c.4 += 1,
+                _ => {}
+            }
+            match r.band() {
+                Some(Band::Alert) => c.2 += 1,
+                Some(Band::Warn) => c.3 += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// Value streams present, sorted.
+    pub fn value_streams(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self.rows.iter().map(|r| r.value_stream.as_str()).collect();
+        set.into_iter().map(str::to_string).collect()
+    }
+}
