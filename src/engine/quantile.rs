@@ -67,15 +67,35 @@ pub(crate) fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// Places the order statistics at `positions` (sorted, distinct, each `< keys.len()`) at their
 /// sorted places in `keys`, by recursive `select_nth_unstable` on narrowing sub-slices
 /// (expected O(n · log m) for m positions).
+/// A run of consecutive positions (numpy's prev/next pairs) costs one selection: each further
+/// position of the run is the minimum of what lies right of the previous one.
 fn select_positions(keys: &mut [i64], offset: usize, positions: &[usize]) {
     if positions.is_empty() || keys.is_empty() {
         return;
     }
-    let mid = positions.len() / 2;
-    let p = positions[mid] - offset;
-    let (left, _, right) = keys.select_nth_unstable(p);
-    select_positions(left, offset, &positions[..mid]);
-    select_positions(right, offset + p + 1, &positions[mid + 1..]);
+    let mut start = positions.len() / 2;
+    while start > 0 && positions[start - 1] + 1 == positions[start] {
+        start -= 1;
+    }
+    let mut end = start + 1;
+    while end < positions.len() && positions[end - 1] + 1 == positions[end] {
+        end += 1;
+    }
+    let p = positions[start] - offset;
+    let (left, _, mut right) = keys.select_nth_unstable(p);
+    select_positions(left, offset, &positions[..start]);
+    let mut next = offset + p + 1;
+    for _ in start + 1..end {
+        let Some(&min) = right.iter().min() else {
+            return;
+        };
+        if let Some(i) = right.iter().position(|&k| k == min) {
+            right.swap(0, i);
+        }
+        right = &mut right[1..];
+        next += 1;
+    }
+    select_positions(right, next, &positions[end..]);
 }
 
 /// numpy's interpolation plans for k/`bins`, k = 1..bins−1, over `n` ≥ 1 values, and the
@@ -162,7 +182,7 @@ pub(crate) fn unique_sorted(mut values: Vec<f64>) -> Vec<f64> {
 
 thread_local! {
     /// Per-thread gather buffer of [`bracketed`] (grows to the largest column seen).
-    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Values per block of the bracketing pass.
@@ -201,12 +221,14 @@ fn bracketed(
     }
     s.sort_unstable();
     let m = s.len();
-    // Half-width in sample ranks: 4 standard deviations of a sample quantile's rank (≤ √m / 2).
-    let d = 2 * (m as f64).sqrt() as usize + 2;
     let mut intervals: Vec<(f64, f64)> = positions
         .iter()
         .map(|&p| {
-            let c = (p as f64 / present as f64 * m as f64) as usize;
+            let q = p as f64 / present as f64;
+            // Half-width in sample ranks: 4 standard deviations of the sample rank of the
+            // q-quantile, 4 · √(m · q · (1 − q)) (≤ 2√m), plus 2.
+            let d = (4.0 * (m as f64 * q * (1.0 - q)).sqrt()) as usize + 2;
+            let c = (q * m as f64) as usize;
             let lo = c.checked_sub(d).map_or(f64::NEG_INFINITY, |i| unkey(s[i]));
             let hi = s.get(c + 1 + d).map_or(f64::INFINITY, |&k| unkey(k));
             (lo, hi)
@@ -240,18 +262,19 @@ fn bracketed(
     let gathered_keys: Vec<i64> = SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < len + 1 {
-            buf.resize(len + 1, 0.0);
+            buf.resize(len + 1, 0);
         }
+        let buf: &mut [i64] = &mut buf[..len + 1];
         let mut filled = 0usize;
         let mut slots = [0u32; BLOCK];
         for block in values.chunks(BLOCK) {
             slots_of(block, &los, &his, &mut slots, &mut ge_lo, &mut gt_hi);
             for (x, s) in block.iter().zip(&slots) {
-                buf[filled] = *x;
+                buf[filled] = key(*x);
                 filled += gather[(s & 255) as usize];
             }
         }
-        buf[..filled].iter().map(|&x| key(x)).collect()
+        buf[..filled].to_vec()
     });
     // Ranks below interval b, gathered values before it, ranks inside it.
     let mut below = Vec::with_capacity(merged.len());
