@@ -5,7 +5,7 @@
 //! `#{j : e_j < x}` (0..=m) and `NaN` to the missing bin m + 1.
 
 use super::error::{EngineError, Side};
-use super::quantile::{quantile_edges, unique_sorted};
+use super::quantile::{quantile_edges_counts, unique_sorted};
 use super::spec::{Binning, MAX_BINS};
 
 /// Checks a strategy before any data is read.
@@ -75,7 +75,9 @@ fn present_finite(column: &str, values: &[f64]) -> Result<usize, EngineError> {
     Ok(values.len() - nan)
 }
 
-/// Bin edges of a numeric benchmark column under `binning` (validated by [`validate_binning`]).
+/// Bin edges of a numeric benchmark column under `binning` (validated by [`validate_binning`]),
+/// and, when quantile selection already produced them, the column's rows per bin under those
+/// edges (as [`count_numeric`]); `None` = count with [`count_numeric`].
 ///
 /// # Errors
 /// [`EngineError::AllMissingBenchmark`] when no value is present (quantile and equal width),
@@ -84,13 +86,13 @@ pub(crate) fn edges_for(
     column: &str,
     values: &[f64],
     binning: &Binning,
-) -> Result<Vec<f64>, EngineError> {
+) -> Result<(Vec<f64>, Option<Vec<u64>>), EngineError> {
     validate_binning(column, binning)?;
     match binning {
-        Binning::Fixed { edges } => Ok(edges.clone()),
+        Binning::Fixed { edges } => Ok((edges.clone(), None)),
         Binning::Quantile { bins } => {
             let present = present_finite(column, values)?;
-            Ok(quantile_edges(values, present, *bins))
+            Ok(quantile_edges_counts(values, present, *bins))
         }
         Binning::EqualWidth { bins } => {
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -117,7 +119,7 @@ pub(crate) fn edges_for(
             // numpy.linspace(lo, hi, bins + 1): step = (hi - lo) / bins; lo + k * step.
             let step = (hi - lo) / *bins as f64;
             let raw: Vec<f64> = (1..*bins).map(|k| lo + k as f64 * step).collect();
-            Ok(unique_sorted(raw))
+            Ok((unique_sorted(raw), None))
         }
     }
 }
@@ -288,9 +290,12 @@ mod tests {
             &[0.0, 10.0, f64::NAN, 5.0],
             &Binning::EqualWidth { bins: 4 },
         )
-        .expect("edges");
+        .expect("edges")
+        .0;
         assert_eq!(e, vec![2.5, 5.0, 7.5]);
-        let e = edges_for("x", &[3.0, 3.0], &Binning::EqualWidth { bins: 4 }).expect("edges");
+        let e = edges_for("x", &[3.0, 3.0], &Binning::EqualWidth { bins: 4 })
+            .expect("edges")
+            .0;
         assert_eq!(e, vec![3.0]);
     }
 

@@ -221,9 +221,17 @@ fn build_column(benchmark: &Table, spec: &ColumnSpec) -> Result<ColumnProfile, E
     let col = lookup(benchmark, &spec.name, spec.kind, Side::Benchmark)?;
     let (edges, levels, labels, expected_counts) = match col {
         Column::Numeric(values) => {
-            let edges = edges_for(&spec.name, values, &spec.binning)?;
-            let mut counts = vec![0u64; edges.len() + 2];
-            count_numeric(values, &edges, &mut counts);
+            let (edges, counts) = edges_for(&spec.name, values, &spec.binning)?;
+            let counts = counts.unwrap_or_else(|| {
+                let mut counts = vec![0u64; edges.len() + 2];
+                count_numeric(values, &edges, &mut counts);
+                counts
+            });
+            debug_assert!({
+                let mut full = vec![0u64; edges.len() + 2];
+                count_numeric(values, &edges, &mut full);
+                full == counts
+            });
             let labels = numeric_labels(&edges);
             (edges, Vec::new(), labels, counts)
         }

@@ -67,15 +67,35 @@ pub(crate) fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// Places the order statistics at `positions` (sorted, distinct, each `< keys.len()`) at their
 /// sorted places in `keys`, by recursive `select_nth_unstable` on narrowing sub-slices
 /// (expected O(n · log m) for m positions).
+/// A run of consecutive positions (numpy's prev/next pairs) costs one selection: each further
+/// position of the run is the minimum of what lies right of the previous one.
 fn select_positions(keys: &mut [i64], offset: usize, positions: &[usize]) {
     if positions.is_empty() || keys.is_empty() {
         return;
     }
-    let mid = positions.len() / 2;
-    let p = positions[mid] - offset;
-    let (left, _, right) = keys.select_nth_unstable(p);
-    select_positions(left, offset, &positions[..mid]);
-    select_positions(right, offset + p + 1, &positions[mid + 1..]);
+    let mut start = positions.len() / 2;
+    while start > 0 && positions[start - 1] + 1 == positions[start] {
+        start -= 1;
+    }
+    let mut end = start + 1;
+    while end < positions.len() && positions[end - 1] + 1 == positions[end] {
+        end += 1;
+    }
+    let p = positions[start] - offset;
+    let (left, _, mut right) = keys.select_nth_unstable(p);
+    select_positions(left, offset, &positions[..start]);
+    let mut next = offset + p + 1;
+    for _ in start + 1..end {
+        let Some(&min) = right.iter().min() else {
+            return;
+        };
+        if let Some(i) = right.iter().position(|&k| k == min) {
+            right.swap(0, i);
+        }
+        right = &mut right[1..];
+        next += 1;
+    }
+    select_positions(right, next, &positions[end..]);
 }
 
 /// numpy's interpolation plans for k/`bins`, k = 1..bins−1, over `n` ≥ 1 values, and the
@@ -100,7 +120,20 @@ fn interpolate(plans: &[Plan], positions: &[usize], values: &[f64]) -> Vec<f64> 
 /// Quantile bin edges of a numeric benchmark column: `np.unique(np.quantile(values[~isnan],
 /// np.arange(1, bins) / bins))` (DESIGN.md section 6). `values` may hold `NaN` (skipped) but no
 /// infinity; `present` = number of non-`NaN` values (≥ 1). Empty when `bins < 2`.
+#[cfg(test)]
 pub(crate) fn quantile_edges(values: &[f64], present: usize, bins: usize) -> Vec<f64> {
+    quantile_edges_counts(values, present, bins).0
+}
+
+/// [`quantile_edges`], plus the rows per bin of `values` under those edges (as
+/// [`super::binning::count_numeric`]: `edges.len() + 2` bins, missing last) when the bracketing
+/// pass could derive them from its interval counts and gathered values (every edge inside one
+/// interval); `None` means the caller counts with a full pass.
+pub(crate) fn quantile_edges_counts(
+    values: &[f64],
+    present: usize,
+    bins: usize,
+) -> (Vec<f64>, Option<Vec<u64>>) {
     quantile_edges_with(values, present, bins, sample_size(present))
 }
 
@@ -109,15 +142,22 @@ fn sample_size(n: usize) -> usize {
     if n >= 32_768 { (n / 32).min(32_768) } else { 0 }
 }
 
-fn quantile_edges_with(values: &[f64], present: usize, bins: usize, sample: usize) -> Vec<f64> {
+fn quantile_edges_with(
+    values: &[f64],
+    present: usize,
+    bins: usize,
+    sample: usize,
+) -> (Vec<f64>, Option<Vec<u64>>) {
     if present == 0 || bins < 2 {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let (plans, positions) = plans_and_positions(present, bins);
-    let stats = (sample > 0 && positions.len() <= 64)
+    let bracket = (sample > 0 && positions.len() <= 64)
         .then(|| bracketed(values, present, &positions, sample))
-        .flatten()
-        .unwrap_or_else(|| {
+        .flatten();
+    let stats = match &bracket {
+        Some(b) => b.stats.clone(),
+        None => {
             let mut keys: Vec<i64> = values
                 .iter()
                 .filter(|x| !x.is_nan())
@@ -125,8 +165,11 @@ fn quantile_edges_with(values: &[f64], present: usize, bins: usize, sample: usiz
                 .collect();
             select_positions(&mut keys, 0, &positions);
             positions.iter().map(|&p| unkey(keys[p])).collect()
-        });
-    unique_sorted(interpolate(&plans, &positions, &stats))
+        }
+    };
+    let edges = unique_sorted(interpolate(&plans, &positions, &stats));
+    let counts = bracket.and_then(|b| b.counts(&edges, values.len(), present));
+    (edges, counts)
 }
 
 /// `np.unique` of quantile values: sorted, equal values (including −0.0 == 0.0) collapsed to the
@@ -139,7 +182,7 @@ pub(crate) fn unique_sorted(mut values: Vec<f64>) -> Vec<f64> {
 
 thread_local! {
     /// Per-thread gather buffer of [`bracketed`] (grows to the largest column seen).
-    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Values per block of the bracketing pass.
@@ -149,14 +192,16 @@ const BLOCK: usize = 1024;
 /// non-`NaN` values: a sorted pseudo-random sample of about `sample` values gives, for each
 /// wanted rank, a narrow value interval [lo, hi] that holds it with high probability; one
 /// vectorised pass counts the values below/inside each interval and gathers those inside; the
-/// exact statistics are then selected among the few gathered. `None` when a rank falls outside
-/// the intervals (the caller then selects on a full copy), so the result is always exact.
+/// exact statistics are then selected among the few gathered. An interval holding one value
+/// (lo = hi ≠ 0, so every value inside has the same bits) is not gathered: its ranks are that
+/// value. `None` when a rank falls outside the intervals (the caller then selects on a full
+/// copy), so the result is always exact.
 fn bracketed(
     values: &[f64],
     present: usize,
     positions: &[usize],
     sample: usize,
-) -> Option<Vec<f64>> {
+) -> Option<Bracket> {
     let len = values.len();
     let stride = (len / sample).max(1);
     let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -176,12 +221,14 @@ fn bracketed(
     }
     s.sort_unstable();
     let m = s.len();
-    // Half-width in sample ranks: 4 standard deviations of a sample quantile's rank (≤ √m / 2).
-    let d = 2 * (m as f64).sqrt() as usize + 2;
     let mut intervals: Vec<(f64, f64)> = positions
         .iter()
         .map(|&p| {
-            let c = (p as f64 / present as f64 * m as f64) as usize;
+            let q = p as f64 / present as f64;
+            // Half-width in sample ranks: 4 standard deviations of the sample rank of the
+            // q-quantile, 4 · √(m · q · (1 − q)) (≤ 2√m), plus 2.
+            let d = (4.0 * (m as f64 * q * (1.0 - q)).sqrt()) as usize + 2;
+            let c = (q * m as f64) as usize;
             let lo = c.checked_sub(d).map_or(f64::NEG_INFINITY, |i| unkey(s[i]));
             let hi = s.get(c + 1 + d).map_or(f64::INFINITY, |&k| unkey(k));
             (lo, hi)
@@ -195,6 +242,16 @@ fn bracketed(
             _ => merged.push((lo, hi)),
         }
     }
+    // One-value intervals (±0 excluded: −0.0 and 0.0 are inside [0, 0] but differ in bits).
+    let tied: Vec<bool> = merged
+        .iter()
+        .map(|&(lo, hi)| lo == hi && lo != 0.0)
+        .collect();
+    // gather[slot] = 1 for slots inside a gathered interval (slot ≤ 2 · 64 < 256).
+    let mut gather = [0usize; 256];
+    for (b, t) in tied.iter().enumerate() {
+        gather[2 * b + 1] = usize::from(!t);
+    }
     let los: Vec<f64> = merged.iter().map(|i| i.0).collect();
     let his: Vec<f64> = merged.iter().map(|i| i.1).collect();
     // slot(x) = #{lo_b <= x} + #{hi_b < x}: 2b + 1 inside interval b, even between; NaN → 0.
@@ -205,20 +262,21 @@ fn bracketed(
     let gathered_keys: Vec<i64> = SCRATCH.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < len + 1 {
-            buf.resize(len + 1, 0.0);
+            buf.resize(len + 1, 0);
         }
+        let buf: &mut [i64] = &mut buf[..len + 1];
         let mut filled = 0usize;
         let mut slots = [0u32; BLOCK];
         for block in values.chunks(BLOCK) {
             slots_of(block, &los, &his, &mut slots, &mut ge_lo, &mut gt_hi);
             for (x, s) in block.iter().zip(&slots) {
-                buf[filled] = *x;
-                filled += (s & 1) as usize;
+                buf[filled] = key(*x);
+                filled += gather[(s & 255) as usize];
             }
         }
-        buf[..filled].iter().map(|&x| key(x)).collect()
+        buf[..filled].to_vec()
     });
-    // Ranks below interval b and gathered values before it.
+    // Ranks below interval b, gathered values before it, ranks inside it.
     let mut below = Vec::with_capacity(merged.len());
     let mut before = Vec::with_capacity(merged.len());
     let mut inside = Vec::with_capacity(merged.len());
@@ -229,19 +287,92 @@ fn bracketed(
         below.push(present.checked_sub(ge)?);
         before.push(gathered);
         inside.push(ge.checked_sub(gt)?);
-        gathered += ge - gt;
+        if !tied[b] {
+            gathered += ge - gt;
+        }
     }
+    if gathered != gathered_keys.len() {
+        return None;
+    }
+    // Per position: Ok(index into ranks) to select, or Err(value) of a one-value interval.
     let mut ranks = Vec::with_capacity(positions.len());
+    let mut sources: Vec<Result<usize, f64>> = Vec::with_capacity(positions.len());
     for &p in positions {
         let b = below.partition_point(|&lo| lo <= p).checked_sub(1)?;
         if p >= below[b] + inside[b] {
             return None;
         }
-        ranks.push(p - below[b] + before[b]);
+        if tied[b] {
+            sources.push(Err(los[b]));
+        } else {
+            sources.push(Ok(ranks.len()));
+            ranks.push(p - below[b] + before[b]);
+        }
     }
     let mut keys = gathered_keys;
     select_positions(&mut keys, 0, &ranks);
-    Some(ranks.iter().map(|&r| unkey(keys[r])).collect())
+    let stats = sources
+        .iter()
+        .map(|s| match *s {
+            Ok(i) => unkey(keys[ranks[i]]),
+            Err(v) => v,
+        })
+        .collect();
+    Some(Bracket {
+        stats,
+        los,
+        his,
+        below,
+        inside,
+        before,
+        tied,
+        keys,
+    })
+}
+
+/// What [`bracketed`] learnt about the values: the order statistics and, per merged interval
+/// b (sorted, disjoint), its bounds, #{x < lo_b}, #{lo_b ≤ x ≤ hi_b}, the gathered values of
+/// earlier intervals, whether it holds one value (not gathered), and the gathered values' keys.
+struct Bracket {
+    stats: Vec<f64>,
+    los: Vec<f64>,
+    his: Vec<f64>,
+    below: Vec<usize>,
+    inside: Vec<usize>,
+    before: Vec<usize>,
+    tied: Vec<bool>,
+    keys: Vec<i64>,
+}
+
+impl Bracket {
+    /// Rows per bin under `edges` (strictly increasing), as `count_numeric` counts them, of the
+    /// `len` values `present` of which are not `NaN`: #{x ≤ e} = #{x < lo_b} + #{gathered x ≤ e}
+    /// − (gathered before b) for e in [lo_b, hi_b] (all of b when it holds one value). `None`
+    /// when an edge lies outside every interval.
+    fn counts(&self, edges: &[f64], len: usize, present: usize) -> Option<Vec<u64>> {
+        let m = edges.len();
+        let mut counts = vec![0u64; m + 2];
+        let mut prev = 0usize;
+        for (j, &e) in edges.iter().enumerate() {
+            let b = self.los.partition_point(|&lo| lo <= e).checked_sub(1)?;
+            if e > self.his[b] || e.is_nan() {
+                return None;
+            }
+            let at_most = if self.tied[b] {
+                self.below[b] + self.inside[b]
+            } else {
+                // IEEE x ≤ e equals key order once e = −0.0 is taken as 0.0 (x is never NaN).
+                let ek = key(if e == 0.0 { 0.0 } else { e });
+                let n = self.keys.iter().filter(|&&k| k <= ek).count();
+                self.below[b] + n.checked_sub(self.before[b])?
+            };
+            counts[j] = u64::try_from(at_most.checked_sub(prev)?).ok()?;
+            prev = at_most;
+        }
+        counts[m] = u64::try_from(present.checked_sub(prev)?).ok()?;
+        counts[m + 1] = u64::try_from(len.checked_sub(present)?).ok()?;
+        Some(counts)
+    }
 }
 
 fn slots_of(
@@ -411,12 +542,45 @@ mod tests {
             .collect();
         let present = values.iter().filter(|x| !x.is_nan()).count();
         let (_, positions) = plans_and_positions(present, 10);
-        let got = bracketed(&values, present, &positions, 4096).expect("brackets hold");
+        let got = bracketed(&values, present, &positions, 4096)
+            .expect("brackets hold")
+            .stats;
         let mut s: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
         s.sort_by(f64::total_cmp);
         let want: Vec<f64> = positions.iter().map(|&p| s[p]).collect();
         assert_eq!(got, want);
         assert_eq!(edges_of(&values, 10), sorted_reference(&s, 10));
+    }
+
+    #[test]
+    fn bracketed_counts_equal_a_full_count_with_ties_and_signed_zeros() {
+        let cases: [fn(u64) -> f64; 3] = [
+            |i| ((i * 2_654_435_761) % 6) as f64,
+            |i| ((i * 2_654_435_761) % 1_000_003) as f64 / 7.0,
+            |i| match (i * 2_654_435_761) % 5 {
+                0 => -0.0,
+                1 => 0.0,
+                k => k as f64 - 3.0,
+            },
+        ];
+        for f in cases {
+            let values: Vec<f64> = (0..300_000u64)
+                .map(|i| if i % 13 == 0 { f64::NAN } else { f(i) })
+                .collect();
+            let present = values.iter().filter(|x| !x.is_nan()).count();
+            let (edges, counts) = quantile_edges_counts(&values, present, 10);
+            let counts = counts.expect("counts from the bracketing pass");
+            let mut full = vec![0u64; edges.len() + 2];
+            crate::engine::binning::count_numeric(&values, &edges, &mut full);
+            assert_eq!(counts, full);
+            let mut s: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+            s.sort_by(f64::total_cmp);
+            let want = sorted_reference(&s, 10);
+            assert_eq!(edges.len(), want.len());
+            for (a, b) in edges.iter().zip(&want) {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
+        }
     }
 
     proptest! {
@@ -434,8 +598,13 @@ mod tests {
             }
             let present: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
             prop_assume!(!present.is_empty());
-            let got = quantile_edges_with(&values, present.len(), bins, 64);
+            let (got, counts) = quantile_edges_with(&values, present.len(), bins, 64);
             let want = sorted_reference(&present, bins);
+            if let Some(counts) = counts {
+                let mut full = vec![0u64; got.len() + 2];
+                crate::engine::binning::count_numeric(&values, &got, &mut full);
+                prop_assert_eq!(counts, full);
+            }
             prop_assert_eq!(got, want);
         }
 
