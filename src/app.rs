@@ -47,9 +47,9 @@ fn load_config(explicit: Option<&Path>) -> Result<Config> {
 
 /// For a workspace marked `demo = true`: lays it out if missing and backfills the demo year if the
 /// store holds no result yet, printing progress (this is the only slow start, about seconds).
-fn prepare_demo(config: &Config) -> Result<Config> {
+fn prepare_demo(config: Config) -> Result<Config> {
     if !config.settings.workspace.demo {
-        return Ok(reload(config)?);
+        return Ok(config);
     }
     let root = &config.workspace_root;
     let ready = config.settings.store.path.is_file() && config.settings.benchmarks.root.is_dir();
@@ -60,7 +60,7 @@ fn prepare_demo(config: &Config) -> Result<Config> {
         );
         demo::init(root, true, &|m| eprintln!("  {m}"))?;
     }
-    let ws = jobs::setup::Workspace::from_config(reload(config)?)?;
+    let ws = jobs::setup::Workspace::from_config(config)?;
     if ws.ctx.store.latest_results()?.is_empty() {
         eprintln!(
             "driftdeck: computing daily PSI/CSI for the demo estate up to {} (December is left for you to backfill) ...",
@@ -71,10 +71,6 @@ fn prepare_demo(config: &Config) -> Result<Config> {
         })?;
     }
     Ok(ws.config)
-}
-
-fn reload(config: &Config) -> Result<Config, ConfigError> {
-    config::load(Some(&config.settings_path))
 }
 
 /// Opens the console (`driftdeck` with no subcommand).
@@ -91,7 +87,7 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .transpose()
         .map_err(|e| eyre!(e))
         .wrap_err("--role")?;
-    let config = prepare_demo(&load_config(explicit)?)?;
+    let config = prepare_demo(load_config(explicit)?)?;
     let store: Arc<dyn ResultsStore> = match SqliteStore::open(&config.settings.store.path) {
         Ok(s) => Arc::new(s),
         Err(e) => Arc::new(UnavailableStore {

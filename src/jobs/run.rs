@@ -62,7 +62,8 @@ fn calculate(
     let psi = evaluation
         .psi()
         .ok_or_else(|| JobError::Other(format!("model {} has no score column", job.model_id)))?;
-    let csi = evaluation.max_csi().map(|(_, v)| v).unwrap_or(0.0);
+    let worst = evaluation.max_csi().map(|(n, v)| (n.to_string(), v));
+    let csi = worst.as_ref().map(|(_, v)| *v).unwrap_or(0.0);
     let result = ResultRecord {
         model_id: job.model_id.to_string(),
         value_stream: job.value_stream.to_string(),
@@ -91,7 +92,7 @@ fn calculate(
         benchmark_version: profile.version.clone(),
         rows_benchmark: evaluation.rows_benchmark,
         rows_current: evaluation.rows_current,
-        worst: evaluation.max_csi().map(|(n, v)| (n.to_string(), v)),
+        worst,
     };
     Ok((result, characteristics, meta))
 }
