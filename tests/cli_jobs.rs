@@ -4,6 +4,8 @@
 //! `--only-missing`, retries with one PCI_CSI_RUNS row per attempt, notifications, hostile inputs
 //! (clear message, non-zero exit, nothing half-written) and env overrides.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -121,24 +123,7 @@ fn demo_ws() -> Ws {
 }
 
 fn stderr_of(out: &Output) -> String {
-    let s = String::from_utf8_lossy(&out.stderr);
-    let mut clean = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            clean.push(c);
-        }
-    }
-    clean
+    common::strip_ansi(&String::from_utf8_lossy(&out.stderr))
 }
 
 fn stdout_of(out: &Output) -> String {

@@ -5,6 +5,8 @@
 //! - hostile inputs give a clear message naming file / line / column, a non-zero exit and no
 //!   output on stdout.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -38,27 +40,7 @@ fn driftdeck(args: &[&str]) -> Output {
 
 /// stderr as text with ANSI escape sequences removed.
 fn stderr_of(out: &Output) -> String {
-    strip_ansi(&String::from_utf8_lossy(&out.stderr))
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    common::strip_ansi(&String::from_utf8_lossy(&out.stderr))
 }
 
 #[derive(Deserialize)]

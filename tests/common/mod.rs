@@ -1,7 +1,9 @@
-//! Test helpers shared by the `engine_*` integration tests.
+//! Test helpers shared by integration tests.
 //!
-//! `Csv` is a tiny private CSV loader for the demo data (no quotes in it; empty field = missing).
-//! It stands in until `driftdeck::sources::read_table` lands and can then be swapped for it.
+//! `Csv` is a tiny private CSV loader for the demo data (no quotes in it; empty field = missing),
+//! deliberately independent of `driftdeck::sources`, so the oracle cross-check does not trust the
+//! reader it also covers (`tests/cli_psi.rs` checks the real reader against the same fixtures).
+//! `strip_ansi` removes terminal colour codes from a process's output.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -120,4 +122,25 @@ pub fn numeric_columns(csv: &Csv) -> Vec<&str> {
         .map(String::as_str)
         .filter(|h| !CATEGORICAL.contains(h) && !EXCLUDED.contains(h))
         .collect()
+}
+
+/// `s` without ANSI CSI escape sequences (`ESC [ ... letter`).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
