@@ -369,6 +369,16 @@ impl fmt::Display for Role {
     }
 }
 
+/// Role of a column in a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnRole {
+    /// The model output; its index is the PSI.
+    Score,
+    /// An input feature; its index is a CSI.
+    Characteristic,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,7 +200,11 @@ impl ConsoleContext {
         ctx.read_only = read_only;
         ctx.workspace = s.workspace.name.clone();
         ctx.workspace_root = config.workspace_root.clone();
-        ctx.save_dir = s.orchestrator.log_dir.join("saved");
+        ctx.save_dir = s
+            .orchestrator
+            .log_dir()
+            .map(|d| d.join("saved"))
+            .unwrap_or_else(|| config.workspace_root.join("saved"));
         let theme_name = theme_override.unwrap_or(&s.console.theme);
         let (theme, warning) = Theme::load_or_default(
             theme_name,

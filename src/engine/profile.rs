@@ -14,7 +14,7 @@ use super::column::{Column, Table};
 use super::error::{EngineError, Side};
 use super::labels::numeric_labels;
 use super::spec::{Binning, ColumnSpec, EngineOptions, Kind, validate_eps};
-use crate::store::ColumnRole;
+use crate::domain::ColumnRole;
 
 /// Frozen bins of every scored column of one benchmark, plus what it was built from.
 ///

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::EngineError;
-use crate::store::ColumnRole;
+use crate::domain::ColumnRole;
 
 /// Kind of a characteristic (serialised lowercase: `numeric`, `categorical`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

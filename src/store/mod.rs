@@ -70,15 +70,8 @@ pub struct ResultRecord {
     pub execution_time: DateTime<Utc>,
 }
 
-/// Role of a column in a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnRole {
-    /// The model output; its index is the PSI.
-    Score,
-    /// An input feature; its index is a CSI.
-    Characteristic,
-}
+/// Role of a column in a model (defined in [`crate::domain`] so the engine needs no store).
+pub use crate::domain::ColumnRole;
 
 /// One row of `PCI_CSI_CHARACTERISTICS`: the index and bins of one column of one result.
 ///
