@@ -215,10 +215,9 @@ fn write_benchmarks(config: &Config, source: &Path) -> Result<(), DemoError> {
             }
         }
         let bytes = out.into_inner().map_err(|e| io_err(source, e))?;
-        let path = benchmarks
-            .benchmark_path(&model.value_stream, &model.id)
+        benchmarks
+            .write_benchmark(&model.value_stream, &model.id, &bytes)
             .map_err(|e| io_err(source, e))?;
-        write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
         let filter_text: Vec<String> = model
             .current
             .filter

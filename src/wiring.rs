@@ -312,6 +312,17 @@ fn check_benchmarks(config: &Config) -> Health {
         );
     }
     let store = local_benchmark_store(config);
+    let in_tree = match store.list() {
+        Ok(found) => found.len(),
+        Err(e) => {
+            return Health::fail(
+                "benchmarks",
+                target,
+                e.to_string(),
+                "give this user read access to every value stream directory",
+            );
+        }
+    };
     let missing: Vec<String> = config
         .models
         .iter()
@@ -328,7 +339,7 @@ fn check_benchmarks(config: &Config) -> Health {
             "benchmarks",
             target,
             format!(
-                "readable and writable, {} benchmark(s) present",
+                "readable and writable, a benchmark for each of {} model(s), {in_tree} in the tree",
                 config.models.len()
             ),
         )

@@ -1,4 +1,4 @@
-//! The benchmark store over the EFS layout (README, Design §3):
+//! The benchmark store over the EFS layout (README, Design §4):
 //!
 //! ```text
 //! <root>/<value_stream>/<model_id>/benchmark.csv           current benchmark (expected population)

@@ -1,5 +1,5 @@
 //! Actions as data, their blast radius, and the dispatcher that enforces roles and read-only
-//! mode and writes the audit log (DESIGN section 9, habit 2).
+//! mode and writes the audit log (README, Design §7, item 2).
 //!
 //! Flow: a key produces an [`Action`]; the console shows a confirm dialog built from
 //! [`Action::blast_radius`]; once confirmed the runtime hands it to [`Dispatcher::dispatch`],

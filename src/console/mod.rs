@@ -1,7 +1,7 @@
 //! The operations console (`driftdeck` with no subcommand): model status, drift trends,
 //! drill-down to characteristics and bins, run attempts, job logs, and one-key actions.
 //!
-//! Architecture (DESIGN section 9): the [`runtime`] owns one channel of [`app::Msg`]; background
+//! Architecture (README, Design §7): the [`runtime`] owns one channel of [`app::Msg`]; background
 //! tasks send messages; [`app::update`] is pure and returns [`app::Effect`]s; [`view::view`]
 //! draws from state only, and only when the state changed. Anything that writes or runs is an
 //! [`action::Action`] that passes a confirm dialog and then the [`action::Dispatcher`], which

@@ -1,6 +1,6 @@
 //! The async side: one UI loop fed by one channel of [`Msg`]; background tasks (terminal input,
 //! refresh tick, clock, store queries on `spawn_blocking`, orchestrator events, log tailing)
-//! only send messages and never touch UI state (DESIGN section 9, habit 1).
+//! only send messages and never touch UI state (README, Design §7, item 1).
 
 use std::collections::HashMap;
 use std::io::SeekFrom;

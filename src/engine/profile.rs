@@ -1,4 +1,4 @@
-//! The benchmark profile: bins frozen per benchmark version (DESIGN.md section 6), saved as
+//! The benchmark profile: bins frozen per benchmark version (README, Design §6), saved as
 //! `benchmark.profile.json` beside the benchmark, so daily runs bin only the current data and PSI
 //! over time stays comparable.
 

@@ -1,4 +1,4 @@
-//! Job metrics (README, Design §4): counters, gauges and timings tagged with the model, its value
+//! Job metrics (README, Design §5): counters, gauges and timings tagged with the model, its value
 //! stream and the action. The embedded default, [`NoMetrics`], drops everything; a DogStatsD
 //! implementation plugs in behind the same [`Metrics`] trait (`[metrics] kind`). A metrics outage
 //! never fails a job, so the methods return nothing: an implementation logs its own failures.

@@ -1,6 +1,6 @@
 //! The frozen benchmark profile of a model: computed once per benchmark version and saved beside the
 //! benchmark as `benchmark.profile.json`; reused by every daily run while the benchmark's checksum,
-//! the model's column specs, ε and the engine version are unchanged (README, Design §3 and §5).
+//! the model's column specs, ε and the engine version are unchanged (README, Design §4 and §6).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

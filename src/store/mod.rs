@@ -2,7 +2,7 @@
 //!
 //! [`ResultsStore`] is the seam between jobs (writers) and the console (reader). The embedded
 //! default is [`sqlite::SqliteStore`]; a Snowflake implementation follows the same schema
-//! (DESIGN section 5):
+//! (README, Design §4):
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`, exactly as the seed job's table;
 //! - `PCI_CSI_CHARACTERISTICS`: one row per (model, date, characteristic) with the bins as JSON;
