@@ -411,8 +411,8 @@ fn check_metrics(config: &Config) -> Health {
 
 /// Asks every configured backend whether it works: the results store (reachable, schema
 /// current), the benchmark root (readable, writable, a benchmark per model), the orchestrator's
-/// log directory, the notifier's target and the metrics backend. Never panics; never writes
-/// anything but a removed probe file.
+/// log directory, the notifier's target and the metrics backend. Never panics; writes nothing
+/// but a removed probe file (and creates a missing log or outbox directory, as a job would).
 pub fn health(config: &Config) -> Vec<Health> {
     vec![
         check_store(config),
