@@ -107,7 +107,7 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         let orchestrator =
             wiring::orchestrator(&config).wrap_err("cannot start the orchestrator")?;
         let orchestrator = Arc::new(OrchestratorAdapter::new(orchestrator, false));
-        let ctx = ConsoleContext::from_config(
+        let mut ctx = ConsoleContext::from_config(
             &config,
             store,
             orchestrator,
@@ -115,6 +115,17 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
             args.read_only,
             args.theme.as_deref(),
         );
+        let checked = config.clone();
+        ctx.health_check = Some(Box::new(move || {
+            wiring::health(&checked)
+                .into_iter()
+                .filter_map(|h| {
+                    h.outcome
+                        .err()
+                        .map(|problem| format!("{}: {problem} — fix: {}", h.backend, h.fix))
+                })
+                .collect()
+        }));
         console::run_console(ctx).await
     })?;
     Ok(ExitCode::SUCCESS)

@@ -65,7 +65,13 @@ pub struct ConsoleContext {
     pub refresh_every: Duration,
     /// Warnings to show at start (bad theme, bad key override, config fallbacks).
     pub warnings: Vec<String>,
+    /// The backends' health check, run once on a blocking thread at start (it does I/O); it
+    /// returns one line per failing backend, shown in the header. `None` = no check.
+    pub health_check: Option<HealthCheck>,
 }
+
+/// See [`ConsoleContext::health_check`].
+pub type HealthCheck = Box<dyn FnOnce() -> Vec<String> + Send>;
 
 /// The OS user name: `$USER`, `$LOGNAME`, then the password database entry of the real uid
 /// (containers and cron often set no `USER`), else `uid-<n>`.
@@ -118,6 +124,7 @@ impl ConsoleContext {
             save_dir: PathBuf::from("."),
             refresh_every: Duration::from_secs(5),
             warnings: Vec::new(),
+            health_check: None,
         }
     }
 
