@@ -379,7 +379,15 @@ fn check_notify(config: &Config) -> Health {
         NotifySettings::Outbox(o) => {
             let target = format!("outbox {}", o.outbox.join(OUTBOX_FILE).display());
             match writable_dir(&o.outbox) {
-                Ok(()) => Health::ok("notify", target, "outbox directory writable"),
+                Ok(()) => {
+                    let note = match &o.slack_webhook_env {
+                        Some(var) => format!(
+                            "; slack_webhook_env {var} is not used by kind \"outbox\" (a Slack notifier reads it)"
+                        ),
+                        None => String::new(),
+                    };
+                    Health::ok("notify", target, format!("outbox directory writable{note}"))
+                }
                 Err(e) => Health::fail(
                     "notify",
                     target,
