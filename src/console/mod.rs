@@ -12,6 +12,7 @@
 pub mod action;
 pub mod adapter;
 pub mod app;
+#[cfg(any(test, feature = "testkit"))]
 pub mod fixture;
 pub mod keys;
 pub mod logbuf;
