@@ -9,6 +9,8 @@
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions.
 
+#[cfg(feature = "testkit")]
+pub mod contract;
 pub mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
