@@ -9,6 +9,7 @@
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions.
 
+pub mod compact;
 #[cfg(feature = "testkit")]
 pub mod contract;
 pub mod sqlite;
@@ -365,7 +366,14 @@ pub fn validate_result(
     let date = result.calculation_date;
     check_finite(result.psi_score, "psi_score", &result.model_id, date)?;
     check_finite(result.csi_score, "csi_score", &result.model_id, date)?;
+    let mut names = std::collections::HashSet::new();
     for c in characteristics {
+        if !names.insert(c.characteristic.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "characteristic {} appears twice in {} {date}",
+                c.characteristic, result.model_id
+            )));
+        }
         if c.model_id != result.model_id || c.calculation_date != date {
             return Err(StoreError::Invalid(format!(
                 "characteristic {} belongs to {} {} but the result is {} {}",
