@@ -1,13 +1,18 @@
 //! Results store: where PSI/CSI results, per-characteristic bins, run attempts and the audit log live.
 //!
-//! [`ResultsStore`] is the seam between jobs (writers) and the console (reader). The embedded
-//! default is [`sqlite::SqliteStore`]; a Snowflake implementation follows the same schema
-//! (DESIGN section 5):
+//! [`ResultsStore`] is the seam between jobs (writers) and the console and reports (readers);
+//! its docs hold the async policy and the batched calls. The embedded default is
+//! [`sqlite::SqliteStore`]; a Snowflake implementation mirrors the same logical schema:
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`, exactly as the seed job's table;
-//! - `PCI_CSI_CHARACTERISTICS`: one row per (model, date, characteristic) with the bins as JSON;
+//! - `PCI_CSI_PROFILES` (the benchmark side of a result's columns, once per model and profile
+//!   version) and `PCI_CSI_DAILY_BINS` (one compact row per result: actual counts and indexes),
+//!   laid out in [`compact`];
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions.
+//!
+//! The contract every backend meets is `store::contract` (feature `testkit`), run by
+//! `tests/store_contract.rs`.
 
 pub mod compact;
 #[cfg(feature = "testkit")]
@@ -100,7 +105,8 @@ pub enum ColumnRole {
     Characteristic,
 }
 
-/// One row of `PCI_CSI_CHARACTERISTICS`: the index and bins of one column of one result.
+/// The index and bins of one column of one result (stored split into profile and day, see
+/// [`compact`]).
 ///
 /// The score column is stored here too (role `score`), so the console can drill into its bins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

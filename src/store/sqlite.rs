@@ -5,9 +5,11 @@
 //!   execution_time)`, key `(model_id, calculation_date)`: exactly the seed job's columns.
 //!   Dates are `TEXT` `YYYY-MM-DD`; `execution_time` is RFC 3339 UTC with nanoseconds
 //!   (`2013-02-01T06:00:00.000000000Z`, fixed width so text order is time order).
-//! - `PCI_CSI_CHARACTERISTICS (model_id, calculation_date, characteristic, role, kind,
-//!   index_value, bins_json)`, key `(model_id, calculation_date, characteristic)`, a child of
-//!   the result (foreign key, `ON DELETE CASCADE`).
+//! - `PCI_CSI_PROFILES (profile_id, model_id, profile_sha, columns_json)` and
+//!   `PCI_CSI_DAILY_BINS (model_id, calculation_date, profile_id, worst_characteristic,
+//!   worst_csi, actual)`, the latter a child of the result (foreign key, `ON DELETE CASCADE`):
+//!   the compact layout of [`super::compact`] (benchmark side once per profile version, a
+//!   ~600-byte payload per daily result).
 //! - `PCI_CSI_RUNS (run_id, attempt, max_attempts, model_id, value_stream, calculation_date,
 //!   action, status, error, started_at, finished_at, benchmark_version, rows_benchmark,
 //!   rows_current, triggered_by, log_path)`, key `(run_id, attempt)`, indexed for newest-first
@@ -16,7 +18,9 @@
 //!
 //! Migrations: version 1 is the seed's `PCI_CSI_RESULTS` alone (created `IF NOT EXISTS`, so a
 //! seed-made file is adopted; `WITHOUT ROWID` so rows are clustered by (model, date)); version 2
-//! adds characteristics, runs, audit and the indexes.
+//! adds characteristics (one JSON row per column), runs, audit and the indexes; version 3
+//! moves the characteristics into the compact tables (in Rust, same transaction, values
+//! unchanged) and drops `PCI_CSI_CHARACTERISTICS`.
 //! Each step runs in one immediate transaction that re-reads the version first, so two
 //! processes opening a fresh file at once do not race.
 //!
