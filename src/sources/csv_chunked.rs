@@ -259,9 +259,20 @@ pub(crate) fn read_chunked(
         return Err(err.into_source_error(path, &names));
     }
     let rows: usize = outs.iter().map(|o| o.rows).sum();
-    let columns: Vec<Column> = (0..wanted.len())
+    // Columns by chunk, moved out of the chunks so each part is freed as soon as it is merged
+    // (peak memory = the table plus the parts of the columns being merged).
+    let mut by_column: Vec<Vec<Part>> = (0..wanted.len())
+        .map(|_| Vec::with_capacity(outs.len()))
+        .collect();
+    for o in outs {
+        for (j, part) in o.parts.into_iter().enumerate() {
+            by_column[j].push(part);
+        }
+    }
+    let columns: Vec<Column> = by_column
         .into_par_iter()
-        .map(|j| merge_column(&outs, j, rows, &first_line))
+        .enumerate()
+        .map(|(j, parts)| merge_column(parts, j, rows, &first_line))
         .collect::<Result<_, RowError>>()
         .map_err(|e| e.into_source_error(path, &names))?;
     Ok(Chunked::Table(Table {
@@ -295,51 +306,62 @@ fn first_row_error(outs: &[ChunkOut], first_line: &[usize]) -> Option<RowError> 
     None
 }
 
-/// Concatenates column `j` over the chunks (categorical levels in order of first appearance).
+/// Concatenates the parts of column `j` (one per chunk, in file order); categorical levels in
+/// order of first appearance. A single part is moved, not copied.
 fn merge_column(
-    outs: &[ChunkOut],
+    parts: Vec<Part>,
     j: usize,
     rows: usize,
     first_line: &[usize],
 ) -> Result<Column, RowError> {
-    match outs.first().map(|o| &o.parts[j]) {
+    for (part, &l) in parts.iter().zip(first_line) {
+        if let Part::Numeric {
+            first_infinite: Some((row, text)),
+            ..
+        } = part
+        {
+            return Err(RowError {
+                line: l + row,
+                column: Some(j),
+                problem: RowProblem::NonFinite {
+                    value: text.clone(),
+                },
+            });
+        }
+    }
+    match parts.first() {
         None | Some(Part::Numeric { .. }) => {
-            let mut values = Vec::with_capacity(rows);
-            for (o, &l) in outs.iter().zip(first_line) {
-                if let Part::Numeric {
-                    values: v,
-                    first_infinite,
-                } = &o.parts[j]
-                {
-                    if let Some((row, text)) = first_infinite {
-                        return Err(RowError {
-                            line: l + row,
-                            column: Some(j),
-                            problem: RowProblem::NonFinite {
-                                value: text.clone(),
-                            },
-                        });
+            let mut values: Vec<f64> = Vec::new();
+            for part in parts {
+                if let Part::Numeric { values: v, .. } = part {
+                    if values.is_empty() && v.len() == rows {
+                        values = v;
+                    } else {
+                        values.reserve_exact(rows - values.len());
+                        values.extend_from_slice(&v);
                     }
-                    values.extend_from_slice(v);
                 }
             }
             Ok(Column::Numeric(values))
         }
         Some(Part::Categorical { .. }) => {
-            let mut index: HashMap<&str, u32> = HashMap::new();
+            let mut index: HashMap<String, u32> = HashMap::new();
             let mut out = CategoricalColumn {
                 levels: Vec::new(),
                 codes: Vec::with_capacity(rows),
             };
-            for o in outs {
-                if let Part::Categorical { levels, codes } = &o.parts[j] {
+            for part in parts {
+                if let Part::Categorical { levels, codes } = part {
                     let remap: Vec<u32> = levels
-                        .iter()
-                        .map(|l| {
-                            *index.entry(l.as_str()).or_insert_with(|| {
+                        .into_iter()
+                        .map(|l| match index.get(&l) {
+                            Some(&c) => c,
+                            None => {
+                                let c = out.levels.len() as u32;
                                 out.levels.push(l.clone());
-                                (out.levels.len() - 1) as u32
-                            })
+                                index.insert(l, c);
+                                c
+                            }
                         })
                         .collect();
                     out.codes.extend(codes.iter().map(|&c| {
