@@ -946,3 +946,24 @@ fn env_model_benchmark_path_to_a_missing_file_fails_naming_it() {
         "ewr run",
     );
 }
+
+/// The refresh job is not built yet: its subcommand parses (the job contract) but says so and
+/// exits 2 without touching anything.
+#[test]
+fn refresh_benchmarks_is_declared_but_not_built_and_exits_2() {
+    let out = command()
+        .args(["refresh-benchmarks", "--all", "--dry-run"])
+        .output()
+        .expect("driftdeck binary runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(err.contains("not built in this binary yet"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear message: {err}");
+    // A selection is required, as in the job contract.
+    let out = command()
+        .args(["refresh-benchmarks"])
+        .output()
+        .expect("driftdeck binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("--model"), "{}", stderr_of(&out));
+}

@@ -479,11 +479,23 @@ fn cli_args_follow_the_job_contract() {
         (Some(date("2013-02-01")), Some(date("2013-02-03")))
     );
     let refresh = JobSpec::RefreshBenchmarks {
-        model: model("jfk_delay"),
+        model: None,
+        value_stream: Some("Flights East".into()),
+        all: false,
+        dry_run: true,
     };
     assert_eq!(
         refresh.cli_args(&id, "ana"),
-        ["refresh-benchmarks", "--model", "jfk_delay"]
+        [
+            "refresh-benchmarks",
+            "--value-stream",
+            "Flights East",
+            "--dry-run",
+            "--triggered-by",
+            "ana",
+            "--run-id",
+            "backfill-m-1"
+        ]
     );
     let run = JobSpec::Run {
         model: model("jfk_delay"),
@@ -606,4 +618,139 @@ fn log_tail_handles_missing_truncated_and_long_lines() {
     assert!(cut.ends_with('…'));
     assert!(cut.len() <= driftdeck::orchestrator::log_tail::MAX_LINE_BYTES + '…'.len_utf8());
     assert_eq!(lines[lines.len() - 1], "\u{fffd}\u{fffd}");
+}
+
+// ---- every JobSpec::cli_args parsed back by the real CLI parser ----
+
+/// Parses `driftdeck --config C <args>` with the binary's own clap definition.
+fn parse_job_args(args: &[String]) -> driftdeck::cli::Command {
+    use clap::Parser;
+    let argv = ["driftdeck", "--config", "/tmp/driftdeck.toml"]
+        .into_iter()
+        .map(String::from)
+        .chain(args.iter().cloned());
+    match driftdeck::cli::Cli::try_parse_from(argv) {
+        Ok(cli) => cli.command.expect("a job always names a subcommand"),
+        Err(e) => panic!("the CLI rejects the job contract {args:?}: {e}"),
+    }
+}
+
+#[test]
+fn every_job_spec_is_accepted_by_the_cli_parser() {
+    use driftdeck::cli::Command;
+    let id = JobId::new("run-jfk_delay-20130201-1").expect("id");
+    let specs = [
+        JobSpec::Run {
+            model: model("jfk_delay"),
+            date: Some(date("2013-02-01")),
+        },
+        JobSpec::Run {
+            model: model("jfk_delay"),
+            date: None,
+        },
+        JobSpec::Backfill {
+            model: model("jfk_delay"),
+            from: date("2013-02-01"),
+            to: date("2013-02-28"),
+            only_missing: true,
+        },
+        JobSpec::Backfill {
+            model: model("lga_delay"),
+            from: date("2013-02-01"),
+            to: date("2013-02-01"),
+            only_missing: false,
+        },
+        JobSpec::RefreshBenchmarks {
+            model: Some(model("jfk_delay")),
+            value_stream: None,
+            all: false,
+            dry_run: false,
+        },
+        JobSpec::RefreshBenchmarks {
+            model: None,
+            value_stream: Some("flights -- east".into()),
+            all: false,
+            dry_run: true,
+        },
+        JobSpec::RefreshBenchmarks {
+            model: None,
+            value_stream: None,
+            all: true,
+            dry_run: false,
+        },
+    ];
+    for spec in specs {
+        spec.validate().expect("valid spec");
+        let args = spec.cli_args(&id, "ana");
+        let parsed = parse_job_args(&args);
+        // The parsed arguments mean the same job.
+        match (&spec, parsed) {
+            (JobSpec::Run { model, date }, Command::Run(a)) => {
+                assert_eq!(a.model.as_deref(), Some(model.as_str()));
+                assert_eq!(a.date, date.map(|d| d.to_string()));
+                assert!(!a.all && !a.failed);
+                assert_eq!(a.job.triggered_by, "ana");
+                assert_eq!(a.job.run_id.as_deref(), Some(id.as_str()));
+            }
+            (
+                JobSpec::Backfill {
+                    model,
+                    from,
+                    to,
+                    only_missing,
+                },
+                Command::Backfill(a),
+            ) => {
+                assert_eq!(a.model.as_deref(), Some(model.as_str()));
+                assert_eq!((a.from, a.to), (from.to_string(), to.to_string()));
+                assert_eq!(a.only_missing, *only_missing);
+                assert_eq!(a.job.triggered_by, "ana");
+                assert_eq!(a.job.run_id.as_deref(), Some(id.as_str()));
+            }
+            (
+                JobSpec::RefreshBenchmarks {
+                    model,
+                    value_stream,
+                    all,
+                    dry_run,
+                },
+                Command::RefreshBenchmarks(a),
+            ) => {
+                assert_eq!(a.model.as_deref(), model.as_ref().map(|m| m.as_str()));
+                assert_eq!(&a.value_stream, value_stream);
+                assert_eq!((a.all, a.dry_run), (*all, *dry_run));
+                assert_eq!(a.job.run_id.as_deref(), Some(id.as_str()));
+            }
+            (spec, other) => panic!("{spec:?} parsed as another command: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_refresh_must_select_exactly_one_target() {
+    let none = JobSpec::RefreshBenchmarks {
+        model: None,
+        value_stream: None,
+        all: false,
+        dry_run: false,
+    };
+    assert!(matches!(
+        none.validate(),
+        Err(OrchestratorError::InvalidRequest(_))
+    ));
+    let two = JobSpec::RefreshBenchmarks {
+        model: Some(model("jfk_delay")),
+        value_stream: None,
+        all: true,
+        dry_run: false,
+    };
+    assert!(two.validate().is_err());
+    // The CLI refuses the same combinations.
+    use clap::Parser;
+    for argv in [
+        vec!["driftdeck", "refresh-benchmarks"],
+        vec!["driftdeck", "refresh-benchmarks", "--model", "m", "--all"],
+    ] {
+        assert!(driftdeck::cli::Cli::try_parse_from(argv).is_err());
+    }
 }

@@ -119,7 +119,12 @@ impl OrchestratorAdapter {
                         super::action::REFRESH_NOT_CONFIGURED.into(),
                     ));
                 }
-                vec![JobSpec::RefreshBenchmarks { model }]
+                vec![JobSpec::RefreshBenchmarks {
+                    model: Some(model),
+                    value_stream: None,
+                    all: false,
+                    dry_run: false,
+                }]
             }
         })
     }

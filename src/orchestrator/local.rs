@@ -143,6 +143,21 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> OrchestratorError {
     }
 }
 
+/// `text` as a job id part: lowercase, characters outside `[a-z0-9._-]` as `_`, at most 64.
+fn id_part(text: &str) -> String {
+    text.chars()
+        .take(64)
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 impl LocalRunner {
     /// Opens the runner on `config.log_dir` (creating it), reads the job index and adopts jobs
     /// still running from an earlier console. Must be called inside a tokio runtime: jobs and
@@ -334,7 +349,7 @@ impl Inner {
         JobId::new(format!(
             "{}-{}-{}-{}-{}",
             spec.kind().as_str(),
-            spec.model(),
+            id_part(&spec.target()),
             dates,
             now.format("%Y%m%dt%H%M%S%3f"),
             seq
@@ -364,7 +379,7 @@ impl Inner {
             log,
             "# driftdeck job {id}: {} {} submitted {} by {}",
             request.spec.kind(),
-            request.spec.model(),
+            request.spec.target(),
             now.to_rfc3339(),
             request.triggered_by
         )

@@ -160,10 +160,21 @@ pub enum JobSpec {
         /// Skip dates that already have a result.
         only_missing: bool,
     },
-    /// `refresh-benchmarks --model M`.
+    /// `refresh-benchmarks (--model M | --value-stream V | --all) [--dry-run]`: rebuild the
+    /// benchmarks of the selected models. Exactly one of `model`, `value_stream`, `all`.
     RefreshBenchmarks {
-        /// Model whose benchmark is refreshed.
-        model: ModelId,
+        /// One model.
+        #[serde(default)]
+        model: Option<ModelId>,
+        /// Every model of this value stream.
+        #[serde(default)]
+        value_stream: Option<String>,
+        /// Every model.
+        #[serde(default)]
+        all: bool,
+        /// Report what would be refreshed without writing a benchmark.
+        #[serde(default)]
+        dry_run: bool,
     },
 }
 
@@ -177,12 +188,28 @@ impl JobSpec {
         }
     }
 
-    /// The model the job works on.
-    pub fn model(&self) -> &ModelId {
+    /// The model the job works on; `None` for a refresh of a value stream or of every model.
+    pub fn model(&self) -> Option<&ModelId> {
         match self {
-            JobSpec::Run { model, .. }
-            | JobSpec::Backfill { model, .. }
-            | JobSpec::RefreshBenchmarks { model } => model,
+            JobSpec::Run { model, .. } | JobSpec::Backfill { model, .. } => Some(model),
+            JobSpec::RefreshBenchmarks { model, .. } => model.as_ref(),
+        }
+    }
+
+    /// What the job works on, for job ids, tables and log headers: the model id, `vs-<value
+    /// stream>` or `all`.
+    pub fn target(&self) -> String {
+        match self {
+            JobSpec::Run { model, .. } | JobSpec::Backfill { model, .. } => model.to_string(),
+            JobSpec::RefreshBenchmarks {
+                model,
+                value_stream,
+                ..
+            } => match (model, value_stream) {
+                (Some(m), _) => m.to_string(),
+                (None, Some(v)) => format!("vs-{v}"),
+                (None, None) => "all".to_string(),
+            },
         }
     }
 
@@ -196,20 +223,44 @@ impl JobSpec {
         }
     }
 
-    /// Checks the request: a backfill's `from` must not be after `to`.
+    /// Checks the request: a backfill's `from` must not be after `to`; a refresh selects exactly
+    /// one of a model, a value stream (non-empty, no control characters) or all models.
     ///
     /// # Errors
     /// [`OrchestratorError::InvalidRequest`].
     pub fn validate(&self) -> Result<(), OrchestratorError> {
-        if let JobSpec::Backfill { from, to, .. } = self
-            && from > to
-        {
-            return Err(OrchestratorError::InvalidRequest(format!(
-                "backfill of {} from {from} to {to}: start is after end",
-                self.model()
-            )));
+        match self {
+            JobSpec::Backfill {
+                model, from, to, ..
+            } if from > to => Err(OrchestratorError::InvalidRequest(format!(
+                "backfill of {model} from {from} to {to}: start is after end"
+            ))),
+            JobSpec::RefreshBenchmarks {
+                model,
+                value_stream,
+                all,
+                ..
+            } => {
+                let chosen = usize::from(model.is_some())
+                    + usize::from(value_stream.is_some())
+                    + usize::from(*all);
+                if chosen != 1 {
+                    return Err(OrchestratorError::InvalidRequest(
+                        "refresh-benchmarks needs exactly one of a model, a value stream or all"
+                            .to_string(),
+                    ));
+                }
+                if let Some(v) = value_stream
+                    && (v.is_empty() || v.len() > 200 || v.chars().any(char::is_control))
+                {
+                    return Err(OrchestratorError::InvalidRequest(format!(
+                        "refresh-benchmarks: value stream {v:?} is empty, too long or has control characters"
+                    )));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The subcommand and its arguments for the driftdeck CLI (without the global `--config`),
@@ -257,12 +308,32 @@ impl JobSpec {
                 ]);
                 args
             }
-            JobSpec::RefreshBenchmarks { model } => {
-                vec![
-                    "refresh-benchmarks".into(),
-                    "--model".into(),
-                    model.to_string(),
-                ]
+            JobSpec::RefreshBenchmarks {
+                model,
+                value_stream,
+                all,
+                dry_run,
+            } => {
+                let mut args = vec!["refresh-benchmarks".to_string()];
+                if let Some(m) = model {
+                    args.extend(["--model".into(), m.to_string()]);
+                }
+                if let Some(v) = value_stream {
+                    args.extend(["--value-stream".into(), v.clone()]);
+                }
+                if *all {
+                    args.push("--all".into());
+                }
+                if *dry_run {
+                    args.push("--dry-run".into());
+                }
+                args.extend([
+                    "--triggered-by".into(),
+                    triggered_by.to_string(),
+                    "--run-id".into(),
+                    id.to_string(),
+                ]);
+                args
             }
         }
     }
