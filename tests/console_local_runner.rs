@@ -80,8 +80,21 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     assert_eq!(tickets.len(), 1);
     let done = finished(&mut rx, 1).await;
     assert_eq!(done, vec![(tickets[0].job_id.clone(), true)]);
-    let log =
-        std::fs::read_to_string(tickets[0].log_path.as_ref().expect("log path")).expect("log");
+    // The console reads the job's log through the orchestrator, by its opaque reference.
+    let log_ref = tickets[0].log.clone().expect("log reference");
+    let lines: Vec<String> = futures::StreamExt::collect::<Vec<_>>(dispatcher.orchestrator.logs(
+        &log_ref,
+        driftdeck::orchestrator::LogOptions {
+            follow: false,
+            tail: None,
+            since: None,
+        },
+    ))
+    .await
+    .into_iter()
+    .map(|l| l.expect("log line"))
+    .collect();
+    let log = lines.join("\n");
     assert!(
         log.contains("run --model okmodel --date 2013-02-01 --triggered-by alice"),
         "{log}"

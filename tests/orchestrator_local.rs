@@ -130,24 +130,25 @@ async fn a_run_job_writes_its_log_and_succeeds() {
         "{}",
         queued.id
     );
+    // The trait gives an opaque log reference; the file is a local-runner detail.
+    assert_eq!(queued.log.as_str(), format!("local:{}", queued.id));
     assert_eq!(
-        queued.log_path,
+        runner.log_file(&queued.id),
         dir.path().join("logs").join(format!("{}.log", queued.id))
     );
-    assert_eq!(runner.log_path(&queued.id), Some(queued.log_path.clone()));
 
     let done = wait_final(&mut rx, std::slice::from_ref(&queued.id)).await;
     let job = &done[&queued.id];
     assert_eq!(job.state, JobState::Succeeded);
     assert_eq!(job.exit_code, Some(0));
-    assert!(job.pid.is_some());
+    assert!(runner.pid(&job.id).is_some());
     let (started, finished) = (
         job.started_at.expect("started"),
         job.finished_at.expect("finished"),
     );
     assert!(queued.submitted_at <= started && started <= finished);
 
-    let log = read(&job.log_path);
+    let log = read(&runner.log_file(&job.id));
     let config_path = dir.path().join("config/driftdeck.toml");
     let expected_args = format!(
         "args: --config {} run --model ok_model --date 2013-02-01 --triggered-by ana --run-id {}",
@@ -191,7 +192,7 @@ async fn a_failing_job_reports_its_exit_code_and_every_state() {
         states,
         [JobState::Queued, JobState::Running, JobState::Failed]
     );
-    assert!(read(&job.log_path).contains("failing on purpose"));
+    assert!(read(&runner.log_file(&job.id)).contains("failing on purpose"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +250,7 @@ async fn a_fresh_runner_reads_back_finished_jobs() {
     assert_eq!(*by_id[&ok.id], done[&ok.id]);
     assert_eq!(by_id[&bad.id].state, JobState::Failed);
     assert_eq!(by_id[&bad.id].exit_code, Some(3));
-    assert_eq!(by_id[&bad.id].log_path, bad.log_path);
+    assert_eq!(by_id[&bad.id].log, bad.log);
     // Newest submission first.
     assert!(jobs[0].submitted_at >= jobs[1].submitted_at);
     // A torn last line (crash mid-write) does not prevent reading the index.
@@ -271,7 +272,7 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
         .enable_all()
         .build()
         .expect("runtime 1");
-    let (gated, queued) = rt1.block_on(async {
+    let gated = rt1.block_on(async {
         let runner = LocalRunner::open(config(dir.path(), 1)).expect("runner");
         let mut rx = runner.subscribe();
         let gated = runner
@@ -284,11 +285,12 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
             .await
             .expect("queued");
         let running = wait_state(&mut rx, &gated.id, JobState::Running).await;
-        (running, queued)
+        let pid = runner.pid(&gated.id).expect("pid");
+        (running, queued, pid)
     });
+    let (gated, queued, pid) = (gated.0, gated.1, gated.2);
     // The console closes: its runtime and runner go away.
     rt1.shutdown_background();
-    let pid = gated.pid.expect("pid");
     // The job outlives the console. (Poll briefly: right after spawn the process may still be
     // inside execve, before its command line shows the marker.)
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -307,10 +309,10 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
         let mut rx = runner.subscribe();
         let adopted = runner.job(gated.id.clone()).await.expect("adopted job");
         assert_eq!(adopted.state, JobState::Running);
-        assert_eq!(adopted.pid, Some(pid));
+        assert_eq!(runner.pid(&adopted.id), Some(pid));
         let never = runner.job(queued.id.clone()).await.expect("queued job");
         assert_eq!(never.state, JobState::Cancelled);
-        assert!(never.pid.is_none());
+        assert!(runner.pid(&never.id).is_none());
 
         std::fs::write(dir.path().join("gate"), b"").expect("open gate");
         let done = wait_final(&mut rx, std::slice::from_ref(&gated.id)).await;
@@ -321,7 +323,7 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
             Some(0),
             "exit code from the wrapper's record"
         );
-        assert!(read(&job.log_path).contains("gate passed"));
+        assert!(read(&runner.log_file(&job.id)).contains("gate passed"));
     });
 }
 
@@ -352,9 +354,10 @@ async fn cancel_stops_running_and_queued_jobs() {
     let done = wait_final(&mut rx, &[hang.id.clone(), waiting.id.clone()]).await;
     assert_eq!(done[&hang.id].state, JobState::Cancelled);
     assert_eq!(done[&waiting.id].state, JobState::Cancelled);
-    assert!(done[&waiting.id].pid.is_none(), "never started");
+    assert!(runner.pid(&waiting.id).is_none(), "never started");
+    let _ = running;
     assert!(
-        !alive(running.pid.expect("pid"), &hang.id),
+        !alive(runner.pid(&hang.id).expect("pid"), &hang.id),
         "process group stopped"
     );
     // Cancelling a finished job is a no-op.
@@ -413,7 +416,7 @@ async fn missing_program_fails_with_its_message_in_the_log() {
     let done = wait_final(&mut rx, std::slice::from_ref(&job.id)).await;
     assert_eq!(done[&job.id].state, JobState::Failed);
     assert_eq!(done[&job.id].exit_code, Some(127));
-    assert!(read(&job.log_path).contains("no-such-driftdeck"));
+    assert!(read(&runner.log_file(&job.id)).contains("no-such-driftdeck"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

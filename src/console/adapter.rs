@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::domain::{ModelId, RunAction};
-use crate::orchestrator::{self as orch, JobSpec, JobState, Orchestrator};
+use crate::orchestrator::{
+    self as orch, JobSpec, JobState, LogOptions, LogRef, LogStream, Orchestrator,
+};
 
 use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
 
@@ -135,6 +137,10 @@ impl ConsoleOrchestrator for OrchestratorAdapter {
         self.inner.kind()
     }
 
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        self.inner.logs(log, options)
+    }
+
     fn refresh_configured(&self) -> bool {
         self.refresh_configured
     }
@@ -164,7 +170,7 @@ impl ConsoleOrchestrator for OrchestratorAdapter {
                     job_id: info.id.to_string(),
                     model_id: request.model_id.clone(),
                     date,
-                    log_path: Some(info.log_path),
+                    log: Some(info.log),
                 }),
                 Err(e) if tickets.is_empty() => {
                     return Err(RunnerError::Unavailable(e.to_string()));

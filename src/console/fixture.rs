@@ -255,7 +255,7 @@ impl ConsoleOrchestrator for FixtureOrchestrator {
                 ),
                 model_id: request.model_id.clone(),
                 date: d,
-                log_path: None,
+                log: None,
             })
             .collect();
         if let Some(success) = self.auto_finish {

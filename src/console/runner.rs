@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+
+use crate::orchestrator::{LogOptions, LogRef, LogStream, follow_file};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::domain::RunAction;
@@ -45,8 +47,8 @@ pub struct JobTicket {
     pub model_id: String,
     /// Calculation date, when the job is for one date.
     pub date: Option<NaiveDate>,
-    /// Where the job writes its log, when the orchestrator keeps a file.
-    pub log_path: Option<PathBuf>,
+    /// The job's log for [`ConsoleOrchestrator::logs`], when the orchestrator keeps one.
+    pub log: Option<LogRef>,
 }
 
 /// What a running job reports back to the console.
@@ -108,6 +110,13 @@ pub trait ConsoleOrchestrator: Send + Sync {
         request: &JobRequest,
         events: UnboundedSender<JobEvent>,
     ) -> Result<Vec<JobTicket>, RunnerError>;
+
+    /// The lines of a job's or a stored run's log (see [`crate::orchestrator::Orchestrator::logs`]).
+    /// The default, for consoles without a real orchestrator (tests, no runner configured),
+    /// follows `log` as a file path.
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        follow_file(PathBuf::from(log.as_str()), options)
+    }
 }
 
 /// An orchestrator that runs nothing: the console's fallback when none is configured.

@@ -250,7 +250,7 @@ fn moving_in_runs_tails_that_runs_log() {
                 run_id: "model_0002-2013-02-27".into(),
                 attempt: 1
             },
-            path: Some("logs/model_0002/2013-02-27.log".into()),
+            log: Some("logs/model_0002/2013-02-27.log".into()),
         }]
     );
 }
@@ -457,7 +457,7 @@ fn quit_asks_while_console_jobs_run() {
             job_id: "j1".into(),
             model_id: "model_0002".into(),
             date: None,
-            log_path: None,
+            log: None,
         },
     );
     assert!(press(&mut app, &e, key('q')).is_empty());
@@ -685,7 +685,7 @@ fn dispatched_report_updates_status_jobs_and_log() {
         job_id: "run-model_0002-2013-02-28".into(),
         model_id: "model_0002".into(),
         date: Some(date("2013-02-28")),
-        log_path: None,
+        log: None,
     };
     let fx = update(
         &mut app,
@@ -803,7 +803,7 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
         job_id: "run-model_0002-2013-02-28".into(),
         model_id: "model_0002".into(),
         date: Some(date("2013-02-28")),
-        log_path: Some("logs/run-model_0002-2013-02-28.log".into()),
+        log: Some("logs/run-model_0002-2013-02-28.log".into()),
     };
     let job = LogSource::Job(ticket.job_id.clone());
     let fx = update(
@@ -816,7 +816,7 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
     );
     assert!(fx.contains(&Effect::TailLog {
         source: job.clone(),
-        path: ticket.log_path.clone(),
+        log: ticket.log.clone(),
     }));
     // The overview and detail reloads (start, finish, refresh ticks) keep the job's log.
     settle(&mut app, &e.store, fx);

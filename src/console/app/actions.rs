@@ -98,11 +98,11 @@ pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect
             // Show the first job's log.
             if let Some(t) = tickets.first() {
                 let source = LogSource::Job(t.job_id.clone());
-                app.switch_log(source.clone(), t.log_path.is_none());
-                if t.log_path.is_some() {
+                app.switch_log(source.clone(), t.log.is_none());
+                if t.log.is_some() {
                     fx.push(Effect::TailLog {
                         source,
-                        path: t.log_path.clone(),
+                        log: t.log.clone(),
                     });
                 }
             }
