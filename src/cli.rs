@@ -144,7 +144,8 @@ pub struct BackfillArgs {
     /// Last calculation date (YYYY-MM-DD), included.
     #[arg(long)]
     pub to: String,
-    /// Skip dates that already have a result (run only missing ones).
+    /// Run only dates without a result or whose newest attempt failed (the console's "only
+    /// missing or failed").
     #[arg(long)]
     pub only_missing: bool,
     /// Runs at once. Default: `[orchestrator] concurrency`.

@@ -100,7 +100,8 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         "{log}"
     );
 
-    // Backfill only-missing with one failed-but-stored date: a backfill job plus one run job.
+    // Backfill only-missing with one failed-but-stored date: one backfill job, which plans the
+    // failed date itself (jobs::backfill::plan_dates); the console adds no run jobs.
     let backfill = Action::Backfill {
         model_id: "failmodel".into(),
         value_stream: "vs".into(),
@@ -117,8 +118,8 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     let Outcome::Started(tickets) = report.outcome else {
         panic!("{report:?}")
     };
-    assert_eq!(tickets.len(), 2);
-    let done = finished(&mut rx, 2).await;
+    assert_eq!(tickets.len(), 1);
+    let done = finished(&mut rx, 1).await;
     assert!(
         done.iter().all(|(_, ok)| !ok),
         "failmodel jobs fail: {done:?}"
@@ -140,7 +141,7 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     assert!(matches!(report.outcome, Outcome::NotConfigured(_)));
     let audit = store.audit_entries();
     assert_eq!(audit.len(), 3);
-    assert_eq!(audit[1].outcome, "started 2 job(s)");
+    assert_eq!(audit[1].outcome, "started 1 job(s)");
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //! [`ConsoleOrchestrator`] interface the console dispatches to.
 //!
 //! - rerun → one `run --model M --date D` job;
-//! - backfill → one `backfill --from --to [--only-missing]` job, plus one `run` job per date
-//!   that has a result but whose last run failed (the dry run promised those too);
+//! - backfill → one `backfill --from --to [--only-missing]` job (the job plans its dates with
+//!   the dry run's rules, so failed dates with a result run too);
 //! - refresh → `refresh-benchmarks --model M`, only when `refresh_configured`;
 //! - job state changes (from every console and the scheduler) become [`JobEvent`]s.
 
@@ -101,19 +101,14 @@ impl OrchestratorAdapter {
                 else {
                     return Err(RunnerError::Invalid("backfill without a date range".into()));
                 };
-                let mut specs = vec![JobSpec::Backfill {
+                // One job; which dates it runs (missing or failed) is planned by the job
+                // itself with the same rules as the dry run (`jobs::backfill::plan_dates`).
+                vec![JobSpec::Backfill {
                     model: model.clone(),
                     from,
                     to,
                     only_missing: request.only_missing,
-                }];
-                if request.only_missing {
-                    specs.extend(request.rerun_existing.iter().map(|d| JobSpec::Run {
-                        model: model.clone(),
-                        date: Some(*d),
-                    }));
-                }
-                specs
+                }]
             }
             RunAction::Refresh => {
                 if !self.refresh_configured {

@@ -32,7 +32,8 @@ pub struct JobRequest {
     /// Backfill: only dates without a result (plus `rerun_existing`).
     pub only_missing: bool,
     /// Backfill with `only_missing`: dates that have a result but whose last run failed, so
-    /// they run again although a result exists.
+    /// they run again although a result exists (informational: the backfill job plans them
+    /// itself with `jobs::backfill::plan_dates`).
     pub rerun_existing: Vec<NaiveDate>,
     /// User name recorded as `triggered_by` in `PCI_CSI_RUNS`.
     pub triggered_by: String,

@@ -1,14 +1,101 @@
 //! Backfill: runs for a range of calculation dates over one or more models, with bounded
-//! concurrency. Idempotent: results are upserted, and `only_missing` skips dates already stored.
+//! concurrency. Idempotent: results are upserted, and `only_missing` runs only the dates without
+//! a result or whose newest attempt failed.
+//!
+//! [`plan_dates`] holds the planning rules (which dates exist, only-missing/failed vs all, range
+//! bounds) for every caller: the CLI's `backfill`, the console's dry run and the jobs the console
+//! asks the orchestrator for.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 
 use super::run::{RunOutcome, RunRequest, run_model};
 use super::{JobContext, JobError, ModelJob};
-use crate::domain::{RunAction, date_range};
+use crate::domain::{RunAction, RunStatus, date_range};
+
+/// Longest backfill range accepted, in days (ten years).
+pub const MAX_BACKFILL_DAYS: i64 = 3_660;
+
+/// Attempts read per model to find the newest attempt of each date in the range (newest first;
+/// older attempts beyond this window count as "not failed").
+const RUN_WINDOW_PER_DAY: usize = 4;
+
+/// Which dates of one model's backfill range run, and which already have a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatePlan {
+    /// Dates that will run, ascending.
+    pub dates: Vec<NaiveDate>,
+    /// Dates of the range that already have a stored result, ascending.
+    pub existing: Vec<NaiveDate>,
+    /// Dates that have a result but run again because their newest attempt failed
+    /// (`only_missing` only), ascending.
+    pub failed: Vec<NaiveDate>,
+}
+
+/// Plans one model's backfill of `from..=to`: every date, or with `only_missing` the dates
+/// without a stored result plus those whose newest attempt failed. `stored` are the dates with a
+/// result; `newest_status` the status of each date's newest attempt (dates absent: unknown).
+///
+/// # Errors
+/// [`JobError::Other`] when `from > to` or the range is longer than [`MAX_BACKFILL_DAYS`].
+pub fn plan_dates(
+    from: NaiveDate,
+    to: NaiveDate,
+    only_missing: bool,
+    stored: &BTreeSet<NaiveDate>,
+    newest_status: &HashMap<NaiveDate, RunStatus>,
+) -> Result<DatePlan, JobError> {
+    if from > to {
+        return Err(JobError::Other(format!(
+            "backfill range {from}..{to}: start is after end"
+        )));
+    }
+    let days = (to - from).num_days() + 1;
+    if days > MAX_BACKFILL_DAYS {
+        return Err(JobError::Other(format!(
+            "range of {days} days is longer than {MAX_BACKFILL_DAYS}"
+        )));
+    }
+    let range = date_range(from, to)?;
+    let failed_last = |d: &NaiveDate| newest_status.get(d) == Some(&RunStatus::Failed);
+    let existing: Vec<NaiveDate> = range
+        .iter()
+        .copied()
+        .filter(|d| stored.contains(d))
+        .collect();
+    let failed: Vec<NaiveDate> = if only_missing {
+        existing.iter().copied().filter(failed_last).collect()
+    } else {
+        Vec::new()
+    };
+    let dates = if only_missing {
+        range
+            .into_iter()
+            .filter(|d| !stored.contains(d) || failed_last(d))
+            .collect()
+    } else {
+        range
+    };
+    Ok(DatePlan {
+        dates,
+        existing,
+        failed,
+    })
+}
+
+/// The status of each date's newest attempt among `runs` (newest first, as the store returns
+/// them).
+pub fn newest_status_by_date<'a>(
+    runs: impl IntoIterator<Item = &'a crate::store::RunRecord>,
+) -> HashMap<NaiveDate, RunStatus> {
+    let mut out = HashMap::new();
+    for run in runs {
+        out.entry(run.calculation_date).or_insert(run.status);
+    }
+    out
+}
 
 /// One planned run of a backfill.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +106,12 @@ pub struct PlannedRun {
     pub date: NaiveDate,
     /// A result already exists for this (model, date).
     pub exists: bool,
+    /// It runs under `only_missing` ([`plan_dates`]: no result, or the newest attempt failed).
+    pub runs_when_only_missing: bool,
 }
 
-/// The dry run of a backfill: every (model, date) with whether a result exists.
+/// The dry run of a backfill: every (model, date) with whether a result exists and whether it
+/// runs under `only_missing` (rules of [`plan_dates`]). Two store calls per model.
 ///
 /// # Errors
 /// An invalid range or a store failure.
@@ -31,19 +121,30 @@ pub fn plan(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<PlannedRun>, JobError> {
-    let dates = date_range(from, to)?;
-    let mut out = Vec::with_capacity(dates.len() * models.len());
+    let days = usize::try_from((to - from).num_days() + 1).unwrap_or(0);
+    let mut out = Vec::new();
     for (i, job) in models.iter().enumerate() {
-        let existing: HashSet<NaiveDate> = ctx
+        let stored: BTreeSet<NaiveDate> = ctx
             .store
             .history(job.model_id.as_str(), Some(from), Some(to))?
             .into_iter()
             .map(|r| r.calculation_date)
             .collect();
-        out.extend(dates.iter().map(|&date| PlannedRun {
+        let runs = ctx.store.runs(
+            Some(job.model_id.as_str()),
+            days.saturating_mul(RUN_WINDOW_PER_DAY).clamp(64, 20_000),
+        )?;
+        let newest = newest_status_by_date(&runs);
+        let all = plan_dates(from, to, false, &stored, &newest)?;
+        let missing: HashSet<NaiveDate> = plan_dates(from, to, true, &stored, &newest)?
+            .dates
+            .into_iter()
+            .collect();
+        out.extend(all.dates.into_iter().map(|date| PlannedRun {
             model: i,
             date,
-            exists: existing.contains(&date),
+            exists: stored.contains(&date),
+            runs_when_only_missing: missing.contains(&date),
         }));
     }
     Ok(out)
@@ -69,7 +170,7 @@ pub struct BackfillOptions {
     pub from: NaiveDate,
     /// Last date (included).
     pub to: NaiveDate,
-    /// Skip dates that already have a result.
+    /// Run only dates without a result or whose newest attempt failed ([`plan_dates`]).
     pub only_missing: bool,
     /// Runs at once (≥ 1).
     pub concurrency: usize,
@@ -98,7 +199,7 @@ pub fn backfill(
     let total_planned = planned.len();
     let todo: Vec<&PlannedRun> = planned
         .iter()
-        .filter(|p| !(options.only_missing && p.exists))
+        .filter(|p| !options.only_missing || p.runs_when_only_missing)
         .collect();
     let total = todo.len();
     let done = AtomicUsize::new(0);
@@ -140,4 +241,53 @@ pub fn backfill(
         }
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2013, 2, day).expect("date")
+    }
+
+    #[test]
+    fn only_missing_runs_missing_and_failed_dates_all_runs_every_date() {
+        let stored: BTreeSet<NaiveDate> = [d(1), d(2), d(4)].into_iter().collect();
+        // 2013-02-02: newest attempt failed (an older result stays); 02-04: newest succeeded
+        // after an older failure; 02-03: failed and no result.
+        let newest: HashMap<NaiveDate, RunStatus> = [
+            (d(2), RunStatus::Failed),
+            (d(3), RunStatus::Failed),
+            (d(4), RunStatus::Succeeded),
+        ]
+        .into_iter()
+        .collect();
+        let plan = plan_dates(d(1), d(5), true, &stored, &newest).expect("plan");
+        assert_eq!(plan.dates, [d(2), d(3), d(5)]);
+        assert_eq!(plan.existing, [d(1), d(2), d(4)]);
+        assert_eq!(plan.failed, [d(2)]);
+        let all = plan_dates(d(1), d(5), false, &stored, &newest).expect("plan");
+        assert_eq!(all.dates, [d(1), d(2), d(3), d(4), d(5)]);
+        assert!(all.failed.is_empty());
+    }
+
+    #[test]
+    fn range_bounds_are_enforced() {
+        let none = BTreeSet::new();
+        let no = HashMap::new();
+        assert!(plan_dates(d(2), d(1), false, &none, &no).is_err());
+        let from = d(1);
+        let longest = from + chrono::Days::new(MAX_BACKFILL_DAYS as u64 - 1);
+        assert_eq!(
+            plan_dates(from, longest, false, &none, &no)
+                .expect("longest range")
+                .dates
+                .len(),
+            MAX_BACKFILL_DAYS as usize
+        );
+        let err = plan_dates(from, longest + chrono::Days::new(1), false, &none, &no)
+            .expect_err("too long");
+        assert!(err.to_string().contains("longer than"), "{err}");
+    }
 }
