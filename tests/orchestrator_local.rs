@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use driftdeck::domain::ModelId;
 use driftdeck::orchestrator::local::INDEX_FILE;
 use driftdeck::orchestrator::{
-    JobEvent, JobId, JobInfo, JobKind, JobRequest, JobSpec, JobState, LocalRunner,
-    LocalRunnerConfig, LogTail, Orchestrator, OrchestratorError,
+    JobEvent, JobId, JobInfo, JobRequest, JobSpec, JobState, LocalRunner, LocalRunnerConfig,
+    LogTail, Orchestrator, OrchestratorError,
 };
 use tokio::sync::broadcast;
 
@@ -123,7 +123,7 @@ async fn a_run_job_writes_its_log_and_succeeds() {
         .await
         .expect("submit");
     assert_eq!(queued.state, JobState::Queued);
-    assert_eq!(queued.spec.kind(), JobKind::Run);
+    assert_eq!(queued.spec.kind(), driftdeck::domain::RunAction::Run);
     assert_eq!(JobId::new(queued.id.as_str()).expect("safe id"), queued.id);
     assert!(
         queued.id.as_str().starts_with("run-ok_model-20130201-"),

@@ -23,7 +23,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::domain::ModelId;
+use crate::domain::{ModelId, RunAction};
 
 pub use local::{LocalRunner, LocalRunnerConfig};
 pub use log_tail::{LogTail, follow_file};
@@ -110,36 +110,8 @@ impl fmt::Display for JobId {
     }
 }
 
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobKind {
-    /// `driftdeck run`: one model, one calculation date.
-    Run,
-    /// `driftdeck backfill`: one model, a date range.
-    Backfill,
-    /// `driftdeck refresh-benchmarks`: replace a model's benchmark.
-    RefreshBenchmarks,
-}
-
-impl JobKind {
-    /// Short name used in job ids and tables: `run`, `backfill`, `refresh`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Run => "run",
-            JobKind::Backfill => "backfill",
-            JobKind::RefreshBenchmarks => "refresh",
-        }
-    }
-}
-
-impl fmt::Display for JobKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The work of a job, following the job CLI contract (CONTRACT.md).
+/// The work of a job, following the job CLI contract: the subcommands of [`crate::cli`], which
+/// a test checks by parsing every [`JobSpec::cli_args`] back with the real parser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum JobSpec {
@@ -180,12 +152,13 @@ pub enum JobSpec {
 }
 
 impl JobSpec {
-    /// The kind of job.
-    pub fn kind(&self) -> JobKind {
+    /// The kind of job, in the one vocabulary the store's runs also use (`run`, `backfill`,
+    /// `refresh`).
+    pub fn kind(&self) -> RunAction {
         match self {
-            JobSpec::Run { .. } => JobKind::Run,
-            JobSpec::Backfill { .. } => JobKind::Backfill,
-            JobSpec::RefreshBenchmarks { .. } => JobKind::RefreshBenchmarks,
+            JobSpec::Run { .. } => RunAction::Run,
+            JobSpec::Backfill { .. } => RunAction::Backfill,
+            JobSpec::RefreshBenchmarks { .. } => RunAction::Refresh,
         }
     }
 
