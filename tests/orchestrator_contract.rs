@@ -42,16 +42,26 @@ fn request(model: &str) -> JobRequest {
 }
 
 async fn until_final(rx: &mut broadcast::Receiver<JobEvent>, id: &JobId) -> JobInfo {
+    finals(rx, std::slice::from_ref(id))
+        .await
+        .remove(id)
+        .expect("final snapshot")
+}
+
+/// The final snapshot of every job in `ids` (events of several jobs interleave).
+async fn finals(rx: &mut broadcast::Receiver<JobEvent>, ids: &[JobId]) -> HashMap<JobId, JobInfo> {
+    let mut done = HashMap::new();
     tokio::time::timeout(DEADLINE, async {
-        loop {
+        while done.len() < ids.len() {
             let ev = rx.recv().await.expect("job events");
-            if &ev.job.id == id && ev.job.state.is_final() {
-                return ev.job;
+            if ids.contains(&ev.job.id) && ev.job.state.is_final() {
+                done.insert(ev.job.id.clone(), ev.job);
             }
         }
     })
     .await
-    .expect("job reaches a final state")
+    .expect("jobs reach a final state");
+    done
 }
 
 async fn until_state(rx: &mut broadcast::Receiver<JobEvent>, id: &JobId, state: JobState) {
@@ -98,10 +108,11 @@ async fn submit_list_job_and_events(o: &dyn Orchestrator) {
     let bad = o.submit(request("fail_model")).await.expect("submit fail");
     assert_ne!(ok.id, bad.id, "ids are unique");
 
-    let ok_done = until_final(&mut rx, &ok.id).await;
+    let mut done = finals(&mut rx, &[ok.id.clone(), bad.id.clone()]).await;
+    let ok_done = done.remove(&ok.id).expect("ok");
     assert_eq!(ok_done.state, JobState::Succeeded);
     assert!(ok_done.started_at.is_some() && ok_done.finished_at.is_some());
-    let bad_done = until_final(&mut rx, &bad.id).await;
+    let bad_done = done.remove(&bad.id).expect("bad");
     assert_eq!(bad_done.state, JobState::Failed);
     assert_eq!(bad_done.exit_code, Some(3));
 
