@@ -18,10 +18,6 @@ use crate::domain::{RunAction, RunStatus, date_range};
 /// Longest backfill range accepted, in days (ten years).
 pub const MAX_BACKFILL_DAYS: i64 = 3_660;
 
-/// Attempts read per model to find the newest attempt of each date in the range (newest first;
-/// older attempts beyond this window count as "not failed").
-const RUN_WINDOW_PER_DAY: usize = 4;
-
 /// Which dates of one model's backfill range run, and which already have a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatePlan {
@@ -111,7 +107,7 @@ pub struct PlannedRun {
 }
 
 /// The dry run of a backfill: every (model, date) with whether a result exists and whether it
-/// runs under `only_missing` (rules of [`plan_dates`]). Two store calls per model.
+/// runs under `only_missing` (rules of [`plan_dates`]). One store call for all models.
 ///
 /// # Errors
 /// An invalid range or a store failure.
@@ -121,22 +117,35 @@ pub fn plan(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<PlannedRun>, JobError> {
-    let days = usize::try_from((to - from).num_days() + 1).unwrap_or(0);
+    // One store call for every model of the plan (not one per model): which dates have a
+    // result and the status of each date's newest attempt.
+    let ids: Vec<String> = models
+        .iter()
+        .map(|m| m.model_id.as_str().to_string())
+        .collect();
+    let mut stored: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
+    let mut newest: HashMap<String, HashMap<NaiveDate, RunStatus>> = HashMap::new();
+    for row in ctx.store.date_status(&ids, from, to)? {
+        if row.has_result {
+            stored
+                .entry(row.model_id.clone())
+                .or_default()
+                .insert(row.calculation_date);
+        }
+        if let Some(status) = row.run_status {
+            newest
+                .entry(row.model_id)
+                .or_default()
+                .insert(row.calculation_date, status);
+        }
+    }
+    let (no_dates, no_status) = (BTreeSet::new(), HashMap::new());
     let mut out = Vec::new();
-    for (i, job) in models.iter().enumerate() {
-        let stored: BTreeSet<NaiveDate> = ctx
-            .store
-            .history(job.model_id.as_str(), Some(from), Some(to))?
-            .into_iter()
-            .map(|r| r.calculation_date)
-            .collect();
-        let runs = ctx.store.runs(
-            Some(job.model_id.as_str()),
-            days.saturating_mul(RUN_WINDOW_PER_DAY).clamp(64, 20_000),
-        )?;
-        let newest = newest_status_by_date(&runs);
-        let all = plan_dates(from, to, false, &stored, &newest)?;
-        let missing: HashSet<NaiveDate> = plan_dates(from, to, true, &stored, &newest)?
+    for (i, id) in ids.iter().enumerate() {
+        let stored = stored.get(id).unwrap_or(&no_dates);
+        let newest = newest.get(id).unwrap_or(&no_status);
+        let all = plan_dates(from, to, false, stored, newest)?;
+        let missing: HashSet<NaiveDate> = plan_dates(from, to, true, stored, newest)?
             .dates
             .into_iter()
             .collect();
