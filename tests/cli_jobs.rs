@@ -992,7 +992,11 @@ fn only_missing_backfill_reruns_dates_whose_newest_attempt_failed() {
         "0",
     ]);
     assert!(!out.status.success(), "the rerun fails");
-    assert_eq!(ws.results("jfk_delay", "2013-03-10").len(), 1, "result kept");
+    assert_eq!(
+        ws.results("jfk_delay", "2013-03-10").len(),
+        1,
+        "result kept"
+    );
     std::fs::write(&march, original).expect("restore");
 
     let out = ws.run(&[
