@@ -5,7 +5,9 @@
 //! `tick*` prints `tick 1` … `tick 20` 50 ms apart, `slow*` runs ~300 ms, `hang*` runs until
 //! cancelled (at most 60 s).
 //!
-//! Instantiated here against the real [`LocalRunner`] with a shell script as the job program.
+//! Instantiated here against the real [`LocalRunner`] with a shell script as the job program,
+//! and against the console's test fake (`console::fixture::FixtureOrchestrator`), which plays the
+//! same convention in memory.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -292,6 +294,17 @@ async fn local_runner_meets_the_orchestrator_contract() {
     let runner = LocalRunner::open(local_config(dir.path(), 2)).expect("runner");
     contract(Harness {
         orchestrator: Arc::new(runner),
+        concurrency: 2,
+    })
+    .await;
+}
+
+// ---- instantiation: the console's test fake ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_orchestrator_meets_the_orchestrator_contract() {
+    contract(Harness {
+        orchestrator: Arc::new(driftdeck::console::fixture::FixtureOrchestrator::new(2)),
         concurrency: 2,
     })
     .await;
