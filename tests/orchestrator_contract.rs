@@ -345,3 +345,33 @@ async fn local_runner_reads_legacy_path_references() {
         "{items:?}"
     );
 }
+
+/// The console's fallback when no orchestrator is configured: every call is a clear
+/// `Unavailable` error naming the config section, never a hang.
+#[tokio::test]
+async fn no_orchestrator_refuses_every_call_as_unavailable() {
+    use driftdeck::orchestrator::NoOrchestrator;
+    let o: &dyn Orchestrator = &NoOrchestrator;
+    let unavailable = |r: Result<JobInfo, OrchestratorError>| matches!(r, Err(OrchestratorError::Unavailable(m)) if m.contains("[orchestrator]"));
+    assert!(unavailable(o.submit(request("ok_model")).await));
+    assert!(unavailable(o.job(JobId::new("run-x-1").expect("id")).await));
+    assert!(unavailable(
+        o.cancel(JobId::new("run-x-1").expect("id")).await
+    ));
+    assert!(matches!(
+        o.list().await,
+        Err(OrchestratorError::Unavailable(_))
+    ));
+    let items = o
+        .logs(&LogRef::new("local:run-x-1"), LogOptions::default())
+        .collect::<Vec<_>>()
+        .await;
+    assert!(matches!(
+        items.as_slice(),
+        [Err(OrchestratorError::Unavailable(_))]
+    ));
+    assert!(matches!(
+        o.subscribe().recv().await,
+        Err(broadcast::error::RecvError::Closed)
+    ));
+}
