@@ -205,6 +205,29 @@ fn message(frame: &mut Frame, area: Rect, block: Block, text: &str, style: Style
     );
 }
 
+/// A stored PSI/CSI for display: 3 decimals in the usual range; values no PSI can take
+/// (negative, ≥ 10,000, infinite, NaN) are marked with `⚠` and printed short (`⚠1.0e308`), so a
+/// hostile or corrupt row stays visible without flooding a cell.
+pub fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "⚠NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "⚠+inf".into()
+        } else {
+            "⚠-inf".into()
+        }
+    } else if v < 0.0 || v >= 1e4 {
+        if v.abs() >= 1e4 {
+            format!("⚠{v:.1e}")
+        } else {
+            format!("⚠{v:.3}")
+        }
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 /// Block-character sparkline of `values` scaled to `max`.
 pub fn mini_trend(values: &[f64], max: f64, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -212,7 +235,7 @@ pub fn mini_trend(values: &[f64], max: f64, width: usize) -> String {
     values[skip..]
         .iter()
         .map(|v| {
-            let f = if max > 0.0 {
+            let f = if max > 0.0 && v.is_finite() {
                 (v / max).clamp(0.0, 1.0)
             } else {
                 0.0
