@@ -217,7 +217,7 @@ pub fn fmt_value(v: f64) -> String {
         } else {
             "⚠-inf".into()
         }
-    } else if v < 0.0 || v >= 1e4 {
+    } else if !(0.0..1e4).contains(&v) {
         if v.abs() >= 1e4 {
             format!("⚠{v:.1e}")
         } else {
