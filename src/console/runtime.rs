@@ -297,7 +297,26 @@ async fn tail_file(path: PathBuf, source: LogSource, tx: UnboundedSender<Msg>) {
     }
 }
 
-/// Runs the UI loop on `terminal` until the user quits.
+/// Waits for SIGTERM, SIGHUP or SIGINT and returns its name; `None` when the handlers cannot be
+/// installed (logged; the console then only stops on `q`).
+async fn termination_signal() -> Option<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind| {
+        signal(kind)
+            .map_err(|e| tracing::warn!("cannot handle signal {kind:?}: {e}"))
+            .ok()
+    };
+    let mut term = install(SignalKind::terminate())?;
+    let mut hup = install(SignalKind::hangup())?;
+    let mut int = install(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => Some("SIGTERM"),
+        _ = hup.recv() => Some("SIGHUP"),
+        _ = int.recv() => Some("SIGINT"),
+    }
+}
+
+/// Runs the UI loop on `terminal` until the user quits or a termination signal arrives.
 ///
 /// # Errors
 /// Terminal I/O errors while drawing.
@@ -378,6 +397,14 @@ pub async fn run_loop(
         }
     }));
     drop(tx);
+    // SIGTERM (kill, timeout, a pod stopping), SIGHUP (terminal closed) and SIGINT (kill -INT;
+    // Ctrl-C arrives as a key in raw mode) end the loop like `q`, so the terminal is restored.
+    let (sig_tx, mut sig_rx) = tokio::sync::oneshot::channel::<&'static str>();
+    tasks.push(tokio::spawn(async move {
+        if let Some(name) = termination_signal().await {
+            let _ = sig_tx.send(name);
+        }
+    }));
 
     for e in app.init() {
         exec.execute(e);
@@ -390,7 +417,19 @@ pub async fn run_loop(
             }
             app.dirty = false;
         }
-        let Some(first) = rx.recv().await else {
+        let first = tokio::select! {
+            m = rx.recv() => m,
+            sig = &mut sig_rx => {
+                if let Ok(name) = sig {
+                    tracing::info!(signal = name, "console stopping on a signal");
+                    break Ok(());
+                }
+                // The signal task could not install its handlers (logged); keep running.
+                sig_rx = tokio::sync::oneshot::channel().1;
+                continue;
+            }
+        };
+        let Some(first) = first else {
             break Ok(());
         };
         // Drain what is queued, then draw once.
