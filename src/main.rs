@@ -27,7 +27,12 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("Error: {report:?}");
+            // Data quoted in errors (file headers, cells) never drives the terminal (issue 11 #10).
+            let text = format!("{report:?}");
+            eprintln!(
+                "Error: {}",
+                driftdeck::sanitize::escape_terminal_text(&text)
+            );
             ExitCode::FAILURE
         }
     }
@@ -74,6 +79,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_retry_overrides(args.job.attempts, args.job.retry_delay);
             let from = domain::parse_date(&args.from).wrap_err("--from")?;
             let to = domain::parse_date(&args.to).wrap_err("--to")?;
+            jobs::backfill::check_range(from, to, args.large)?;
             let models = ws.select(
                 args.model.as_deref(),
                 args.value_stream.as_deref(),
@@ -106,7 +112,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 summary.skipped
             );
             for (model, date, error) in &summary.failures {
-                println!("  FAILED {model} {date}: {error}");
+                println!(
+                    "  FAILED {model} {date}: {}",
+                    driftdeck::sanitize::escape_controls(&error.to_string())
+                );
             }
             Ok(if summary.failures.is_empty() {
                 ExitCode::SUCCESS
@@ -224,7 +233,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
         }
         out
     } else if args.all {
-        ws.jobs.iter().map(|j| (j, date)).collect()
+        ws.all_jobs()?.into_iter().map(|j| (j, date)).collect()
     } else {
         let id = args
             .model
@@ -264,7 +273,12 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
             ),
             Err(e) => {
                 failed += 1;
-                eprintln!("{} {} FAILED: {e}", job.model_id, date);
+                eprintln!(
+                    "{} {} FAILED: {}",
+                    job.model_id,
+                    date,
+                    driftdeck::sanitize::escape_controls(&e.to_string())
+                );
             }
         }
     }

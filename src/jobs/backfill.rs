@@ -10,6 +10,33 @@ use super::run::{RunOutcome, RunRequest, run_model};
 use super::{JobContext, JobError, ModelJob};
 use crate::domain::{RunAction, date_range};
 
+/// Most runs of a backfill at once (`--concurrency`, `[orchestrator] concurrency`): each is a
+/// thread holding a benchmark profile and a current population.
+pub const MAX_CONCURRENCY: usize = 64;
+/// Longest backfill in days without `--large` (ten years, the console's limit too).
+pub const MAX_BACKFILL_DAYS: i64 = 3_660;
+
+/// Checks a backfill's date range: `from ≤ to`, and at most [`MAX_BACKFILL_DAYS`] days unless
+/// `large` (a deliberate large backfill; the years stay within
+/// [`MIN_YEAR`](crate::domain::MIN_YEAR)..=[`MAX_YEAR`](crate::domain::MAX_YEAR) by
+/// [`parse_date`](crate::domain::parse_date)).
+///
+/// # Errors
+/// [`JobError::Other`] naming the limit and the flag.
+pub fn check_range(from: NaiveDate, to: NaiveDate, large: bool) -> Result<(), JobError> {
+    if from > to {
+        return Err(crate::domain::DomainError::InvalidRange { from, to }.into());
+    }
+    let days = (to - from).num_days() + 1;
+    if days > MAX_BACKFILL_DAYS && !large {
+        return Err(JobError::Other(format!(
+            "backfill {from}..{to} covers {days} days, more than the limit of \
+             {MAX_BACKFILL_DAYS}; pass --large to run a deliberate large backfill"
+        )));
+    }
+    Ok(())
+}
+
 /// One planned run of a backfill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRun {
@@ -71,7 +98,7 @@ pub struct BackfillOptions {
     pub to: NaiveDate,
     /// Skip dates that already have a result.
     pub only_missing: bool,
-    /// Runs at once (≥ 1).
+    /// Runs at once (clamped to 1..=[`MAX_CONCURRENCY`]).
     pub concurrency: usize,
     /// Who started it.
     pub triggered_by: String,
@@ -103,7 +130,7 @@ pub fn backfill(
     let total = todo.len();
     let done = AtomicUsize::new(0);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.concurrency.max(1))
+        .num_threads(options.concurrency.clamp(1, MAX_CONCURRENCY))
         .build()
         .map_err(|e| JobError::Other(format!("cannot start backfill workers: {e}")))?;
     let results: Vec<Result<RunOutcome, (String, NaiveDate, String)>> = pool.install(|| {

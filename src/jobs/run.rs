@@ -107,6 +107,9 @@ struct Meta {
 /// Runs one model on one date with the context's retry policy.
 ///
 /// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
+/// Longest error text stored with an attempt, logged or sent in a notification (characters).
+pub const MAX_ERROR_CHARS: usize = 2_000;
+
 /// After the final failed attempt the model's recipients are notified.
 ///
 /// # Errors
@@ -194,7 +197,9 @@ pub fn run_model(
                 } else {
                     RunStatus::Retrying
                 };
-                record.error = Some(error.to_string());
+                // Stored, logged and mailed: controls escaped, bounded (issue 11 #10, #13).
+                let message = crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS);
+                record.error = Some(message.clone());
                 ctx.store.record_attempt(&record)?;
                 tracing::warn!(
                     event = "attempt",
@@ -205,7 +210,7 @@ pub fn run_model(
                     attempt,
                     max_attempts,
                     status = record.status.as_str(),
-                    error = %error,
+                    error = %message,
                     duration_ms = millis,
                     "attempt failed"
                 );
@@ -223,7 +228,7 @@ pub fn run_model(
             "driftdeck: {} {} failed after {} attempts",
             job.model_id, request.date, max_attempts
         ),
-        body: error.to_string(),
+        body: crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS),
         email: job.email_recipients.clone(),
         slack: job.slack.clone(),
     };

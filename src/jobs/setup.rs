@@ -106,6 +106,22 @@ impl Workspace {
             .ok_or_else(|| JobError::Other(format!("model {id} has no job")))
     }
 
+    /// Every model's job (`--all`).
+    ///
+    /// # Errors
+    /// [`JobError::Other`] naming the registry file when it holds no model (an empty or
+    /// comment-only `models.yaml` must not make `--all` a silent success).
+    pub fn all_jobs(&self) -> Result<Vec<&ModelJob>, JobError> {
+        if self.jobs.is_empty() {
+            return Err(JobError::Other(format!(
+                "{}: no model is configured, so --all has nothing to run; add models to the \
+                 registry (see config/models.yaml of the demo workspace)",
+                self.config.models_path.display()
+            )));
+        }
+        Ok(self.jobs.iter().collect())
+    }
+
     /// The jobs of one model, one value stream, or all.
     ///
     /// # Errors
@@ -139,7 +155,7 @@ impl Workspace {
                     Ok(jobs)
                 }
             }
-            (None, None, true) => Ok(self.jobs.iter().collect()),
+            (None, None, true) => self.all_jobs(),
             (None, None, false) => Err(JobError::Other(
                 "say which models: --model M, --value-stream V or --all".into(),
             )),
