@@ -359,3 +359,48 @@ fn secret_looking_values_and_file_contents_are_not_echoed() {
     }
     assert_eq!(ws.count("SELECT COUNT(*) FROM PCI_CSI_RUNS"), 1);
 }
+
+/// Finding 14: a corrupt or inconsistent `benchmark.profile.json` is rebuilt from the benchmark
+/// (logged) instead of failing every run of the model until someone deletes it.
+#[test]
+fn corrupt_profile_is_rebuilt_from_the_benchmark() {
+    let ws = Ws::new();
+    let mut cur = String::from("score,x,c\n");
+    for i in 0..30 {
+        cur.push_str(&format!(
+            "{},{},{}\n",
+            i as f64 / 30.0,
+            i * 4,
+            ["a", "b"][i % 2]
+        ));
+    }
+    std::fs::write(ws.root.join("data/cur_2024-04-01.csv"), cur).expect("current");
+    let args = ["run", "--model", "m1", "--date", "2024-04-01"];
+    let first = ws.run(&args);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let profile = ws.root.join("benchmarks/vs/m1/benchmark.profile.json");
+    let good = std::fs::read_to_string(&profile).expect("profile written");
+    let counts = good
+        .find("\"expected_counts\"")
+        .expect("counts in the profile");
+    let mut inconsistent = good.clone();
+    inconsistent.insert_str(
+        counts + "\"expected_counts\": [".len(),
+        "18446744073709551615, ",
+    );
+    for corrupt in [
+        "{ \"truncated\": ".to_string(),
+        String::new(),
+        "[1, 2, 3]".to_string(),
+        inconsistent,
+    ] {
+        std::fs::write(&profile, &corrupt).expect("corrupt the profile");
+        let out = ws.run(&args);
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "profile {corrupt:.40?}: {err}");
+        assert!(err.contains("profile_rebuilt"), "rebuild is logged: {err}");
+        let rebuilt = std::fs::read_to_string(&profile).expect("profile");
+        assert!(rebuilt.contains("\"expected_counts\""), "profile rewritten");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
