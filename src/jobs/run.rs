@@ -107,6 +107,13 @@ struct Meta {
 /// Runs one model on one date with the context's retry policy.
 ///
 /// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
+/// A run id no other process or host can produce: `<model>-<date>-<UUIDv7>` (48 bits of
+/// milliseconds and 74 random bits; the millisecond timestamp alone collided between concurrent
+/// processes, issue 11 #4).
+pub fn new_run_id(model_id: &str, date: chrono::NaiveDate) -> String {
+    format!("{model_id}-{date}-{}", uuid::Uuid::now_v7())
+}
+
 /// Longest error text stored with an attempt, logged or sent in a notification (characters).
 pub const MAX_ERROR_CHARS: usize = 2_000;
 
@@ -120,14 +127,10 @@ pub fn run_model(
     job: &ModelJob,
     request: &RunRequest,
 ) -> Result<RunOutcome, JobError> {
-    let run_id = request.run_id.clone().unwrap_or_else(|| {
-        format!(
-            "{}-{}-{}",
-            job.model_id,
-            request.date,
-            Utc::now().timestamp_millis()
-        )
-    });
+    let run_id = request
+        .run_id
+        .clone()
+        .unwrap_or_else(|| new_run_id(job.model_id.as_str(), request.date));
     let max_attempts = ctx.retry.attempts.max(1);
     let mut last_error = None;
     for attempt in 1..=max_attempts {
