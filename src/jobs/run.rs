@@ -2,7 +2,7 @@
 //! `PCI_CSI_RUNS` and logged as one structured line; the result is written by upsert only when the
 //! whole calculation succeeded, so a failure never leaves half a result.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 
@@ -107,6 +107,33 @@ struct Meta {
 /// Runs one model on one date with the context's retry policy.
 ///
 /// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
+/// How long recording one attempt may keep retrying a busy store (each try already waits the
+/// store's own busy timeout). A lock held longer fails the run with the store's error.
+pub const RECORD_RETRY_BUDGET: Duration = Duration::from_secs(60);
+
+/// Records an attempt, retrying [`StoreError::Busy`](crate::store::StoreError::Busy) with
+/// exponential backoff (0.25 s doubling up to 4 s) within [`RECORD_RETRY_BUDGET`], so a store
+/// locked for a while (a long write, a backup) delays the run instead of losing it (issue 11 #12).
+///
+/// # Errors
+/// The store's error when it is not `Busy`, or still `Busy` after the budget.
+pub fn record_attempt(ctx: &JobContext, record: &RunRecord) -> Result<(), JobError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match ctx.store.record_attempt(record) {
+            Err(crate::store::StoreError::Busy(message))
+                if start.elapsed() + pause < RECORD_RETRY_BUDGET =>
+            {
+                tracing::warn!(event = "store_busy", run_id = %record.run_id, attempt = record.attempt, retry_in_ms = pause.as_millis() as u64, "results store busy while recording the attempt; retrying: {message}");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            other => return other.map_err(JobError::from),
+        }
+    }
+}
+
 /// A run id no other process or host can produce: `<model>-<date>-<UUIDv7>` (48 bits of
 /// milliseconds and 74 random bits; the millisecond timestamp alone collided between concurrent
 /// processes, issue 11 #4).
@@ -154,7 +181,7 @@ pub fn run_model(
             triggered_by: request.triggered_by.clone(),
             log_path: request.log_path.clone(),
         };
-        ctx.store.record_attempt(&record)?;
+        record_attempt(ctx, &record)?;
         let outcome = calculate(ctx, job, request.date).and_then(|(result, chars, meta)| {
             ctx.store.save_result(&result, &chars)?;
             Ok((result, meta))
@@ -167,7 +194,7 @@ pub fn run_model(
                 record.benchmark_version = Some(meta.benchmark_version);
                 record.rows_benchmark = Some(meta.rows_benchmark);
                 record.rows_current = Some(meta.rows_current);
-                ctx.store.record_attempt(&record)?;
+                record_attempt(ctx, &record)?;
                 let band = job.thresholds.band(result.psi_score);
                 tracing::info!(
                     event = "attempt",
@@ -203,7 +230,7 @@ pub fn run_model(
                 // Stored, logged and mailed: controls escaped, bounded (issue 11 #10, #13).
                 let message = crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS);
                 record.error = Some(message.clone());
-                ctx.store.record_attempt(&record)?;
+                record_attempt(ctx, &record)?;
                 tracing::warn!(
                     event = "attempt",
                     run_id = %run_id,
