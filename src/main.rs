@@ -148,7 +148,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
-            let ws = jobs::setup::Workspace::open(config)?;
+            let cfg = driftdeck::config::load(config)?;
+            refuse_empty_store(&cfg.settings.store.path)?;
+            let ws = jobs::setup::Workspace::from_config(cfg)?;
             let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -209,6 +211,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `status` reads: an existing 0-byte store file (truncated, or lost data) is reported, not
+/// silently turned into a new empty store by the migration (issue 11 #15).
+fn refuse_empty_store(path: &std::path::Path) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(eyre!(
+            "results store {} is an empty file (0 bytes), not a driftdeck store; `status` does \
+             not write. Restore it from a backup, or delete it and run any job to create a new one",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// `driftdeck run`: one model, every model, or every model whose latest attempt failed.

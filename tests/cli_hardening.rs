@@ -404,3 +404,14 @@ fn corrupt_profile_is_rebuilt_from_the_benchmark() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+/// Finding 15: `status` does not silently migrate a 0-byte store file into a new store.
+#[test]
+fn status_refuses_a_zero_byte_store_without_writing() {
+    let ws = Ws::new();
+    let db = ws.root.join("driftdeck.sqlite");
+    std::fs::write(&db, b"").expect("0-byte store");
+    let out = ws.run(&["status"]);
+    assert_refused(&out, &["driftdeck.sqlite", "0 bytes"]);
+    assert_eq!(std::fs::metadata(&db).expect("still there").len(), 0);
+}
