@@ -631,10 +631,11 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     let report = d.dispatch(&refresh, tx, fixed_now());
     assert!(matches!(report.outcome, Outcome::Denied(_)));
     let audit = store.audit_entries();
-    assert_eq!(audit.len(), 2);
-    assert_eq!(audit[0].outcome, "started 2 job(s)");
-    assert_eq!(audit[0].target, "m1 2013-02-01..2013-02-03");
-    assert!(audit[1].outcome.contains("needs the admin role"));
+    assert_eq!(audit.len(), 3);
+    assert_eq!(audit[0].outcome, super::action::REQUESTED);
+    assert_eq!(audit[1].outcome, "started 2 job(s)");
+    assert_eq!(audit[1].target, "m1 2013-02-01..2013-02-03");
+    assert!(audit[2].outcome.contains("needs the admin role"));
 }
 
 #[test]
@@ -661,14 +662,19 @@ fn refresh_reports_not_configured_for_admins() {
 }
 
 #[test]
-fn audit_failure_is_reported_but_outcome_stands() {
+fn an_action_whose_audit_cannot_be_written_does_not_start() {
+    // Issue 11 #6: the store write-locked, `r y` used to start the job with only a WARN.
     let e = estate(1);
     let orch = Arc::new(FixtureOrchestrator::default());
     let (tx, _rx) = mpsc::unbounded_channel();
-    let (d, store) = dispatcher(&e, Role::Operator, false, orch);
+    let (d, store) = dispatcher(&e, Role::Operator, false, orch.clone());
     store.fail_with(Some("disk full"));
     let report = d.dispatch(&rerun(), tx, fixed_now());
-    assert!(matches!(report.outcome, Outcome::Started(_)));
+    assert!(
+        matches!(&report.outcome, Outcome::Failed(m) if m.contains("not started") && m.contains("disk full")),
+        "{report:?}"
+    );
+    assert!(orch.received().is_empty(), "nothing submitted");
     assert!(
         report
             .audit_error
