@@ -12,6 +12,7 @@ pub mod console;
 pub mod demo;
 pub mod domain;
 pub mod engine;
+pub mod identity;
 pub mod jobs;
 pub mod orchestrator;
 pub mod sanitize;

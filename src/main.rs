@@ -85,6 +85,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 args.value_stream.as_deref(),
                 args.all,
             )?;
+            let selection = args
+                .model
+                .clone()
+                .or_else(|| {
+                    args.value_stream
+                        .as_ref()
+                        .map(|v| format!("value stream {v}"))
+                })
+                .unwrap_or_else(|| "--all".into());
+            ws.audit_cli(
+                "backfill",
+                &format!("{selection} {from}..{to}"),
+                &args.job.triggered_by,
+            )?;
             let options = jobs::backfill::BackfillOptions {
                 from,
                 to,
@@ -256,6 +270,19 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
             .ok_or_else(|| eyre!("--model, --all or --failed"))?;
         vec![(ws.job(id)?, date)]
     };
+    if !runs.is_empty() {
+        let selection = match (&args.model, args.all) {
+            (Some(m), _) => m.clone(),
+            (None, true) => "--all".into(),
+            (None, false) => "--failed".into(),
+        };
+        let target = if args.failed {
+            selection
+        } else {
+            format!("{selection} {date}")
+        };
+        ws.audit_cli("run", &target, &args.job.triggered_by)?;
+    }
     let several = runs.len() > 1;
     let mut failed = 0;
     for (job, date) in runs {

@@ -415,3 +415,47 @@ fn status_refuses_a_zero_byte_store_without_writing() {
     assert_refused(&out, &["driftdeck.sqlite", "0 bytes"]);
     assert_eq!(std::fs::metadata(&db).expect("still there").len(), 0);
 }
+
+/// Finding 7: a manual CLI run is audited with the OS user (not `$USER`) and that user's
+/// configured role; the claimed `--triggered-by` is kept beside it.
+#[test]
+fn cli_runs_are_audited_with_the_os_user_and_the_claimed_name_beside_it() {
+    let ws = Ws::new();
+    let real = driftdeck::identity::os_user();
+    ws.set_toml(&format!(
+        "[retry]\nattempts = 1\ndelay_seconds = 0\n\n[roles]\ndefault = \"viewer\"\n\n[roles.users]\nadmin = \"admin\"\n{real:?} = \"operator\""
+    ));
+    let out = ws.run_env(
+        &[
+            "run",
+            "--model",
+            "m1",
+            "--date",
+            "2024-04-01",
+            "--triggered-by",
+            "mallory",
+        ],
+        &[("USER", "admin"), ("LOGNAME", "admin")],
+    );
+    // The run itself fails (no current file): it was still started, so it is audited.
+    assert!(!out.status.success());
+    let rows: Vec<(String, String, String, String, String)> = {
+        let db = ws.db();
+        let mut st = db
+            .prepare("SELECT user, role, action, target, outcome FROM PCI_CSI_AUDIT")
+            .expect("audit table");
+        st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (user, role, action, target, outcome) = &rows[0];
+    assert_eq!(user, &real, "the OS user, not $USER=admin");
+    assert_eq!(role, "operator");
+    assert_eq!(action, "cli-run");
+    assert_eq!(target, "m1 2024-04-01");
+    assert!(outcome.contains("mallory"), "{outcome}");
+}

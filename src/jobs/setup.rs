@@ -106,6 +106,37 @@ impl Workspace {
             .ok_or_else(|| JobError::Other(format!("model {id} has no job")))
     }
 
+    /// Records a manual CLI `run`/`backfill` in the audit table before it starts: the OS user
+    /// (see [`crate::identity::os_user`]) and that user's configured role, with the claimed
+    /// `--triggered-by` kept beside it, never instead of it (issue 11 #7). The CLI does not
+    /// enforce roles (anyone who can run it can write the store); the audit makes runs traceable.
+    ///
+    /// # Errors
+    /// [`JobError::Store`] when the entry cannot be written: the run then does not start.
+    pub fn audit_cli(
+        &self,
+        action: &str,
+        target: &str,
+        triggered_by: &str,
+    ) -> Result<(), JobError> {
+        let user = crate::identity::os_user();
+        let roles = &self.config.settings.roles;
+        let role = roles.users.get(&user).copied().unwrap_or(roles.default);
+        let entry = crate::store::AuditRecord {
+            at: chrono::Utc::now(),
+            user,
+            role: role.as_str().to_string(),
+            action: format!("cli-{action}"),
+            target: crate::sanitize::excerpt(target, 200),
+            outcome: format!(
+                "started (--triggered-by {})",
+                crate::sanitize::excerpt(triggered_by, 80)
+            ),
+        };
+        self.ctx.store.append_audit(&entry)?;
+        Ok(())
+    }
+
     /// Every model's job (`--all`).
     ///
     /// # Errors
