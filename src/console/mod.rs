@@ -62,6 +62,8 @@ pub struct ConsoleContext {
     pub keys: KeyMap,
     /// Directory where `s` in the log pane saves logs.
     pub save_dir: PathBuf,
+    /// The workspace's log directory: only run logs inside it are shown (issue 11 #8).
+    pub log_dir: PathBuf,
     /// Period of the background refresh.
     pub refresh_every: Duration,
     /// Warnings to show at start (bad theme, bad key override, config fallbacks).
@@ -94,6 +96,7 @@ impl ConsoleContext {
             theme: Theme::default(),
             keys: KeyMap::default(),
             save_dir: PathBuf::from("."),
+            log_dir: PathBuf::from("logs"),
             refresh_every: Duration::from_secs(5),
             warnings: Vec::new(),
         }
@@ -179,6 +182,7 @@ impl ConsoleContext {
         ctx.workspace = s.workspace.name.clone();
         ctx.workspace_root = config.workspace_root.clone();
         ctx.save_dir = s.orchestrator.log_dir.join("saved");
+        ctx.log_dir = s.orchestrator.log_dir.clone();
         let theme_name = theme_override.unwrap_or(&s.console.theme);
         let (theme, warning) = Theme::load_or_default(
             theme_name,

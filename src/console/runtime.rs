@@ -90,6 +90,7 @@ pub struct Executor {
     job_tx: UnboundedSender<JobEvent>,
     tail: Option<JoinHandle<()>>,
     log_root: PathBuf,
+    log_dir: PathBuf,
 }
 
 impl Executor {
@@ -108,8 +109,15 @@ impl Executor {
             tx,
             job_tx,
             tail: None,
+            log_dir: log_root.join("logs"),
             log_root,
         }
+    }
+
+    /// Only logs inside `dir` are shown (see [`log_path_allowed`]); default `<log_root>/logs`.
+    pub fn with_log_dir(mut self, dir: PathBuf) -> Self {
+        self.log_dir = dir;
+        self
     }
 
     /// Starts the work of one effect.
@@ -161,12 +169,20 @@ impl Executor {
                     } else {
                         path
                     };
-                    self.tail = Some(tokio::spawn(tail_file(path, source, tx)));
+                    match log_path_allowed(&self.log_dir, &path) {
+                        Ok(path) => self.tail = Some(tokio::spawn(tail_file(path, source, tx))),
+                        Err(message) => {
+                            let _ = tx.send(Msg::LogError { source, message });
+                        }
+                    }
                 }
             }
             Effect::SaveLog { path, text } => {
+                let dispatcher = Arc::clone(&self.dispatcher);
                 tokio::task::spawn_blocking(move || {
-                    let result = save(&path, &text).map(|()| path).map_err(|e| e.to_string());
+                    let result = save_audited(&dispatcher, &path, &text)
+                        .map(|()| path)
+                        .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::LogSaved(result));
                 });
             }
@@ -180,6 +196,65 @@ impl Executor {
             t.abort();
         }
     }
+}
+
+/// Whether the console may show `path` as a run's log: only files inside `log_dir` (the
+/// workspace's log directory, where the local runner writes), after resolving `..` and symbolic
+/// links. A run record names its log (`DRIFTDECK_JOB_LOG`), and a record can name any file
+/// (issue 11 #8). A file not created yet is judged by its directory.
+///
+/// # Errors
+/// The message shown in the log pane instead of the file.
+pub fn log_path_allowed(log_dir: &Path, path: &Path) -> Result<PathBuf, String> {
+    let refuse = || {
+        format!(
+            "log {} is outside the workspace log directory {}: not shown",
+            crate::sanitize::escape_controls(&path.display().to_string()),
+            log_dir.display()
+        )
+    };
+    let dir = log_dir.canonicalize().map_err(|_| refuse())?;
+    let resolved = match path.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                return Err(refuse());
+            };
+            parent.canonicalize().map_err(|_| refuse())?.join(name)
+        }
+    };
+    if resolved.starts_with(&dir) {
+        Ok(resolved)
+    } else {
+        Err(refuse())
+    }
+}
+
+/// Saving a log is an action: refused in read-only mode and for viewers, and audited before the
+/// file is written (no audit, no file; issue 11 #8).
+fn save_audited(dispatcher: &Dispatcher, path: &Path, text: &str) -> Result<(), String> {
+    if dispatcher.read_only {
+        return Err("the console is read-only (--read-only): logs are not saved".into());
+    }
+    if dispatcher.role < crate::domain::Role::Operator {
+        return Err(format!(
+            "saving a log needs the operator role; you are {}",
+            dispatcher.role
+        ));
+    }
+    let entry = crate::store::AuditRecord {
+        at: Utc::now(),
+        user: dispatcher.user.clone(),
+        role: dispatcher.role.as_str().to_string(),
+        action: "save-log".into(),
+        target: path.display().to_string(),
+        outcome: "saved".into(),
+    };
+    dispatcher
+        .store
+        .append_audit(&entry)
+        .map_err(|e| format!("not saved: the audit entry could not be written ({e})"))?;
+    save(path, text).map_err(|e| e.to_string())
 }
 
 fn save(path: &Path, text: &str) -> std::io::Result<()> {
@@ -315,7 +390,8 @@ pub async fn run_loop(
         tx.clone(),
         job_tx,
         ctx.workspace_root.clone(),
-    );
+    )
+    .with_log_dir(ctx.log_dir.clone());
     let refresh_every = ctx.refresh_every;
     let mut app = ctx.into_app();
     let size = terminal.size()?;

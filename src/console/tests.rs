@@ -876,3 +876,54 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
         "{fx:?}"
     );
 }
+
+/// Issue 11 #8: saving a log is refused in read-only mode and for viewers.
+#[test]
+fn saving_a_log_honours_read_only_and_roles() {
+    let e = estate(6);
+    for (role, read_only, says) in [
+        (Role::Operator, true, "read-only"),
+        (Role::Viewer, false, "operator role"),
+    ] {
+        let mut app = app_for(&e, role, read_only);
+        press(&mut app, &e, key('6'));
+        assert!(app.log.source.is_some(), "a log is open");
+        let fx = press(&mut app, &e, key('s'));
+        assert!(
+            !fx.iter().any(|f| matches!(f, Effect::SaveLog { .. })),
+            "{role:?} read_only={read_only}: {fx:?}"
+        );
+        let status = app
+            .status
+            .as_ref()
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
+        assert!(status.contains(says), "{status}");
+    }
+}
+
+/// Issue 11 #8: only logs inside the workspace's log directory are shown; `..`, absolute paths
+/// elsewhere and symbolic links out of it are refused.
+#[test]
+fn only_logs_inside_the_log_directory_are_shown() {
+    use super::runtime::log_path_allowed;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("m1")).expect("mkdir");
+    std::fs::write(logs.join("m1/run.log"), "ok\n").expect("log");
+    std::fs::write(dir.path().join("secret.txt"), "password=x\n").expect("secret");
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), logs.join("link.log"))
+        .expect("symlink");
+    assert!(log_path_allowed(&logs, &logs.join("m1/run.log")).is_ok());
+    assert!(log_path_allowed(&logs, &logs.join("m1/not-yet.log")).is_ok());
+    for bad in [
+        dir.path().join("secret.txt"),
+        logs.join("../secret.txt"),
+        logs.join("link.log"),
+        std::path::PathBuf::from("/etc/passwd"),
+        logs.join("nodir/x.log"),
+    ] {
+        let err = log_path_allowed(&logs, &bad).expect_err("refused");
+        assert!(err.contains("outside the workspace log directory"), "{err}");
+    }
+}

@@ -257,6 +257,24 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         KeyAction::SaveLog => {
+            // Saving writes a file: an action like any other (issue 11 #8).
+            if app.session.read_only {
+                app.set_status(
+                    Level::Warn,
+                    "the console is read-only (--read-only): logs are not saved",
+                );
+                return Vec::new();
+            }
+            if app.session.role < crate::domain::Role::Operator {
+                app.set_status(
+                    Level::Warn,
+                    format!(
+                        "saving a log needs the operator role; you are {}",
+                        app.session.role
+                    ),
+                );
+                return Vec::new();
+            }
             let Some(source) = app.log.source.clone() else {
                 app.set_status(Level::Warn, "no log to save");
                 return Vec::new();
