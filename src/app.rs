@@ -89,7 +89,11 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .wrap_err("--role")?;
     let config = prepare_demo(load_config(explicit)?)?;
     let store: Arc<dyn ResultsStore> = match SqliteStore::open(&config.settings.store.path) {
-        Ok(s) => Arc::new(s),
+        Ok(s) => {
+            // Attempts of killed jobs become `lost` when the console starts (issue 11 #1).
+            jobs::lease::reap(&s);
+            Arc::new(s)
+        }
         Err(e) => Arc::new(UnavailableStore {
             backend: "sqlite",
             message: e.to_string(),

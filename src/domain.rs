@@ -285,6 +285,11 @@ pub enum RunStatus {
     Succeeded,
     /// The final attempt failed.
     Failed,
+    /// The job stopped renewing the attempt's lease (killed by SIGKILL, out of memory, a node
+    /// or pod lost): set by the reaper, with the reason in `error`.
+    Lost,
+    /// The job was asked to stop (SIGTERM, SIGINT, SIGHUP) and recorded the attempt as such.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -296,11 +301,24 @@ impl RunStatus {
             RunStatus::Retrying => "retrying",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
+            RunStatus::Lost => "lost",
+            RunStatus::Cancelled => "cancelled",
         }
     }
-    /// True for `Succeeded` and `Failed`.
+    /// True for `Succeeded`, `Failed`, `Lost` and `Cancelled`: nothing will change the row.
     pub fn is_final(self) -> bool {
-        matches!(self, RunStatus::Succeeded | RunStatus::Failed)
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled
+        )
+    }
+    /// True for a run that ended without a result: `Failed`, `Lost`, `Cancelled` (what
+    /// `run --failed` and the console's `R` rerun).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled
+        )
     }
 }
 
@@ -313,6 +331,8 @@ impl FromStr for RunStatus {
             "retrying" => Ok(RunStatus::Retrying),
             "succeeded" => Ok(RunStatus::Succeeded),
             "failed" => Ok(RunStatus::Failed),
+            "lost" => Ok(RunStatus::Lost),
+            "cancelled" => Ok(RunStatus::Cancelled),
             other => Err(format!("unknown run status {other:?}")),
         }
     }

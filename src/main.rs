@@ -72,6 +72,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         "info"
     };
     init_job_logging(&cli.log_format, level);
+    if matches!(command, Command::Run(_) | Command::Backfill(_)) {
+        // Before any worker thread: SIGTERM/SIGINT/SIGHUP record attempts as cancelled.
+        jobs::lease::install_termination_handler();
+    }
     match command {
         Command::Run(args) => cmd_run(config, &args),
         Command::Backfill(args) => {
@@ -251,7 +255,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
     let runs: Vec<(&jobs::ModelJob, chrono::NaiveDate)> = if args.failed {
         let mut out = Vec::new();
         for r in ws.ctx.store.latest_runs()? {
-            if r.status == domain::RunStatus::Failed
+            if r.status.is_failure()
                 && let Ok(job) = ws.job(&r.model_id)
             {
                 out.push((job, r.calculation_date));

@@ -7,6 +7,7 @@
 
 pub mod adhoc;
 pub mod backfill;
+pub mod lease;
 pub mod notify;
 pub mod profile;
 pub mod report;

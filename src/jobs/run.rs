@@ -121,7 +121,17 @@ pub fn record_attempt(ctx: &JobContext, record: &RunRecord) -> Result<(), JobErr
     let start = Instant::now();
     let mut pause = Duration::from_millis(250);
     loop {
-        match ctx.store.record_attempt(record) {
+        // Non-final attempts carry a lease the heartbeat renews (issue 11 #1).
+        let written = if record.status.is_final() {
+            ctx.store.record_attempt(record)
+        } else {
+            ctx.store
+                .record_attempt_leased(record, super::lease::lease_until())
+        };
+        if written.is_ok() {
+            super::lease::track(&ctx.store, record);
+        }
+        match written {
             Err(crate::store::StoreError::Busy(message))
                 if start.elapsed() + pause < RECORD_RETRY_BUDGET =>
             {
@@ -182,6 +192,7 @@ pub fn run_model(
             log_path: request.log_path.clone(),
         };
         record_attempt(ctx, &record)?;
+        let _heartbeat = super::lease::Heartbeat::start(ctx.store.clone(), run_id.clone(), attempt);
         let outcome = calculate(ctx, job, request.date).and_then(|(result, chars, meta)| {
             ctx.store.save_result(&result, &chars)?;
             Ok((result, meta))

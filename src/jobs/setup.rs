@@ -39,6 +39,8 @@ impl Workspace {
     /// A results store that cannot be opened (path named).
     pub fn from_config(config: Config) -> Result<Self, JobError> {
         let store = Arc::new(SqliteStore::open(&config.settings.store.path)?);
+        // Attempts of killed jobs become `lost` at the start of every command (issue 11 #1).
+        super::lease::reap(store.as_ref());
         let benchmarks: Arc<dyn BenchmarkStore> = Arc::new(LocalDirStore::from_config(&config));
         let outbox = config.settings.notify.outbox.join("notifications.jsonl");
         let notifier = Arc::new(OutboxNotifier::new(outbox));

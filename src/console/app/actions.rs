@@ -52,7 +52,9 @@ impl App {
             range
                 .iter()
                 .copied()
-                .filter(|d| !stored.contains(d) || last_status.get(d) == Some(&RunStatus::Failed))
+                .filter(|d| {
+                    !stored.contains(d) || last_status.get(d).is_some_and(|s| s.is_failure())
+                })
                 .collect()
         } else {
             range

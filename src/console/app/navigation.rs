@@ -185,7 +185,7 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let targets: Vec<RunTarget> = app
                 .rows
                 .iter()
-                .filter(|r| r.status == Some(RunStatus::Failed))
+                .filter(|r| r.status.is_some_and(RunStatus::is_failure))
                 .filter_map(|r| {
                     Some(RunTarget {
                         model_id: r.model_id.clone(),
