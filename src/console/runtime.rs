@@ -28,6 +28,8 @@ use super::view::view;
 pub const RUNS_LIMIT: usize = 200;
 /// Largest chunk of a log file read at once (older bytes are skipped with a note).
 pub const LOG_CHUNK: u64 = 2 * 1024 * 1024;
+/// How often the console's refresh also runs the reaper of expired run leases.
+pub const REAP_EVERY: Duration = Duration::from_secs(30);
 /// How often a tailed log file is polled.
 pub const LOG_POLL: Duration = Duration::from_millis(400);
 
@@ -91,6 +93,7 @@ pub struct Executor {
     tail: Option<JoinHandle<()>>,
     log_root: PathBuf,
     log_dir: PathBuf,
+    last_reap: Option<std::time::Instant>,
 }
 
 impl Executor {
@@ -111,6 +114,7 @@ impl Executor {
             tail: None,
             log_dir: log_root.join("logs"),
             log_root,
+            last_reap: None,
         }
     }
 
@@ -126,7 +130,16 @@ impl Executor {
         match effect {
             Effect::LoadOverview => {
                 let store = Arc::clone(&self.store);
+                // Jobs killed while the console runs (a job's exit code 137) stop renewing their
+                // lease: reap them now and then, so the header does not keep them running.
+                let reap = self.last_reap.is_none_or(|at| at.elapsed() >= REAP_EVERY);
+                if reap {
+                    self.last_reap = Some(std::time::Instant::now());
+                }
                 tokio::task::spawn_blocking(move || {
+                    if reap {
+                        crate::jobs::lease::reap(store.as_ref());
+                    }
                     let result = load_overview(store.as_ref()).map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Overview(result));
                 });
