@@ -19,3 +19,4 @@ pub mod sanitize;
 pub mod schedule;
 pub mod sources;
 pub mod store;
+pub mod wiring;

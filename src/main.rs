@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, WrapErr};
 
 use driftdeck::cli::{Cli, Command, DemoCommand, RunArgs};
 use driftdeck::{demo, domain, jobs};
@@ -17,25 +17,91 @@ fn main() -> ExitCode {
     } else {
         color_eyre::config::Theme::new()
     };
-    if let Err(e) = color_eyre::config::HookBuilder::default()
+    // Panics are bugs: color-eyre's panic hook prints them with a backtrace (RUST_BACKTRACE=1).
+    // Errors returned to `main` are reported by `report_error` as a message chain, so the eyre
+    // hook is eyre's default handler: creating a `Report` then never symbolises a backtrace
+    // (color-eyre's handler resolves one at creation whenever RUST_BACKTRACE is set).
+    match color_eyre::config::HookBuilder::default()
         .theme(theme)
-        .install()
+        .try_into_hooks()
     {
-        eprintln!("driftdeck: cannot install error reporting: {e}");
+        Ok((panic_hook, _)) => panic_hook.install(),
+        Err(e) => eprintln!("driftdeck: cannot install error reporting: {e}"),
     }
+    let _ = color_eyre::eyre::set_hook(Box::new(color_eyre::eyre::DefaultHandler::default_with));
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
         Err(report) => {
             // Data quoted in errors (file headers, cells) never drives the terminal (issue 11 #10).
-            let text = format!("{report:?}");
-            eprintln!(
-                "Error: {}",
-                driftdeck::sanitize::escape_terminal_text(&text)
+            eprint!(
+                "{}",
+                driftdeck::sanitize::escape_terminal_text(&render_error(
+                    &report,
+                    backtrace_wanted()
+                ))
             );
             ExitCode::FAILURE
         }
     }
+}
+
+/// A usage problem found by `main` itself (a missing flag); an input error like the typed ones.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(&'static str);
+
+/// True when an error in the chain is one of the typed errors the library returns for input and
+/// environment problems (a bad file, config key, date, model id, an unreachable store...): these
+/// are reported as a message, like a tool's, never with a backtrace or a source location.
+fn is_user_error(report: &color_eyre::Report) -> bool {
+    report.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.is::<driftdeck::sources::SourceError>()
+            || e.is::<driftdeck::config::ConfigError>()
+            || e.is::<driftdeck::engine::EngineError>()
+            || e.is::<driftdeck::jobs::JobError>()
+            || e.is::<driftdeck::store::StoreError>()
+            || e.is::<driftdeck::domain::DomainError>()
+            || e.is::<driftdeck::benchmarks::BenchmarkError>()
+            || e.is::<driftdeck::orchestrator::OrchestratorError>()
+            || e.is::<driftdeck::schedule::ScheduleError>()
+            || e.is::<driftdeck::demo::DemoError>()
+            || e.is::<std::io::Error>()
+    })
+}
+
+/// Whether the user asked for backtraces (`RUST_LIB_BACKTRACE` wins over `RUST_BACKTRACE`).
+fn backtrace_wanted() -> bool {
+    let on = |v: std::ffi::OsString| v != "0";
+    std::env::var_os("RUST_LIB_BACKTRACE")
+        .map(on)
+        .or_else(|| std::env::var_os("RUST_BACKTRACE").map(on))
+        .unwrap_or(false)
+}
+
+/// The text printed for an error returned to `main`: `Error: ` and the message chain, one cause
+/// per numbered line. Only an error that is none of the typed input errors ([`is_user_error`]),
+/// i.e. probably a bug, adds eyre's location and backtrace, and only when backtraces are wanted.
+fn render_error(report: &color_eyre::Report, backtrace: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("Error: ");
+    let chain: Vec<String> = report.chain().map(|e| e.to_string()).collect();
+    if let [only] = chain.as_slice() {
+        let _ = writeln!(out, "{only}");
+    } else {
+        out.push('\n');
+        for (i, msg) in chain.iter().enumerate() {
+            let _ = writeln!(out, "  {i:>2}: {msg}");
+        }
+    }
+    if backtrace && !is_user_error(report) {
+        let _ = writeln!(
+            out,
+            "\n(not an input error: details for a bug report)\n{report:?}"
+        );
+    }
+    out
 }
 
 fn init_job_logging(format: &str, default_level: &str) {
@@ -111,6 +177,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 triggered_by: args.job.triggered_by.clone(),
                 run_id_prefix: args.job.run_id.clone(),
                 log_path: std::env::var(driftdeck::orchestrator::local::JOB_LOG_ENV).ok(),
+                large: args.large,
             };
             let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
                 if done == total || done % 200 == 0 {
@@ -167,7 +234,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Status(args) => {
             let cfg = driftdeck::config::load(config)?;
-            refuse_empty_store(&cfg.settings.store.path)?;
+            if let driftdeck::config::StoreSettings::Sqlite(sqlite) = &cfg.settings.store {
+                refuse_empty_store(&sqlite.path)?;
+            }
             let ws = jobs::setup::Workspace::from_config(cfg)?;
             let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
             if args.json {
@@ -209,23 +278,48 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let runner = driftdeck::orchestrator::LocalRunnerConfig::for_current_exe(
-                    &cfg.settings.orchestrator.log_dir,
-                    cfg.settings.orchestrator.concurrency,
-                )
-                .map(|c| c.with_config_path(&cfg.settings_path))
-                .and_then(driftdeck::orchestrator::LocalRunner::open)?;
+                let runner = driftdeck::wiring::orchestrator(&cfg)?;
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                driftdeck::schedule::serve(entries, std::sync::Arc::new(runner), shutdown).await?;
+                driftdeck::schedule::serve(entries, runner, shutdown).await?;
                 Ok::<_, color_eyre::Report>(())
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor => {
+            let cfg = driftdeck::config::load(config)?;
+            println!("config         {}", cfg.settings_path.display());
+            let checks = driftdeck::wiring::health(&cfg);
+            for h in &checks {
+                println!("{}", h.line());
+            }
+            let failed = checks.iter().filter(|h| !h.is_ok()).count();
+            if failed == 0 {
+                println!("all {} backends healthy", checks.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{failed} of {} backends failing", checks.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::RefreshBenchmarks(_) => {
+            // The refresh job is built by the benchmark-refresh issue; the subcommand exists so
+            // that the job contract (JobSpec::cli_args) parses today.
+            eprintln!(
+                "driftdeck refresh-benchmarks: the benchmark refresh job is not built in this \
+                 binary yet; no benchmark was changed"
+            );
+            Ok(ExitCode::from(2))
+        }
         Command::Info => {
             let ws = jobs::setup::Workspace::open(config)?;
             print!("{}", ws.describe());
+            // The console's own log is a console detail: jobs do not know it.
+            let diagnostics = driftdeck::console::diagnostics_file()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(no state directory)".into());
+            println!("console log    {diagnostics}");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -235,7 +329,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 /// silently turned into a new empty store by the migration (issue 11 #15).
 fn refuse_empty_store(path: &std::path::Path) -> Result<()> {
     if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
-        return Err(eyre!(
+        return Err(color_eyre::eyre::eyre!(
             "results store {} is an empty file (0 bytes), not a driftdeck store; `status` does \
              not write. Restore it from a backup, or delete it and run any job to create a new one",
             path.display()
@@ -271,7 +365,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
         let id = args
             .model
             .as_deref()
-            .ok_or_else(|| eyre!("--model, --all or --failed"))?;
+            .ok_or(UsageError("--model, --all or --failed"))?;
         vec![(ws.job(id)?, date)]
     };
     if !runs.is_empty() {
@@ -333,4 +427,27 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_errors_are_messages_and_other_errors_keep_details_when_asked() {
+        let input = color_eyre::Report::new(driftdeck::sources::SourceError::NotFound {
+            path: "b.csv".into(),
+        })
+        .wrap_err("reading the benchmark");
+        let text = render_error(&input, true);
+        assert_eq!(
+            text,
+            "Error: \n   0: reading the benchmark\n   1: b.csv: file not found\n"
+        );
+        let bug = color_eyre::eyre::eyre!("invariant broken");
+        assert_eq!(render_error(&bug, false), "Error: invariant broken\n");
+        let detailed = render_error(&bug, true);
+        assert!(detailed.contains("not an input error"), "{detailed}");
+        assert!(detailed.contains("Location"), "{detailed}");
+    }
 }

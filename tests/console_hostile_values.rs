@@ -46,7 +46,7 @@ fn app(e: &Estate) -> App {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &e.store, fx);
     app

@@ -1,5 +1,5 @@
 //! Actions as data, their blast radius, and the dispatcher that enforces roles and read-only
-//! mode and writes the audit log (DESIGN section 9, habit 2).
+//! mode and writes the audit log (README, Design §7, item 2).
 //!
 //! Flow: a key produces an [`Action`]; the console shows a confirm dialog built from
 //! [`Action::blast_radius`]; once confirmed the runtime hands it to [`Dispatcher::dispatch`],
@@ -11,7 +11,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::domain::{Role, RunAction};
+use crate::domain::{ModelId, Role};
+use crate::orchestrator::JobSpec;
 use crate::store::{AuditRecord, ResultsStore};
 
 use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
@@ -176,55 +177,46 @@ impl Action {
         }
     }
 
-    /// The orchestrator requests that carry the action out.
-    pub fn requests(&self, user: &str) -> Vec<JobRequest> {
-        let one = |action, model_id: &str, value_stream: &str, dates: Vec<NaiveDate>| JobRequest {
-            action,
-            model_id: model_id.to_string(),
-            value_stream: value_stream.to_string(),
-            dates,
-            range: None,
-            only_missing: false,
-            rerun_existing: Vec::new(),
+    /// The orchestrator requests (the jobs' own vocabulary, [`JobSpec`]) that carry the action
+    /// out: a rerun is one `run` job, a backfill one `backfill` job over its range (the job plans
+    /// its dates with the dry run's rules), a refresh one `refresh-benchmarks --model` job.
+    ///
+    /// # Errors
+    /// A model id read from the store that is not a valid id.
+    pub fn requests(&self, user: &str) -> Result<Vec<JobRequest>, String> {
+        let model = |id: &str| ModelId::new(id).map_err(|e| e.to_string());
+        let request = |spec| JobRequest {
+            spec,
             triggered_by: user.to_string(),
         };
-        match self {
-            Action::Rerun(t) => vec![one(
-                RunAction::Run,
-                &t.model_id,
-                &t.value_stream,
-                vec![t.date],
-            )],
+        let run = |t: &RunTarget| -> Result<JobRequest, String> {
+            Ok(request(JobSpec::Run {
+                model: model(&t.model_id)?,
+                date: Some(t.date),
+            }))
+        };
+        Ok(match self {
+            Action::Rerun(t) => vec![run(t)?],
             Action::Backfill {
                 model_id,
-                value_stream,
                 from,
                 to,
-                dates,
-                existing,
                 only_missing,
-            } => {
-                let mut request = one(RunAction::Backfill, model_id, value_stream, dates.clone());
-                request.range = Some((*from, *to));
-                request.only_missing = *only_missing;
-                if *only_missing {
-                    request.rerun_existing = dates
-                        .iter()
-                        .copied()
-                        .filter(|d| existing.contains(d))
-                        .collect();
-                }
-                vec![request]
-            }
-            Action::RerunFailed(targets) => targets
-                .iter()
-                .map(|t| one(RunAction::Run, &t.model_id, &t.value_stream, vec![t.date]))
-                .collect(),
-            Action::Refresh {
-                model_id,
-                value_stream,
-            } => vec![one(RunAction::Refresh, model_id, value_stream, Vec::new())],
-        }
+                ..
+            } => vec![request(JobSpec::Backfill {
+                model: model(model_id)?,
+                from: *from,
+                to: *to,
+                only_missing: *only_missing,
+            })],
+            Action::RerunFailed(targets) => targets.iter().map(run).collect::<Result<_, _>>()?,
+            Action::Refresh { model_id, .. } => vec![request(JobSpec::RefreshBenchmarks {
+                model: Some(model(model_id)?),
+                value_stream: None,
+                all: false,
+                dry_run: false,
+            })],
+        })
     }
 }
 
@@ -239,19 +231,39 @@ pub fn compact_dates(dates: &[NaiveDate]) -> String {
     }
 }
 
-/// Whether `role` (with `read_only`) may perform `action`; the reason when not.
-pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), String> {
+/// Why the dispatcher refuses an action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The console runs with `--read-only`.
+    #[error("the console is read-only (--read-only): no action runs")]
+    ReadOnly,
+    /// The user's role is below the one the action needs.
+    #[error("{action} needs the {needed} role; you are {role}")]
+    Role {
+        /// The action's name.
+        action: &'static str,
+        /// The role it needs.
+        needed: Role,
+        /// The role in force.
+        role: Role,
+    },
+}
+
+/// Whether `role` (with `read_only`) may perform `action`.
+///
+/// # Errors
+/// [`Denied`] with the reason.
+pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), Denied> {
     if read_only {
-        return Err("the console is read-only (--read-only): no action runs".into());
+        return Err(Denied::ReadOnly);
     }
     let needed = action.required_role();
     if role < needed {
-        return Err(format!(
-            "{} needs the {} role; you are {}",
-            action.name(),
+        return Err(Denied::Role {
+            action: action.name(),
             needed,
-            role
-        ));
+            role,
+        });
     }
     Ok(())
 }
@@ -262,7 +274,7 @@ pub enum Outcome {
     /// Jobs were started.
     Started(Vec<JobTicket>),
     /// Roles or read-only mode forbade it.
-    Denied(String),
+    Denied(Denied),
     /// The action has no job configured (benchmark refresh today).
     NotConfigured(String),
     /// The orchestrator refused or failed.
@@ -370,8 +382,12 @@ impl Dispatcher {
     }
 
     fn run(&self, action: &Action, events: UnboundedSender<JobEvent>) -> Outcome {
+        let requests = match action.requests(&self.user) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(e),
+        };
         let mut tickets = Vec::new();
-        for request in action.requests(&self.user) {
+        for request in requests {
             match self.orchestrator.submit(&request, events.clone()) {
                 Ok(mut t) => tickets.append(&mut t),
                 Err(RunnerError::NotConfigured(m)) => return Outcome::NotConfigured(m),

@@ -1,10 +1,9 @@
 //! The async side: one UI loop fed by one channel of [`Msg`]; background tasks (terminal input,
 //! refresh tick, clock, store queries on `spawn_blocking`, orchestrator events, log tailing)
-//! only send messages and never touch UI state (DESIGN section 9, habit 1).
+//! only send messages and never touch UI state (README, Design §7, item 1).
 
 use std::collections::HashMap;
-use std::io::SeekFrom;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,6 @@ use chrono::Utc;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -21,17 +19,17 @@ use crate::store::{ResultsStore, StoreError};
 use super::ConsoleContext;
 use super::action::Dispatcher;
 use super::app::{Detail, Effect, LogSource, Msg, Overview, TREND_POINTS, update};
+use super::logbuf::DEFAULT_LOG_CAPACITY;
 use super::runner::JobEvent;
 use super::view::view;
+use crate::orchestrator::{LogOptions, LogStream};
 
 /// Attempts shown in the runs pane per model.
 pub const RUNS_LIMIT: usize = 200;
-/// Largest chunk of a log file read at once (older bytes are skipped with a note).
-pub const LOG_CHUNK: u64 = 2 * 1024 * 1024;
+/// Most log lines forwarded to the UI loop in one message.
+pub const LOG_BATCH: usize = 1024;
 /// How often the console's refresh also runs the reaper of expired run leases.
 pub const REAP_EVERY: Duration = Duration::from_secs(30);
-/// How often a tailed log file is polled.
-pub const LOG_POLL: Duration = Duration::from_millis(400);
 
 /// Queries everything the header and models table need, in two store calls whatever the
 /// number of models: [`ResultsStore::overview`] (latest result, worst characteristic and
@@ -91,20 +89,17 @@ pub struct Executor {
     tx: UnboundedSender<Msg>,
     job_tx: UnboundedSender<JobEvent>,
     tail: Option<JoinHandle<()>>,
-    log_root: PathBuf,
-    log_dir: PathBuf,
     last_reap: Option<std::time::Instant>,
 }
 
 impl Executor {
-    /// An executor over the context's store and dispatcher; relative log paths resolve
-    /// against `log_root`.
+    /// An executor over the context's store and dispatcher; logs are read through the
+    /// dispatcher's orchestrator.
     pub fn new(
         store: Arc<dyn ResultsStore>,
         dispatcher: Arc<Dispatcher>,
         tx: UnboundedSender<Msg>,
         job_tx: UnboundedSender<JobEvent>,
-        log_root: PathBuf,
     ) -> Self {
         Self {
             store,
@@ -112,16 +107,8 @@ impl Executor {
             tx,
             job_tx,
             tail: None,
-            log_dir: log_root.join("logs"),
-            log_root,
             last_reap: None,
         }
-    }
-
-    /// Only logs inside `dir` are shown (see [`log_path_allowed`]); default `<log_root>/logs`.
-    pub fn with_log_dir(mut self, dir: PathBuf) -> Self {
-        self.log_dir = dir;
-        self
     }
 
     /// Starts the work of one effect.
@@ -172,22 +159,18 @@ impl Executor {
                     let _ = tx.send(Msg::Dispatched(report));
                 });
             }
-            Effect::TailLog { source, path } => {
+            Effect::TailLog { source, log } => {
                 if let Some(old) = self.tail.take() {
                     old.abort();
                 }
-                if let Some(path) = path {
-                    let path = if path.is_relative() {
-                        self.log_root.join(path)
-                    } else {
-                        path
+                if let Some(log) = log {
+                    let options = LogOptions {
+                        follow: true,
+                        tail: Some(DEFAULT_LOG_CAPACITY),
+                        since: None,
                     };
-                    match log_path_allowed(&self.log_dir, &path) {
-                        Ok(path) => self.tail = Some(tokio::spawn(tail_file(path, source, tx))),
-                        Err(message) => {
-                            let _ = tx.send(Msg::LogError { source, message });
-                        }
-                    }
+                    let stream = self.dispatcher.orchestrator.logs(&log, options);
+                    self.tail = Some(tokio::spawn(tail_log(stream, source, tx)));
                 }
             }
             Effect::SaveLog { path, text } => {
@@ -208,38 +191,6 @@ impl Executor {
         if let Some(t) = self.tail.take() {
             t.abort();
         }
-    }
-}
-
-/// Whether the console may show `path` as a run's log: only files inside `log_dir` (the
-/// workspace's log directory, where the local runner writes), after resolving `..` and symbolic
-/// links. A run record names its log (`DRIFTDECK_JOB_LOG`), and a record can name any file
-/// (issue 11 #8). A file not created yet is judged by its directory.
-///
-/// # Errors
-/// The message shown in the log pane instead of the file.
-pub fn log_path_allowed(log_dir: &Path, path: &Path) -> Result<PathBuf, String> {
-    let refuse = || {
-        format!(
-            "log {} is outside the workspace log directory {}: not shown",
-            crate::sanitize::escape_controls(&path.display().to_string()),
-            log_dir.display()
-        )
-    };
-    let dir = log_dir.canonicalize().map_err(|_| refuse())?;
-    let resolved = match path.canonicalize() {
-        Ok(p) => p,
-        Err(_) => {
-            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-                return Err(refuse());
-            };
-            parent.canonicalize().map_err(|_| refuse())?.join(name)
-        }
-    };
-    if resolved.starts_with(&dir) {
-        Ok(resolved)
-    } else {
-        Err(refuse())
     }
 }
 
@@ -277,74 +228,30 @@ fn save(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Follows `path`, sending new complete lines; reports a missing file once and keeps waiting.
-async fn tail_file(path: PathBuf, source: LogSource, tx: UnboundedSender<Msg>) {
-    let mut offset: u64 = 0;
-    let mut partial: Vec<u8> = Vec::new();
-    let mut reported: Option<String> = None;
-    loop {
-        let step: Result<Vec<String>, String> = async {
-            let mut file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?;
-            let len = file
-                .metadata()
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?
-                .len();
-            let mut lines = Vec::new();
-            if len < offset {
-                offset = 0;
-                partial.clear();
-                lines.push("── log file was truncated; reading from the start ──".to_string());
-            }
-            if len - offset > LOG_CHUNK {
-                lines.push(format!(
-                    "── skipped {} bytes of older log ──",
-                    len - offset - LOG_CHUNK
-                ));
-                offset = len - LOG_CHUNK;
-                partial.clear();
-            }
-            file.seek(SeekFrom::Start(offset))
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?;
-            let mut buf = Vec::new();
-            let n = file
-                .take(len - offset)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?;
-            offset += n as u64;
-            partial.extend_from_slice(&buf);
-            while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
-                let rest = partial.split_off(pos + 1);
-                let line = String::from_utf8_lossy(&partial[..pos])
-                    .trim_end_matches('\r')
-                    .to_string();
-                lines.push(line);
-                partial = rest;
-            }
-            Ok(lines)
-        }
-        .await;
-        match step {
-            Ok(lines) => {
-                reported = None;
-                if !lines.is_empty()
-                    && tx
-                        .send(Msg::LogLines {
-                            source: source.clone(),
-                            lines,
-                        })
-                        .is_err()
-                {
-                    return;
-                }
-            }
-            Err(message) => {
-                if reported.as_deref() != Some(message.as_str()) {
-                    reported = Some(message.clone());
+/// Forwards the lines of an orchestrator log stream to the UI loop in batches (whatever is ready
+/// at once); an error item is shown once until it changes. Dropping the task (abort) drops the
+/// stream, which stops the orchestrator's reading.
+async fn tail_log(stream: LogStream, source: LogSource, tx: UnboundedSender<Msg>) {
+    let mut chunks = stream.ready_chunks(LOG_BATCH);
+    while let Some(items) = chunks.next().await {
+        let mut lines = Vec::new();
+        for item in items {
+            match item {
+                Ok(line) => lines.push(line),
+                Err(e) => {
+                    if !lines.is_empty() {
+                        let batch = std::mem::take(&mut lines);
+                        if tx
+                            .send(Msg::LogLines {
+                                source: source.clone(),
+                                lines: batch,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    let message = format!("log: {e}");
                     if tx
                         .send(Msg::LogError {
                             source: source.clone(),
@@ -357,7 +264,16 @@ async fn tail_file(path: PathBuf, source: LogSource, tx: UnboundedSender<Msg>) {
                 }
             }
         }
-        tokio::time::sleep(LOG_POLL).await;
+        if !lines.is_empty()
+            && tx
+                .send(Msg::LogLines {
+                    source: source.clone(),
+                    lines,
+                })
+                .is_err()
+        {
+            return;
+        }
     }
 }
 
@@ -397,21 +313,25 @@ pub async fn run_loop(
         role: ctx.role,
         read_only: ctx.read_only,
     });
-    let mut exec = Executor::new(
-        Arc::clone(&ctx.store),
-        dispatcher,
-        tx.clone(),
-        job_tx,
-        ctx.workspace_root.clone(),
-    )
-    .with_log_dir(ctx.log_dir.clone());
+    let mut exec = Executor::new(Arc::clone(&ctx.store), dispatcher, tx.clone(), job_tx);
     let refresh_every = ctx.refresh_every;
+    let mut ctx = ctx;
+    let health_check = ctx.health_check.take();
     let mut app = ctx.into_app();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     app.now = Utc::now();
 
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    if let Some(check) = health_check {
+        let t = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let failing = tokio::task::spawn_blocking(check)
+                .await
+                .unwrap_or_else(|e| vec![format!("health check: did not finish: {e}")]);
+            let _ = t.send(Msg::Health(failing));
+        }));
+    }
     let t = tx.clone();
     tasks.push(tokio::spawn(async move {
         while let Some(ev) = job_rx.recv().await {

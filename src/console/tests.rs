@@ -250,7 +250,7 @@ fn moving_in_runs_tails_that_runs_log() {
                 run_id: "model_0002-2013-02-27".into(),
                 attempt: 1
             },
-            path: Some("logs/model_0002/2013-02-27.log".into()),
+            log: Some("logs/model_0002/2013-02-27.log".into()),
         }]
     );
 }
@@ -457,7 +457,7 @@ fn quit_asks_while_console_jobs_run() {
             job_id: "j1".into(),
             model_id: "model_0002".into(),
             date: None,
-            log_path: None,
+            log: None,
         },
     );
     assert!(press(&mut app, &e, key('q')).is_empty());
@@ -572,7 +572,7 @@ fn dispatcher_denies_viewers_and_read_only_and_audits_both() {
         let (d, store) = dispatcher(&e, role, ro, orch.clone());
         let report = d.dispatch(&rerun(), tx.clone(), fixed_now());
         assert!(
-            matches!(&report.outcome, Outcome::Denied(r) if r.contains(needle)),
+            matches!(&report.outcome, Outcome::Denied(r) if r.to_string().contains(needle)),
             "{report:?}"
         );
         let audit = store.audit_entries();
@@ -611,16 +611,13 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     let Outcome::Started(tickets) = &report.outcome else {
         panic!("{report:?}")
     };
-    assert_eq!(tickets.len(), 2);
+    // One backfill job over the range (the job plans its dates).
+    assert_eq!(tickets.len(), 1);
     let reqs = orch.received();
     assert_eq!(reqs.len(), 1);
     assert_eq!(
-        (
-            reqs[0].action,
-            reqs[0].dates.len(),
-            reqs[0].triggered_by.as_str()
-        ),
-        (RunAction::Backfill, 2, "alice")
+        (reqs[0].spec.kind(), reqs[0].triggered_by.as_str()),
+        (RunAction::Backfill, "alice")
     );
     assert!(matches!(rx.try_recv(), Ok(JobEvent::Started { .. })));
     // Refresh is admin-only: denied for an operator.
@@ -633,7 +630,7 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     let audit = store.audit_entries();
     assert_eq!(audit.len(), 3);
     assert_eq!(audit[0].outcome, super::action::REQUESTED);
-    assert_eq!(audit[1].outcome, "started 2 job(s)");
+    assert_eq!(audit[1].outcome, "started 1 job(s)");
     assert_eq!(audit[1].target, "m1 2013-02-01..2013-02-03");
     assert!(audit[2].outcome.contains("needs the admin role"));
 }
@@ -691,7 +688,7 @@ fn dispatched_report_updates_status_jobs_and_log() {
         job_id: "run-model_0002-2013-02-28".into(),
         model_id: "model_0002".into(),
         date: Some(date("2013-02-28")),
-        log_path: None,
+        log: None,
     };
     let fx = update(
         &mut app,
@@ -728,7 +725,7 @@ fn dispatched_report_updates_status_jobs_and_log() {
         &mut app,
         Msg::Dispatched(super::action::DispatchReport {
             action: rerun(),
-            outcome: Outcome::Denied("viewer".into()),
+            outcome: Outcome::Denied(super::action::Denied::ReadOnly),
             audit_error: None,
         }),
     );
@@ -781,7 +778,7 @@ fn role_flag_cannot_exceed_configured_role() {
 }
 
 #[test]
-fn backfill_request_carries_range_and_failed_existing_dates() {
+fn backfill_request_is_one_backfill_job_over_the_range() {
     let action = Action::Backfill {
         model_id: "m".into(),
         value_stream: "vs".into(),
@@ -791,14 +788,25 @@ fn backfill_request_carries_range_and_failed_existing_dates() {
         existing: vec![date("2013-02-26"), date("2013-02-27"), date("2013-02-28")],
         only_missing: true,
     };
-    let reqs = action.requests("alice");
+    let reqs = action.requests("alice").expect("valid model id");
     assert_eq!(reqs.len(), 1);
     assert_eq!(
-        reqs[0].range,
-        Some((date("2013-02-26"), date("2013-03-02")))
+        reqs[0].spec,
+        crate::orchestrator::JobSpec::Backfill {
+            model: crate::domain::ModelId::new("m").expect("id"),
+            from: date("2013-02-26"),
+            to: date("2013-03-02"),
+            only_missing: true,
+        }
     );
-    assert!(reqs[0].only_missing);
-    assert_eq!(reqs[0].rerun_existing, vec![date("2013-02-28")]);
+    assert_eq!(reqs[0].triggered_by, "alice");
+    // A hostile model id from the store is refused, not passed to a job.
+    let bad = Action::Rerun(super::action::RunTarget {
+        model_id: "../x; rm".into(),
+        value_stream: "vs".into(),
+        date: date("2013-02-26"),
+    });
+    assert!(bad.requests("alice").is_err());
 }
 
 #[test]
@@ -809,7 +817,7 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
         job_id: "run-model_0002-2013-02-28".into(),
         model_id: "model_0002".into(),
         date: Some(date("2013-02-28")),
-        log_path: Some("logs/run-model_0002-2013-02-28.log".into()),
+        log: Some("logs/run-model_0002-2013-02-28.log".into()),
     };
     let job = LogSource::Job(ticket.job_id.clone());
     let fx = update(
@@ -822,7 +830,7 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
     );
     assert!(fx.contains(&Effect::TailLog {
         source: job.clone(),
-        path: ticket.log_path.clone(),
+        log: ticket.log.clone(),
     }));
     // The overview and detail reloads (start, finish, refresh ticks) keep the job's log.
     settle(&mut app, &e.store, fx);
@@ -906,7 +914,7 @@ fn saving_a_log_honours_read_only_and_roles() {
 /// elsewhere and symbolic links out of it are refused.
 #[test]
 fn only_logs_inside_the_log_directory_are_shown() {
-    use super::runtime::log_path_allowed;
+    use crate::orchestrator::local::log_path_allowed;
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(logs.join("m1")).expect("mkdir");

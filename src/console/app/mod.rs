@@ -1,7 +1,7 @@
 //! Console state and the pure `update` function: one [`Msg`] in, state changed, a list of
 //! [`Effect`]s out. No terminal, no I/O, no clock: everything the runtime learns arrives as a
 //! message, everything the console wants done leaves as an effect, so the whole interaction
-//! logic is unit-testable (DESIGN section 9, habit 1).
+//! logic is unit-testable (README, Design §7, item 1).
 
 mod actions;
 mod data;
@@ -36,5 +36,5 @@ use navigation::on_normal_key;
 pub const TREND_POINTS: usize = 30;
 /// Rows moved by page up / page down.
 pub const PAGE: usize = 10;
-/// Longest backfill the dialog accepts, in days (the CLI's limit without `--large`).
-pub const MAX_BACKFILL_DAYS: i64 = crate::jobs::backfill::MAX_BACKFILL_DAYS;
+/// Longest backfill the dialog accepts, in days (the jobs' planning rule).
+pub use crate::jobs::backfill::MAX_BACKFILL_DAYS;
