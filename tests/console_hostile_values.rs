@@ -59,7 +59,19 @@ fn press(app: &mut App, e: &Estate, k: KeyCode) {
 
 /// Hostile rows for model_0000: results on the last days with `values`, characteristic rows
 /// (and bins) named and labelled with `text`, a run whose error and user are `text`.
+/// Stores refuse non-finite values (typed `NonFinite`), so the worst a store can hand the
+/// console is a finite extreme: NaN and ±inf are stored as -1.797e308 / ±1.797e308.
+fn storable(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::MIN
+    } else {
+        v.clamp(f64::MIN, f64::MAX)
+    }
+}
+
 fn poison(e: &Estate, values: &[f64], text: &str) {
+    let values: Vec<f64> = values.iter().copied().map(storable).collect();
+    let values = values.as_slice();
     let last = NaiveDate::from_ymd_opt(2013, 2, 28).expect("date");
     let vs = e.models[0].value_stream.clone();
     for (i, v) in values.iter().enumerate() {

@@ -322,6 +322,22 @@ fn round_significant(x: f64, digits: i32) -> String {
 mod label_tests {
     use super::short_bin_label;
 
+    /// Issue 11 #3: values no PSI can take are marked and clipped, never drawn as they are.
+    #[test]
+    fn out_of_domain_values_are_marked_and_clipped() {
+        use super::fmt_value;
+        use super::trend::{PLOT_CAP, plot_value};
+        assert_eq!(fmt_value(0.1234), "0.123");
+        assert_eq!(fmt_value(f64::NAN), "⚠NaN");
+        assert_eq!(fmt_value(f64::INFINITY), "⚠+inf");
+        assert_eq!(fmt_value(1e308), "⚠1.0e308");
+        assert_eq!(fmt_value(-0.5), "⚠-0.500");
+        assert_eq!(plot_value(f64::NAN), (None, true));
+        assert_eq!(plot_value(1e308), (Some(PLOT_CAP), true));
+        assert_eq!(plot_value(-1.0), (Some(0.0), true));
+        assert_eq!(plot_value(0.3), (Some(0.3), false));
+    }
+
     #[test]
     fn bin_labels_are_shortened_for_display() {
         assert_eq!(
