@@ -124,6 +124,8 @@ fn termination_signals_restore_the_terminal_like_q() {
     let tmux = Tmux {
         socket: dir.path().join("tmux.sock"),
     };
+    // A session that outlives the tested ones: the server exits when its last session ends.
+    tmux.ok(&["new-session", "-d", "-s", "keep", "sleep 600"]);
     for sig in ["TERM", "HUP", "INT"] {
         let session = format!("sig{sig}");
         let pid_file = dir.path().join(format!("{sig}.pid"));

@@ -239,8 +239,9 @@ fn busy_store_while_recording_an_attempt_delays_the_run() {
             "0",
         ],
     );
-    // Longer than the store's 5 s busy timeout.
-    std::thread::sleep(Duration::from_secs(8));
+    // Longer than two of the store's 5 s busy timeouts: the reaper at start gives up after one
+    // (logged, not fatal), then recording the first attempt meets the lock and retries.
+    std::thread::sleep(Duration::from_secs(12));
     lock.execute_batch("COMMIT")
         .expect("release the write lock");
     let out = child.wait_with_output().expect("wait");

@@ -1,7 +1,7 @@
 //! Issue 11, finding 1: the crash-and-signal suite. SIGKILL and SIGTERM at points of `run` and
 //! `backfill` (mid-backfill, during a retry wait), then recovery: no attempt is left non-final
 //! (the reaper in `status` ends expired leases as `lost`, SIGTERM records `cancelled`), every
-//! result is complete (a characteristics set for each result) or absent, and the next
+//! result is complete (its characteristics and bins, `PCI_CSI_DAILY_BINS`, with it) or absent, and the next
 //! `backfill --only-missing` finishes the set.
 //!
 //! A 2 s lease (`DRIFTDECK_LEASE_SECONDS`) keeps the suite short; kill points are drawn from the
@@ -172,7 +172,7 @@ fn non_final(ws: &Ws) -> i64 {
 fn incomplete_results(ws: &Ws) -> i64 {
     ws.count(
         "SELECT COUNT(*) FROM PCI_CSI_RESULTS r WHERE NOT EXISTS (SELECT 1 FROM \
-         PCI_CSI_CHARACTERISTICS c WHERE c.model_id = r.model_id \
+         PCI_CSI_DAILY_BINS c WHERE c.model_id = r.model_id \
          AND c.calculation_date = r.calculation_date)",
     )
 }

@@ -105,9 +105,6 @@ struct Meta {
     worst: Option<(String, f64)>,
 }
 
-/// Runs one model on one date with the context's retry policy.
-///
-/// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
 /// How long recording one attempt may keep retrying a busy store (each try already waits the
 /// store's own busy timeout). A lock held longer fails the run with the store's error.
 pub const RECORD_RETRY_BUDGET: Duration = Duration::from_secs(60);
@@ -119,28 +116,47 @@ pub const RECORD_RETRY_BUDGET: Duration = Duration::from_secs(60);
 /// # Errors
 /// The store's error when it is not `Busy`, or still `Busy` after the budget.
 pub fn record_attempt(ctx: &JobContext, record: &RunRecord) -> Result<(), JobError> {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(250);
-    loop {
+    let what = format!("recording attempt {} of {}", record.attempt, record.run_id);
+    with_busy_retry(&what, || {
         // Non-final attempts carry a lease the heartbeat renews (issue 11 #1).
-        let written = if record.status.is_final() {
+        if record.status.is_final() {
             ctx.store.record_attempt(record)
         } else {
             ctx.store
                 .record_attempt_leased(record, super::lease::lease_until())
-        };
-        if written.is_ok() {
-            super::lease::track(&ctx.store, record);
         }
-        match written {
+    })?;
+    super::lease::track(&ctx.store, record);
+    Ok(())
+}
+
+/// Runs a store write, retrying [`StoreError::Busy`](crate::store::StoreError::Busy) with
+/// exponential backoff (0.25 s doubling up to 4 s) within [`RECORD_RETRY_BUDGET`]; each retry is
+/// logged (`store_busy`, `what`).
+///
+/// # Errors
+/// The store's error when it is not `Busy`, or still `Busy` after the budget.
+pub fn with_busy_retry<T>(
+    what: &str,
+    mut write: impl FnMut() -> Result<T, crate::store::StoreError>,
+) -> Result<T, crate::store::StoreError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match write() {
             Err(crate::store::StoreError::Busy(message))
                 if start.elapsed() + pause < RECORD_RETRY_BUDGET =>
             {
-                tracing::warn!(event = "store_busy", run_id = %record.run_id, attempt = record.attempt, retry_in_ms = pause.as_millis() as u64, "results store busy while recording the attempt; retrying: {message}");
+                tracing::warn!(
+                    event = "store_busy",
+                    what,
+                    retry_in_ms = pause.as_millis() as u64,
+                    "results store busy; retrying: {message}"
+                );
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(4));
             }
-            other => return other.map_err(JobError::from),
+            other => return other,
         }
     }
 }
@@ -155,11 +171,14 @@ pub fn new_run_id(model_id: &str, date: chrono::NaiveDate) -> String {
 /// Longest error text stored with an attempt, logged or sent in a notification (characters).
 pub const MAX_ERROR_CHARS: usize = 2_000;
 
+/// Runs one model on one date with the context's retry policy.
+///
+/// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
 /// After the final failed attempt the model's recipients are notified.
 ///
 /// # Errors
 /// The last attempt's error. A failure to record an attempt is also an error (the run cannot be
-/// audited), except that recording is never retried on its own.
+/// audited); a busy store is retried first ([`record_attempt`]).
 pub fn run_model(
     ctx: &JobContext,
     job: &ModelJob,

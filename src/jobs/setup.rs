@@ -131,7 +131,9 @@ impl Workspace {
                 crate::sanitize::excerpt(triggered_by, 80)
             ),
         };
-        self.ctx.store.append_audit(&entry)?;
+        super::run::with_busy_retry("writing the audit entry", || {
+            self.ctx.store.append_audit(&entry)
+        })?;
         Ok(())
     }
 
