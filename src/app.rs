@@ -92,7 +92,11 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .wrap_err("--role")?;
     let config = prepare_demo(load_config(explicit)?)?;
     let store: Arc<dyn ResultsStore> = match wiring::results_store(&config) {
-        Ok(s) => s,
+        Ok(s) => {
+            // Attempts of killed jobs become `lost` when the console starts (issue 11 #1).
+            jobs::lease::reap(s.as_ref());
+            s
+        }
         Err(e) => Arc::new(UnavailableStore {
             backend: config.settings.store.kind(),
             message: e.to_string(),

@@ -121,11 +121,11 @@ pub struct JobArgs {
     /// model id and date are appended.
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Override the configured delay between attempts, in seconds.
-    #[arg(long)]
+    /// Override the configured delay between attempts, in seconds (0..=86400).
+    #[arg(long, value_parser = parse_retry_delay)]
     pub retry_delay: Option<f64>,
-    /// Override the configured number of attempts.
-    #[arg(long)]
+    /// Override the configured number of attempts (1..=20).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=crate::jobs::retry::MAX_ATTEMPTS as i64))]
     pub attempts: Option<u32>,
 }
 
@@ -151,9 +151,12 @@ pub struct BackfillArgs {
     /// missing or failed").
     #[arg(long)]
     pub only_missing: bool,
-    /// Runs at once. Default: `[orchestrator] concurrency`.
-    #[arg(long)]
+    /// Runs at once (1..=64). Default: `[orchestrator] concurrency`.
+    #[arg(long, value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
+    /// Allow a range longer than 3,660 days (a deliberate large backfill).
+    #[arg(long)]
+    pub large: bool,
     /// Who started it, retry overrides, run id prefix.
     #[command(flatten)]
     pub job: JobArgs,
@@ -192,8 +195,8 @@ pub struct PsiArgs {
 /// `driftdeck schedule`.
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
-    /// Print the next N scheduled firings (UTC) and exit.
-    #[arg(long, value_name = "N")]
+    /// Print the next N scheduled firings (UTC) and exit (N ≤ 10000).
+    #[arg(long, value_name = "N", value_parser = parse_list_len)]
     pub list: Option<usize>,
 }
 
@@ -229,4 +232,43 @@ pub enum DemoCommand {
         /// Directory. Default: ./demo-workspace.
         dir: Option<PathBuf>,
     },
+}
+
+/// Most firings `schedule --list` prints.
+pub const MAX_LIST: usize = 10_000;
+
+/// `--retry-delay`: a finite number of seconds in 0..=[`MAX_DELAY_SECONDS`](crate::jobs::retry::MAX_DELAY_SECONDS).
+fn parse_retry_delay(s: &str) -> Result<f64, String> {
+    let max = crate::jobs::retry::MAX_DELAY_SECONDS;
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number of seconds (0..={max})"))?;
+    if v.is_finite() && (0.0..=max as f64).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and {max} seconds (one day)"))
+    }
+}
+
+fn parse_bounded(s: &str, max: usize, what: &str) -> Result<usize, String> {
+    let v: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a whole number (1..={max} {what})"))?;
+    if (1..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 1 and {max} {what}"))
+    }
+}
+
+/// `--concurrency`: 1..=[`MAX_CONCURRENCY`](crate::jobs::backfill::MAX_CONCURRENCY).
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    parse_bounded(s, crate::jobs::backfill::MAX_CONCURRENCY, "runs at once")
+}
+
+/// `schedule --list`: 1..=[`MAX_LIST`].
+fn parse_list_len(s: &str) -> Result<usize, String> {
+    parse_bounded(s, MAX_LIST, "firings")
 }

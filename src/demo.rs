@@ -310,6 +310,7 @@ pub fn backfill_year(
         triggered_by: "demo".into(),
         run_id_prefix: Some("demo".into()),
         log_path: None,
+        large: false,
     };
     let step = std::sync::atomic::AtomicUsize::new(0);
     let summary = jobs::backfill::backfill(&ctx, &models, &options, &|done, total| {

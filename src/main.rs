@@ -33,7 +33,14 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         Err(report) => {
-            eprint!("{}", render_error(&report, backtrace_wanted()));
+            // Data quoted in errors (file headers, cells) never drives the terminal (issue 11 #10).
+            eprint!(
+                "{}",
+                driftdeck::sanitize::escape_terminal_text(&render_error(
+                    &report,
+                    backtrace_wanted()
+                ))
+            );
             ExitCode::FAILURE
         }
     }
@@ -133,6 +140,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         "info"
     };
     init_job_logging(&cli.log_format, level);
+    if matches!(command, Command::Run(_) | Command::Backfill(_)) {
+        // Before any worker thread: SIGTERM/SIGINT/SIGHUP record attempts as cancelled.
+        jobs::lease::install_termination_handler();
+    }
     match command {
         Command::Run(args) => cmd_run(config, &args),
         Command::Backfill(args) => {
@@ -140,10 +151,25 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_retry_overrides(args.job.attempts, args.job.retry_delay);
             let from = domain::parse_date(&args.from).wrap_err("--from")?;
             let to = domain::parse_date(&args.to).wrap_err("--to")?;
+            jobs::backfill::check_range(from, to, args.large)?;
             let models = ws.select(
                 args.model.as_deref(),
                 args.value_stream.as_deref(),
                 args.all,
+            )?;
+            let selection = args
+                .model
+                .clone()
+                .or_else(|| {
+                    args.value_stream
+                        .as_ref()
+                        .map(|v| format!("value stream {v}"))
+                })
+                .unwrap_or_else(|| "--all".into());
+            ws.audit_cli(
+                "backfill",
+                &format!("{selection} {from}..{to}"),
+                &args.job.triggered_by,
             )?;
             let options = jobs::backfill::BackfillOptions {
                 from,
@@ -153,6 +179,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 triggered_by: args.job.triggered_by.clone(),
                 run_id_prefix: args.job.run_id.clone(),
                 log_path: std::env::var(driftdeck::orchestrator::local::JOB_LOG_ENV).ok(),
+                large: args.large,
             };
             let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
                 if done == total || done % 200 == 0 {
@@ -172,7 +199,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 summary.skipped
             );
             for (model, date, error) in &summary.failures {
-                println!("  FAILED {model} {date}: {error}");
+                println!(
+                    "  FAILED {model} {date}: {}",
+                    driftdeck::sanitize::escape_controls(&error.to_string())
+                );
             }
             Ok(if summary.failures.is_empty() {
                 ExitCode::SUCCESS
@@ -205,7 +235,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
-            let ws = jobs::setup::Workspace::open(config)?;
+            let cfg = driftdeck::config::load(config)?;
+            if let driftdeck::config::StoreSettings::Sqlite(sqlite) = &cfg.settings.store {
+                refuse_empty_store(&sqlite.path)?;
+            }
+            let ws = jobs::setup::Workspace::from_config(cfg)?;
             let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -293,6 +327,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `status` reads: an existing 0-byte store file (truncated, or lost data) is reported, not
+/// silently turned into a new empty store by the migration (issue 11 #15).
+fn refuse_empty_store(path: &std::path::Path) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(color_eyre::eyre::eyre!(
+            "results store {} is an empty file (0 bytes), not a driftdeck store; `status` does \
+             not write. Restore it from a backup, or delete it and run any job to create a new one",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 /// `driftdeck run`: one model, every model, or every model whose latest attempt failed.
 fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode> {
     let ws = jobs::setup::Workspace::open(config)?
@@ -304,7 +351,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
     let runs: Vec<(&jobs::ModelJob, chrono::NaiveDate)> = if args.failed {
         let mut out = Vec::new();
         for r in ws.ctx.store.latest_runs()? {
-            if r.status == domain::RunStatus::Failed
+            if r.status.is_failure()
                 && let Ok(job) = ws.job(&r.model_id)
             {
                 out.push((job, r.calculation_date));
@@ -315,7 +362,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
         }
         out
     } else if args.all {
-        ws.jobs.iter().map(|j| (j, date)).collect()
+        ws.all_jobs()?.into_iter().map(|j| (j, date)).collect()
     } else {
         let id = args
             .model
@@ -323,6 +370,19 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
             .ok_or(UsageError("--model, --all or --failed"))?;
         vec![(ws.job(id)?, date)]
     };
+    if !runs.is_empty() {
+        let selection = match (&args.model, args.all) {
+            (Some(m), _) => m.clone(),
+            (None, true) => "--all".into(),
+            (None, false) => "--failed".into(),
+        };
+        let target = if args.failed {
+            selection
+        } else {
+            format!("{selection} {date}")
+        };
+        ws.audit_cli("run", &target, &args.job.triggered_by)?;
+    }
     let several = runs.len() > 1;
     let mut failed = 0;
     for (job, date) in runs {
@@ -355,7 +415,12 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
             ),
             Err(e) => {
                 failed += 1;
-                eprintln!("{} {} FAILED: {e}", job.model_id, date);
+                eprintln!(
+                    "{} {} FAILED: {}",
+                    job.model_id,
+                    date,
+                    driftdeck::sanitize::escape_controls(&e.to_string())
+                );
             }
         }
     }

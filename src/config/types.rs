@@ -510,7 +510,7 @@ pub struct RolesSettings {
     /// Role of users not listed. Default `operator`.
     #[serde(default = "default_role")]
     pub default: Role,
-    /// Role per user name (`$USER`).
+    /// Role per OS user name (the password database entry of the real uid, not `$USER`).
     #[serde(default)]
     pub users: BTreeMap<String, Role>,
 }

@@ -106,11 +106,33 @@ fn check_settings(p: &mut Problems, s: &Settings) {
         p.add("engine.eps", format!("must be in (0, 1), got {eps}"));
     }
     check_bins(p, "engine.bins", Some(s.engine.bins));
-    if s.retry.attempts == 0 {
-        p.add("retry.attempts", "must be at least 1");
+    use crate::jobs::{backfill::MAX_CONCURRENCY, retry::MAX_ATTEMPTS, retry::MAX_DELAY_SECONDS};
+    if !(1..=MAX_ATTEMPTS).contains(&s.retry.attempts) {
+        p.add(
+            "retry.attempts",
+            format!(
+                "must be between 1 and {MAX_ATTEMPTS}, got {}",
+                s.retry.attempts
+            ),
+        );
     }
-    if s.orchestrator.concurrency() == 0 {
-        p.add("orchestrator.concurrency", "must be at least 1");
+    if s.retry.delay_seconds > MAX_DELAY_SECONDS {
+        p.add(
+            "retry.delay_seconds",
+            format!(
+                "must be at most {MAX_DELAY_SECONDS} (one day), got {}",
+                s.retry.delay_seconds
+            ),
+        );
+    }
+    if !(1..=MAX_CONCURRENCY).contains(&s.orchestrator.concurrency()) {
+        p.add(
+            "orchestrator.concurrency",
+            format!(
+                "must be between 1 and {MAX_CONCURRENCY}, got {}",
+                s.orchestrator.concurrency()
+            ),
+        );
     }
     check_built(p, &s.store);
     check_built(p, &s.orchestrator);
@@ -137,7 +159,10 @@ fn check_settings(p: &mut Problems, s: &Settings) {
     {
         p.add(
             "notify.slack_webhook_env",
-            format!("{var:?} is not an environment variable name (the webhook itself belongs in the environment)"),
+            format!(
+                "{} is not an environment variable name (the webhook itself belongs in the environment)",
+                crate::sanitize::quote_value(var)
+            ),
         );
     }
 }

@@ -292,6 +292,10 @@ impl Outcome {
     }
 }
 
+/// Outcome text of the audit entry written before an authorized action runs; a second entry
+/// records what happened.
+pub const REQUESTED: &str = "requested";
+
 /// Result of [`Dispatcher::dispatch`], sent back to the UI loop.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DispatchReport {
@@ -318,22 +322,33 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Authorizes, runs and audits `action`. Blocking (the orchestrator's submit and the audit
-    /// write); call from `spawn_blocking` inside a tokio runtime. The jobs' progress arrives
+    /// Authorizes, runs and audits `action`. Blocking (the audit writes and the orchestrator's
+    /// submit); call from `spawn_blocking` inside a tokio runtime. The jobs' progress arrives
     /// through [`OrchestratorAdapter::forward_events`].
     pub fn dispatch(&self, action: &Action, now: DateTime<Utc>) -> DispatchReport {
-        let outcome = match authorize(self.role, self.read_only, action) {
-            Err(reason) => Outcome::Denied(reason),
-            Ok(()) => self.run(action),
-        };
-        let entry = AuditRecord {
+        let entry = |outcome: String| AuditRecord {
             at: now,
             user: self.user.clone(),
             role: self.role.as_str().to_string(),
             action: action.name().to_string(),
             target: action.target(),
-            outcome: outcome.audit_text(),
+            outcome,
         };
+        let outcome = match authorize(self.role, self.read_only, action) {
+            Err(reason) => Outcome::Denied(reason),
+            Ok(()) => match self.precheck(action) {
+                Some(refused) => refused,
+                // The audit entry is durable before anything runs: an action whose audit
+                // cannot be written does not start (issue 11 #6).
+                None => match self.store.append_audit(&entry(REQUESTED.into())) {
+                    Err(e) => Outcome::Failed(format!(
+                        "not started: the audit entry could not be written ({e})"
+                    )),
+                    Ok(()) => self.run(action),
+                },
+            },
+        };
+        let entry = entry(outcome.audit_text());
         let audit_error = self
             .store
             .append_audit(&entry)
@@ -350,13 +365,18 @@ impl Dispatcher {
         }
     }
 
-    fn run(&self, action: &Action) -> Outcome {
+    /// Refusals known before anything is written or run.
+    fn precheck(&self, action: &Action) -> Option<Outcome> {
         if matches!(action, Action::Refresh { .. }) && !self.orchestrator.refresh_configured() {
-            return Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into());
+            return Some(Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into()));
         }
         if action.run_count() == 0 && !matches!(action, Action::Refresh { .. }) {
-            return Outcome::Failed("nothing to run".into());
+            return Some(Outcome::Failed("nothing to run".into()));
         }
+        None
+    }
+
+    fn run(&self, action: &Action) -> Outcome {
         let requests = match action.requests(&self.user) {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e),

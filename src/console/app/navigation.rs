@@ -184,7 +184,7 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let targets: Vec<RunTarget> = app
                 .rows
                 .iter()
-                .filter(|r| r.status == Some(RunStatus::Failed))
+                .filter(|r| r.status.is_some_and(RunStatus::is_failure))
                 .filter_map(|r| {
                     Some(RunTarget {
                         model_id: r.model_id.clone(),
@@ -256,6 +256,24 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         KeyAction::SaveLog => {
+            // Saving writes a file: an action like any other (issue 11 #8).
+            if app.session.read_only {
+                app.set_status(
+                    Level::Warn,
+                    "the console is read-only (--read-only): logs are not saved",
+                );
+                return Vec::new();
+            }
+            if app.session.role < crate::domain::Role::Operator {
+                app.set_status(
+                    Level::Warn,
+                    format!(
+                        "saving a log needs the operator role; you are {}",
+                        app.session.role
+                    ),
+                );
+                return Vec::new();
+            }
             let Some(source) = app.log.source.clone() else {
                 app.set_status(Level::Warn, "no log to save");
                 return Vec::new();

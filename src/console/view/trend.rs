@@ -10,7 +10,25 @@ use crate::console::app::{App, Pane};
 use crate::console::theme::{Role, Theme, band_symbol};
 use crate::domain::{Band, Thresholds};
 
-use super::{message, pane_block, selected_title};
+use super::{fmt_value, message, pane_block, selected_title};
+
+/// Largest PSI drawn on the chart's y axis. Stored values come from outside (another writer to
+/// the shared table can store `1e308`, a negative or a non-finite value); anything above is drawn
+/// at this cap, below 0 at 0, and non-finite values are left out, each counted in the title.
+/// An eps-floored PSI stays far below it (about 2·ln(1/eps) ≈ 18 for eps = 1e-4).
+pub const PLOT_CAP: f64 = 100.0;
+
+/// Where a stored PSI is drawn: `None` for NaN (left out), else clamped to `0..=PLOT_CAP`.
+/// The flag says the value was changed (clamped or left out) and must be marked.
+pub fn plot_value(v: f64) -> (Option<f64>, bool) {
+    if v.is_nan() {
+        (None, true)
+    } else if (0.0..=PLOT_CAP).contains(&v) {
+        (Some(v), false)
+    } else {
+        (Some(v.clamp(0.0, PLOT_CAP)), true)
+    }
+}
 
 pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
     let t = &app.theme;
@@ -33,9 +51,9 @@ pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool
         let band = th.band(r.psi_score);
         title.push(Span::styled(
             format!(
-                " · {} PSI {:.3} {} {}",
+                " · {} PSI {} {} {}",
                 r.calculation_date,
-                r.psi_score,
+                fmt_value(r.psi_score),
                 band_symbol(band),
                 band
             ),
@@ -77,23 +95,29 @@ pub(super) fn draw_trend_chart(
     let last = history[history.len() - 1].calculation_date;
     let x = |d: chrono::NaiveDate| (d - first).num_days() as f64;
     let x_max = x(last).max(1.0);
-    let psi_max = history.iter().map(|r| r.psi_score).fold(0.0, f64::max);
-    let y_max = (psi_max.max(th.alert) * 1.15).max(0.01);
-    let line: Vec<(f64, f64)> = history
-        .iter()
-        .map(|r| (x(r.calculation_date), r.psi_score))
-        .collect();
+    let mut marked = 0usize;
+    let mut line: Vec<(f64, f64)> = Vec::with_capacity(history.len());
     let mut warn_pts = Vec::new();
     let mut alert_pts = Vec::new();
     for r in history {
+        let (y, changed) = plot_value(r.psi_score);
+        marked += usize::from(changed);
+        let Some(y) = y else { continue };
+        let p = (x(r.calculation_date), y);
+        line.push(p);
         match th.band(r.psi_score) {
-            Band::Warn => warn_pts.push((x(r.calculation_date), r.psi_score)),
-            Band::Alert => alert_pts.push((x(r.calculation_date), r.psi_score)),
+            Band::Warn => warn_pts.push(p),
+            Band::Alert => alert_pts.push(p),
             Band::Ok => {}
         }
     }
-    let warn_line = [(0.0, th.warn), (x_max, th.warn)];
-    let alert_line = [(0.0, th.alert), (x_max, th.alert)];
+    let psi_max = line.iter().map(|p| p.1).fold(0.0, f64::max);
+    // Thresholds come from configuration (validated finite) but are clamped like data.
+    let warn_y = plot_value(th.warn).0.unwrap_or(0.0);
+    let alert_y = plot_value(th.alert).0.unwrap_or(0.0);
+    let y_max = (psi_max.max(alert_y) * 1.15).max(0.01);
+    let warn_line = [(0.0, warn_y), (x_max, warn_y)];
+    let alert_line = [(0.0, alert_y), (x_max, alert_y)];
     let cursor: Vec<(f64, f64)> = app
         .cursor_result()
         .map(|r| {
@@ -152,6 +176,16 @@ pub(super) fn draw_trend_chart(
                 .data(&cursor),
         );
     }
+    let block = if marked > 0 {
+        block.title_bottom(Line::styled(
+            format!(
+                " ⚠ {marked} stored value(s) outside 0..{PLOT_CAP} or not a number: clipped or left out "
+            ),
+            t.style(Role::Warn),
+        ))
+    } else {
+        block
+    };
     let chart = Chart::new(datasets)
         .block(block)
         .x_axis(
