@@ -61,6 +61,35 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Print resolved configuration paths and backends.
     Info,
+    /// Write deployment manifests: `render k8s [--out DIR]`.
+    Render(RenderArgs),
+}
+
+/// `driftdeck render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// What to render.
+    #[command(subcommand)]
+    pub target: RenderTarget,
+}
+
+/// `driftdeck render ...`.
+#[derive(Debug, Subcommand)]
+pub enum RenderTarget {
+    /// Kubernetes objects for every model of models.yaml (ConfigMaps, CronJobs, the refresh
+    /// CronJob, ServiceAccounts with Roles, the EFS claim): one YAML file per object in `--out`,
+    /// or one YAML stream on stdout.
+    K8s {
+        /// Directory to write `NN-kind-name.yaml` files into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Namespace (default: `[orchestrator] namespace`, else `model-monitoring`).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Job image (default: `[orchestrator] image`).
+        #[arg(long)]
+        image: Option<String>,
+    },
 }
 
 /// `driftdeck run`.

@@ -10,6 +10,7 @@
 //! bounded ring buffer (for the console's log pane).
 
 mod index;
+pub mod kubernetes;
 pub mod local;
 pub mod log_tail;
 mod process;
