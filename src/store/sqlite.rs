@@ -33,8 +33,8 @@ use rusqlite::types::FromSql;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
 use super::{
-    AuditRecord, CharacteristicRecord, ColumnRole, ResultRecord, ResultsStore, RunRecord,
-    StoreError,
+    AuditRecord, CharacteristicRecord, ColumnRole, DateStatus, ModelOverview, ResultRecord,
+    ResultsStore, RunRecord, StoreError, WorstCharacteristic, merge_overview, validate_result,
 };
 use crate::domain::{BinStat, RunAction, RunStatus};
 
@@ -254,16 +254,6 @@ fn opt_u64_sql(v: Option<u64>, what: &str) -> Result<Option<i64>, StoreError> {
     .transpose()
 }
 
-fn check_finite(value: f64, what: &str, model_id: &str, date: NaiveDate) -> Result<(), StoreError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(StoreError::Backend(format!(
-            "refusing to store non-finite {what} {value} for model {model_id} on {date}"
-        )))
-    }
-}
-
 const RESULTS: &str = "PCI_CSI_RESULTS";
 const CHARS: &str = "PCI_CSI_CHARACTERISTICS";
 const RUNS: &str = "PCI_CSI_RUNS";
@@ -360,6 +350,28 @@ fn query_all<T>(
         out.push(decode(row)?);
     }
     Ok(out)
+}
+
+/// The newest attempt of every model (loose index scan over `PCI_CSI_RUNS_BY_MODEL`), ordered
+/// by value stream, model.
+static LATEST_RUNS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH RECURSIVE m(id) AS ( \
+           SELECT MIN(model_id) FROM PCI_CSI_RUNS \
+           UNION ALL \
+           SELECT (SELECT MIN(model_id) FROM PCI_CSI_RUNS WHERE model_id > m.id) \
+           FROM m WHERE m.id IS NOT NULL) \
+         SELECT {RUN_COLS} FROM m JOIN PCI_CSI_RUNS r ON r.rowid = \
+           (SELECT rowid FROM PCI_CSI_RUNS WHERE model_id = m.id \
+            ORDER BY started_at DESC, attempt DESC, run_id DESC LIMIT 1) \
+         ORDER BY r.value_stream, r.model_id"
+    )
+});
+
+/// A list of model ids as a JSON array, for `json_each` (one bound parameter, any length).
+fn ids_json(models: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(models)
+        .map_err(|e| StoreError::Invalid(format!("model ids as JSON: {e}")))
 }
 
 fn limit_sql(limit: usize) -> i64 {
@@ -562,23 +574,10 @@ impl ResultsStore for SqliteStore {
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
     ) -> Result<(), StoreError> {
+        validate_result(result, characteristics)?;
         let date = result.calculation_date;
-        check_finite(result.psi_score, "psi_score", &result.model_id, date)?;
-        check_finite(result.csi_score, "csi_score", &result.model_id, date)?;
         let mut encoded = Vec::with_capacity(characteristics.len());
         for c in characteristics {
-            if c.model_id != result.model_id || c.calculation_date != date {
-                return Err(StoreError::Backend(format!(
-                    "characteristic {} belongs to {} {} but the result is {} {}",
-                    c.characteristic, c.model_id, c.calculation_date, result.model_id, date
-                )));
-            }
-            check_finite(
-                c.index_value,
-                &format!("index of {}", c.characteristic),
-                &result.model_id,
-                date,
-            )?;
             let bins = serde_json::to_string(&c.bins).map_err(|e| {
                 StoreError::Backend(format!("bins of {} as JSON: {e}", c.characteristic))
             })?;
@@ -726,26 +725,122 @@ impl ResultsStore for SqliteStore {
         )
     }
 
-    fn history_all(
+    fn trends(
         &self,
+        models: Option<&[String]>,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<ResultRecord>, StoreError> {
-        // One ordered pass over the clustered primary key (model, date) with the date filter:
-        // no sort, and for the console's 90-365 day windows cheaper than a date index plus a
-        // sort of the matching rows (measured on 1,000 models x 365 days). The `+` keeps the
-        // planner off any date index.
         let (lo, hi) = date_bounds(from, to);
+        match models {
+            // One ordered pass over the clustered primary key (model, date) with the date
+            // filter: no sort, and for the console's 90-365 day windows cheaper than a date
+            // index plus a sort (measured on 1,000 models x 365 days). The `+` keeps the
+            // planner off any date index.
+            None => query_all(
+                &self.lock(),
+                &format!(
+                    "SELECT {RESULT_COLS} FROM PCI_CSI_RESULTS r \
+                     WHERE +r.calculation_date >= ?1 AND +r.calculation_date <= ?2 \
+                     ORDER BY r.model_id, r.calculation_date"
+                ),
+                rusqlite::params![lo, hi],
+                result_from_row,
+            ),
+            // Selected models: one range seek per model on the primary key.
+            Some(models) => query_all(
+                &self.lock(),
+                &format!(
+                    "SELECT {RESULT_COLS} FROM PCI_CSI_RESULTS r \
+                     WHERE r.model_id IN (SELECT value FROM json_each(?1)) \
+                     AND r.calculation_date >= ?2 AND r.calculation_date <= ?3 \
+                     ORDER BY r.model_id, r.calculation_date"
+                ),
+                rusqlite::params![ids_json(models)?, lo, hi],
+                result_from_row,
+            ),
+        }
+    }
+
+    fn overview(&self) -> Result<Vec<ModelOverview>, StoreError> {
+        // Latest result per model by a loose index scan over the primary key (one seek per
+        // model, independent of the history length), its worst characteristic by a seek into
+        // the characteristics of that one date, and the newest attempt per model through
+        // the runs index; both statements in one read transaction (one snapshot).
         let sql = format!(
-            "SELECT {RESULT_COLS} FROM PCI_CSI_RESULTS r \
-             WHERE +r.calculation_date >= ?1 AND +r.calculation_date <= ?2 \
-             ORDER BY r.model_id, r.calculation_date"
+            "WITH RECURSIVE m(id) AS ( \
+               SELECT MIN(model_id) FROM PCI_CSI_RESULTS \
+               UNION ALL \
+               SELECT (SELECT MIN(model_id) FROM PCI_CSI_RESULTS WHERE model_id > m.id) \
+               FROM m WHERE m.id IS NOT NULL) \
+             SELECT {RESULT_COLS}, c.characteristic, c.index_value \
+             FROM m JOIN PCI_CSI_RESULTS r \
+               ON r.model_id = m.id AND r.calculation_date = \
+                  (SELECT MAX(calculation_date) FROM PCI_CSI_RESULTS WHERE model_id = m.id) \
+             LEFT JOIN {CHARS} c ON c.model_id = r.model_id \
+               AND c.calculation_date = r.calculation_date AND c.characteristic = \
+                 (SELECT characteristic FROM {CHARS} w WHERE w.model_id = r.model_id \
+                  AND w.calculation_date = r.calculation_date AND w.role = 'characteristic' \
+                  ORDER BY w.index_value DESC, w.characteristic LIMIT 1)"
         );
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(map_err)?;
+        let latest = query_all(&tx, &sql, [], |row| {
+            let result = result_from_row(row)?;
+            let name: Option<String> = get(row, 6, CHARS, "characteristic")?;
+            let csi: Option<f64> = get(row, 7, CHARS, "index_value")?;
+            let worst = match (name, csi) {
+                (Some(characteristic), Some(csi)) => Some(WorstCharacteristic {
+                    characteristic,
+                    csi,
+                }),
+                _ => None,
+            };
+            Ok((result, worst))
+        })?;
+        let runs = query_all(&tx, LATEST_RUNS_SQL.as_str(), [], run_from_row)?;
+        tx.finish().map_err(map_err)?;
+        Ok(merge_overview(latest, runs))
+    }
+
+    fn date_status(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DateStatus>, StoreError> {
+        let sql = "WITH sel(id) AS (SELECT value FROM json_each(?1)), \
+             res AS (SELECT model_id, calculation_date FROM PCI_CSI_RESULTS \
+               WHERE model_id IN sel AND calculation_date >= ?2 AND calculation_date <= ?3), \
+             att AS (SELECT model_id, calculation_date, status, ROW_NUMBER() OVER ( \
+                 PARTITION BY model_id, calculation_date \
+                 ORDER BY started_at DESC, attempt DESC, run_id DESC) AS n \
+               FROM PCI_CSI_RUNS \
+               WHERE model_id IN sel AND calculation_date >= ?2 AND calculation_date <= ?3), \
+             k AS (SELECT model_id, calculation_date FROM res \
+               UNION SELECT model_id, calculation_date FROM att) \
+             SELECT k.model_id, k.calculation_date, \
+               EXISTS (SELECT 1 FROM res WHERE res.model_id = k.model_id \
+                 AND res.calculation_date = k.calculation_date), \
+               (SELECT status FROM att WHERE att.model_id = k.model_id \
+                 AND att.calculation_date = k.calculation_date AND att.n = 1) \
+             FROM k ORDER BY k.model_id, k.calculation_date";
         query_all(
             &self.lock(),
-            &sql,
-            rusqlite::params![lo, hi],
-            result_from_row,
+            sql,
+            rusqlite::params![ids_json(models)?, date_text(from), date_text(to)],
+            |row| {
+                let status: Option<String> = get(row, 3, RUNS, "status")?;
+                Ok(DateStatus {
+                    model_id: get(row, 0, RESULTS, "model_id")?,
+                    calculation_date: get_date(row, 1, RESULTS, "calculation_date")?,
+                    has_result: get(row, 2, RESULTS, "calculation_date")?,
+                    run_status: status
+                        .map(|s| s.parse::<RunStatus>())
+                        .transpose()
+                        .map_err(|e| corrupt(RUNS, "status", e))?,
+                })
+            },
         )
     }
 
@@ -772,7 +867,7 @@ impl ResultsStore for SqliteStore {
                 &conn,
                 &format!(
                     "SELECT {RUN_COLS} FROM PCI_CSI_RUNS r WHERE r.model_id = ?1 \
-                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT ?2"
+                     ORDER BY r.started_at DESC, r.attempt DESC, r.run_id DESC LIMIT ?2"
                 ),
                 rusqlite::params![model_id, limit_sql(limit)],
                 run_from_row,
@@ -781,7 +876,7 @@ impl ResultsStore for SqliteStore {
                 &conn,
                 &format!(
                     "SELECT {RUN_COLS} FROM PCI_CSI_RUNS r \
-                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT ?1"
+                     ORDER BY r.started_at DESC, r.attempt DESC, r.run_id DESC LIMIT ?1"
                 ),
                 rusqlite::params![limit_sql(limit)],
                 run_from_row,
@@ -790,18 +885,7 @@ impl ResultsStore for SqliteStore {
     }
 
     fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let sql = format!(
-            "WITH RECURSIVE m(id) AS ( \
-               SELECT MIN(model_id) FROM PCI_CSI_RUNS \
-               UNION ALL \
-               SELECT (SELECT MIN(model_id) FROM PCI_CSI_RUNS WHERE model_id > m.id) \
-               FROM m WHERE m.id IS NOT NULL) \
-             SELECT {RUN_COLS} FROM m JOIN PCI_CSI_RUNS r ON r.rowid = \
-               (SELECT rowid FROM PCI_CSI_RUNS WHERE model_id = m.id \
-                ORDER BY started_at DESC, attempt DESC LIMIT 1) \
-             ORDER BY r.value_stream, r.model_id"
-        );
-        query_all(&self.lock(), &sql, [], run_from_row)
+        query_all(&self.lock(), LATEST_RUNS_SQL.as_str(), [], run_from_row)
     }
 
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
