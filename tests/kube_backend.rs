@@ -334,7 +334,7 @@ async fn refresh_uses_the_refresh_cronjob_with_the_selection() {
     let e = env(4).await;
     let name = e
         .backend
-        .refresh(None, Some("airports"), "admin")
+        .refresh(None, Some("airports"), false, "admin")
         .await
         .unwrap();
     let job = e.fake.get("jobs", &name).unwrap();
@@ -343,10 +343,28 @@ async fn refresh_uses_the_refresh_cronjob_with_the_selection() {
         names::REFRESH_CRONJOB
     );
     assert_eq!(job["metadata"]["labels"]["driftdeck.io/action"], "refresh");
+    assert_eq!(
+        job["metadata"]["labels"]["driftdeck.io/value-stream"],
+        "airports"
+    );
+    let env = &job["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert_eq!(env[2]["name"], "DRIFTDECK_JOB_LOG");
+    assert_eq!(
+        env[2]["value"],
+        "k8s:model-monitoring/job/$(DRIFTDECK_K8S_JOB)"
+    );
     let args = &job["spec"]["template"]["spec"]["containers"][0]["args"];
     assert_eq!(
         args,
-        &serde_json::json!(["refresh-benchmarks", "--value-stream", "airports"])
+        &serde_json::json!([
+            "refresh-benchmarks",
+            "--value-stream",
+            "airports",
+            "--triggered-by",
+            "admin",
+            "--run-id",
+            name
+        ])
     );
     assert_eq!(
         job["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],

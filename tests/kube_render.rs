@@ -163,16 +163,14 @@ fn cronjobs_and_configmaps_carry_the_seed_shape() {
             .unwrap_or_default()
     };
     assert_eq!(verbs("cronjobs"), ["get", "list", "watch", "patch"]);
-    assert_eq!(verbs("jobs"), ["get", "list", "watch", "create"]);
+    assert_eq!(verbs("jobs"), ["get", "list", "watch", "create", "delete"]);
     assert_eq!(verbs("pods"), ["get", "list", "watch"]);
     assert_eq!(verbs("pods/log"), ["get"]);
-    assert!(rules.iter().all(|r| {
-        !r["verbs"]
-            .as_array()
-            .unwrap()
+    assert!(
+        rules
             .iter()
-            .any(|v| v == "delete" || v == "*")
-    }));
+            .all(|r| { !r["verbs"].as_array().unwrap().iter().any(|v| v == "*") })
+    );
     let jobs_role = manifests
         .iter()
         .find(|m| m.kind() == "Role" && m.name() == "driftdeck-jobs")

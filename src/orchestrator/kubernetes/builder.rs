@@ -29,12 +29,15 @@ pub enum JobAction {
         /// Calculation date, `YYYY-MM-DD`.
         date: String,
     },
-    /// `driftdeck refresh-benchmarks --model M` or `--value-stream VS` (from the refresh CronJob).
+    /// `driftdeck refresh-benchmarks --model M | --value-stream VS | --all [--dry-run]` (from the
+    /// refresh CronJob).
     Refresh {
-        /// Model to refresh, or `None` with `value_stream` set.
+        /// Model to refresh.
         model: Option<String>,
-        /// Value stream to refresh when no model is given.
+        /// Value stream to refresh when no model is given (neither = every model).
         value_stream: Option<String>,
+        /// Report what would be refreshed without writing a benchmark.
+        dry_run: bool,
     },
 }
 
@@ -56,25 +59,20 @@ impl JobAction {
         }
     }
 
-    /// Container arguments (the driftdeck CLI after the binary name).
+    /// Container arguments: the driftdeck job CLI contract after the binary name, the same as
+    /// the orchestrator's `JobSpec::cli_args` (`run --model M --date D --triggered-by U --run-id
+    /// N`, `refresh-benchmarks --model M [--dry-run] --triggered-by U --run-id N`).
     pub fn args(&self, model: &str, triggered_by: &str, run_id: &str) -> Vec<String> {
-        match self {
-            JobAction::Rerun { date } | JobAction::Backfill { date } => [
-                "run",
-                "--model",
-                model,
-                "--date",
-                date,
-                "--triggered-by",
-                triggered_by,
-                "--run-id",
-                run_id,
-            ]
-            .map(String::from)
-            .to_vec(),
+        let mut a: Vec<String> = match self {
+            JobAction::Rerun { date } | JobAction::Backfill { date } => {
+                ["run", "--model", model, "--date", date]
+                    .map(String::from)
+                    .to_vec()
+            }
             JobAction::Refresh {
                 model: m,
                 value_stream,
+                dry_run,
             } => {
                 let mut a = vec!["refresh-benchmarks".to_string()];
                 match (m, value_stream) {
@@ -82,9 +80,19 @@ impl JobAction {
                     (None, Some(vs)) => a.extend(["--value-stream".into(), vs.clone()]),
                     (None, None) => a.push("--all".into()),
                 }
+                if *dry_run {
+                    a.push("--dry-run".into());
+                }
                 a
             }
-        }
+        };
+        a.extend([
+            "--triggered-by".into(),
+            triggered_by.to_string(),
+            "--run-id".into(),
+            run_id.to_string(),
+        ]);
+        a
     }
 }
 
@@ -141,19 +149,24 @@ pub fn console_job(
         (LABEL_ACTION.to_string(), action.label().to_string()),
         (LABEL_TRIGGERED_BY.to_string(), label_value(triggered_by)),
     ]);
-    if let JobAction::Refresh {
-        model: Some(m),
-        value_stream: vs,
-    } = action
-    {
-        extra.insert(LABEL_MODEL.into(), m.clone());
-        if let Some(vs) = vs {
-            extra.insert(LABEL_VALUE_STREAM.into(), vs.clone());
+    match action {
+        JobAction::Refresh {
+            model: m,
+            value_stream: vs,
+            ..
+        } => {
+            if let Some(m) = m {
+                extra.insert(LABEL_MODEL.into(), m.clone());
+            }
+            if let Some(vs) = vs {
+                extra.insert(LABEL_VALUE_STREAM.into(), vs.clone());
+            }
         }
-    } else if !matches!(action, JobAction::Refresh { .. }) {
-        extra.insert(LABEL_MODEL.into(), model.to_string());
-        if let Some(vs) = value_stream {
-            extra.insert(LABEL_VALUE_STREAM.into(), vs.to_string());
+        _ => {
+            extra.insert(LABEL_MODEL.into(), model.to_string());
+            if let Some(vs) = value_stream {
+                extra.insert(LABEL_VALUE_STREAM.into(), vs.to_string());
+            }
         }
     }
     if let Some(d) = action.date() {
@@ -308,10 +321,20 @@ mod tests {
         let a = JobAction::Refresh {
             model: None,
             value_stream: Some("airports".into()),
+            dry_run: true,
         };
         assert_eq!(
             a.args("", "x", "y"),
-            ["refresh-benchmarks", "--value-stream", "airports"]
+            [
+                "refresh-benchmarks",
+                "--value-stream",
+                "airports",
+                "--dry-run",
+                "--triggered-by",
+                "x",
+                "--run-id",
+                "y"
+            ]
         );
         assert_eq!(a.date(), None);
     }

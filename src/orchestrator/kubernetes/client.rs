@@ -514,18 +514,41 @@ impl KubeBackend {
         dates: &[NaiveDate],
         triggered_by: &str,
     ) -> Result<BackfillReport, KubeError> {
+        let never = std::sync::atomic::AtomicBool::new(false);
+        self.backfill_with(model, dates, triggered_by, &never, &mut |_| {})
+            .await
+    }
+
+    /// [`KubeBackend::backfill`] that stops creating Jobs once `cancel` is set, and reports each
+    /// date's outcome to `progress` as it happens (a line such as `2013-02-01: created Job x`).
+    ///
+    /// # Errors
+    /// As [`KubeBackend::backfill`].
+    pub async fn backfill_with(
+        &self,
+        model: &str,
+        dates: &[NaiveDate],
+        triggered_by: &str,
+        cancel: &std::sync::atomic::AtomicBool,
+        progress: &mut (dyn FnMut(String) + Send),
+    ) -> Result<BackfillReport, KubeError> {
+        use std::sync::atomic::Ordering;
         let cj = self.model_cronjob(model).await?;
         let limit = self.settings.concurrency.max(1);
         let mut report = BackfillReport::default();
         for &date in dates {
+            if cancel.load(Ordering::Relaxed) {
+                progress(format!("{date}: not started (cancelled)"));
+                continue;
+            }
             let d = date.format("%Y-%m-%d").to_string();
             // Any unfinished Job of this model and date (scheduled, rerun or backfill)?
             let sel = format!("{LABEL_MODEL}={model},{LABEL_DATE}={d}");
             let same_date = self.runs_matching(&sel).await?;
             if let Some(r) = same_date.iter().find(|r| !r.status.phase.is_final()) {
-                report
-                    .skipped
-                    .push((date, format!("Job {} is {}", r.name, r.status.phase)));
+                let why = format!("Job {} is {}", r.name, r.status.phase);
+                progress(format!("{date}: skipped, {why}"));
+                report.skipped.push((date, why));
                 continue;
             }
             loop {
@@ -535,23 +558,67 @@ impl KubeBackend {
                     .iter()
                     .filter(|j| !run_status(j, &[]).phase.is_final())
                     .count();
-                if in_flight < limit {
+                if in_flight < limit || cancel.load(Ordering::Relaxed) {
                     break;
                 }
                 tokio::time::sleep(self.poll).await;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                progress(format!("{date}: not started (cancelled)"));
+                continue;
             }
             match self
                 .create_from(&cj, model, &JobAction::Backfill { date: d }, triggered_by)
                 .await
             {
-                Ok(job) => report.created.push(job.metadata.name.unwrap_or_default()),
+                Ok(job) => {
+                    let name = job.metadata.name.unwrap_or_default();
+                    progress(format!("{date}: created Job {name}"));
+                    report.created.push(name);
+                }
                 Err(e) if e.code() == Some(409) => {
+                    progress(format!("{date}: skipped, {e}"));
                     report.skipped.push((date, format!("already exists: {e}")));
                 }
-                Err(e) => report.failed.push((date, e)),
+                Err(e) => {
+                    progress(format!("{date}: FAILED to create: {e}"));
+                    report.failed.push((date, e));
+                }
             }
         }
         Ok(report)
+    }
+
+    /// One Job with its Pods.
+    ///
+    /// # Errors
+    /// [`KubeError::Api`] with 404 for an unknown Job; other API errors.
+    pub async fn run(&self, name: &str) -> Result<RunInfo, KubeError> {
+        let job = self
+            .jobs_api()
+            .get(name)
+            .await
+            .map_err(|e| api_err(format!("get Job {name}"), e))?;
+        let sel = format!("batch.kubernetes.io/job-name={name}");
+        let pods = self
+            .pods_api()
+            .list(&ListParams::default().labels(&sel))
+            .await
+            .map_err(|e| api_err(format!("list Pods of Job {name}"), e))?
+            .items;
+        Ok(run_info(&job, &pods))
+    }
+
+    /// Deletes a Job and (background propagation) its Pods, as `kubectl delete job` does.
+    ///
+    /// # Errors
+    /// API errors (404 for an unknown Job, 403 without `delete jobs`).
+    pub async fn delete_job(&self, name: &str) -> Result<(), KubeError> {
+        self.jobs_api()
+            .delete(name, &kube::api::DeleteParams::background())
+            .await
+            .map_err(|e| api_err(format!("delete Job {name}"), e))?;
+        Ok(())
     }
 
     /// Refreshes the benchmark of `model` (or every model of `value_stream`): a Job from the
@@ -563,6 +630,7 @@ impl KubeBackend {
         &self,
         model: Option<&str>,
         value_stream: Option<&str>,
+        dry_run: bool,
         triggered_by: &str,
     ) -> Result<String, KubeError> {
         let cj = match self.cronjobs_api().get_opt(REFRESH_CRONJOB).await {
@@ -579,6 +647,7 @@ impl KubeBackend {
         let action = JobAction::Refresh {
             model: model.map(str::to_string),
             value_stream: value_stream.map(str::to_string),
+            dry_run,
         };
         let job = self.create_from(&cj, target, &action, triggered_by).await?;
         Ok(job.metadata.name.unwrap_or_default())

@@ -262,8 +262,16 @@ fn cronjob(s: &KubernetesSettings, p: CronJobParts<'_>) -> Value {
                                 "name": CONTAINER,
                                 "image": s.image,
                                 "args": p.args,
-                                "env": [{"name": "DRIFTDECK_CONFIG",
-                                         "value": format!("{CONFIG_MOUNT}/driftdeck.toml")}],
+                                "env": [
+                                    {"name": "DRIFTDECK_CONFIG",
+                                     "value": format!("{CONFIG_MOUNT}/driftdeck.toml")},
+                                    // the Job's name (set by the Job registry on its pods), then
+                                    // the log reference the job records with its runs
+                                    {"name": "DRIFTDECK_K8S_JOB", "valueFrom": {"fieldRef":
+                                        {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}}},
+                                    {"name": "DRIFTDECK_JOB_LOG",
+                                     "value": format!("{}$(DRIFTDECK_K8S_JOB)", super::log_ref_prefix(&s.namespace))}
+                                ],
                                 "envFrom": p.env_from,
                                 "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
                                               "limits": {"memory": "2Gi"}},
@@ -300,14 +308,19 @@ pub fn render_json(
     let ns = s.namespace.as_str();
     let app = labels(None, None);
     let mut out = Vec::new();
-    // The console: read CronJobs/Jobs/Pods and logs, create Jobs, patch CronJobs (suspend).
+    // The console: read CronJobs/Jobs/Pods and logs, create Jobs (rerun, backfill, refresh),
+    // delete Jobs (cancel), patch CronJobs (suspend/resume). Nothing else, no Secrets.
     let console_rules = json!([
         rule(
             &["batch"],
             &["cronjobs"],
             &["get", "list", "watch", "patch"]
         ),
-        rule(&["batch"], &["jobs"], &["get", "list", "watch", "create"]),
+        rule(
+            &["batch"],
+            &["jobs"],
+            &["get", "list", "watch", "create", "delete"]
+        ),
         rule(&[""], &["pods"], &["get", "list", "watch"]),
         rule(&[""], &["pods/log"], &["get"]),
     ]);

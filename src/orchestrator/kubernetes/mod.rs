@@ -21,3 +21,20 @@ pub use client::{
 };
 pub use settings::KubernetesSettings;
 pub use status::{RunPhase, RunStatus};
+
+/// Scheme of the Kubernetes backend's log references: `k8s:<namespace>/job/<job name>` (the log
+/// of the Job's newest pod). Jobs record it with their runs (env `DRIFTDECK_JOB_LOG`, set in the
+/// rendered CronJobs from the pod's `batch.kubernetes.io/job-name` label).
+pub const LOG_REF_SCHEME: &str = "k8s:";
+
+/// `k8s:<namespace>/job/`: a log reference without the Job name.
+pub fn log_ref_prefix(namespace: &str) -> String {
+    format!("{LOG_REF_SCHEME}{namespace}/job/")
+}
+
+/// Namespace and Job name of a `k8s:<namespace>/job/<name>` log reference.
+pub fn parse_log_ref(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix(LOG_REF_SCHEME)?;
+    let (ns, name) = rest.split_once("/job/")?;
+    (names::is_dns1123_label(ns) && names::is_dns1123_label(name)).then_some((ns, name))
+}
