@@ -63,6 +63,9 @@ pub enum Command {
     Info,
     /// Write deployment manifests: `render k8s [--out DIR]`.
     Render(RenderArgs),
+    /// Check every configured backend (results store and its schema, benchmark root, job log
+    /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
+    Doctor,
 }
 
 /// `driftdeck render`.

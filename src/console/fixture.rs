@@ -115,16 +115,6 @@ impl ResultsStore for MemoryStore {
         characteristics: &[CharacteristicRecord],
     ) -> Result<(), StoreError> {
         validate_result(result, characteristics)?;
-        let mut names = std::collections::HashSet::new();
-        if let Some(dup) = characteristics
-            .iter()
-            .find(|c| !names.insert(c.characteristic.as_str()))
-        {
-            return Err(StoreError::Invalid(format!(
-                "characteristic {} appears twice in {} {}",
-                dup.characteristic, result.model_id, result.calculation_date
-            )));
-        }
         let mut g = self.lock();
         Self::check(&g)?;
         let key = (result.model_id.clone(), result.calculation_date);

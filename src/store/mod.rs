@@ -1,14 +1,21 @@
 //! Results store: where PSI/CSI results, per-characteristic bins, run attempts and the audit log live.
 //!
-//! [`ResultsStore`] is the seam between jobs (writers) and the console (reader). The embedded
-//! default is [`sqlite::SqliteStore`]; a Snowflake implementation follows the same schema
-//! (DESIGN section 5):
+//! [`ResultsStore`] is the seam between jobs (writers) and the console and reports (readers);
+//! its docs hold the async policy and the batched calls. The embedded default is
+//! [`sqlite::SqliteStore`]; a Snowflake implementation mirrors the same logical schema
+//! (README, Design §4):
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`, exactly as the seed job's table;
-//! - `PCI_CSI_CHARACTERISTICS`: one row per (model, date, characteristic) with the bins as JSON;
+//! - `PCI_CSI_PROFILES` (the benchmark side of a result's columns, once per model and profile
+//!   version) and `PCI_CSI_DAILY_BINS` (one compact row per result: actual counts and indexes),
+//!   laid out in [`compact`];
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions.
+//!
+//! The contract every backend meets is `store::contract` (feature `testkit`), run by
+//! `tests/store_contract.rs`.
 
+pub mod compact;
 #[cfg(feature = "testkit")]
 pub mod contract;
 pub mod sqlite;
@@ -89,17 +96,11 @@ pub struct ResultRecord {
     pub execution_time: DateTime<Utc>,
 }
 
-/// Role of a column in a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnRole {
-    /// The model output; its index is the PSI.
-    Score,
-    /// An input feature; its index is a CSI.
-    Characteristic,
-}
+/// Role of a column in a model (defined in [`crate::domain`] so the engine needs no store).
+pub use crate::domain::ColumnRole;
 
-/// One row of `PCI_CSI_CHARACTERISTICS`: the index and bins of one column of one result.
+/// The index and bins of one column of one result (stored split into profile and day, see
+/// [`compact`]).
 ///
 /// The score column is stored here too (role `score`), so the console can drill into its bins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -365,7 +366,14 @@ pub fn validate_result(
     let date = result.calculation_date;
     check_finite(result.psi_score, "psi_score", &result.model_id, date)?;
     check_finite(result.csi_score, "csi_score", &result.model_id, date)?;
+    let mut names = std::collections::HashSet::new();
     for c in characteristics {
+        if !names.insert(c.characteristic.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "characteristic {} appears twice in {} {date}",
+                c.characteristic, result.model_id
+            )));
+        }
         if c.model_id != result.model_id || c.calculation_date != date {
             return Err(StoreError::Invalid(format!(
                 "characteristic {} belongs to {} {} but the result is {} {}",
