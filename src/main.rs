@@ -301,7 +301,10 @@ fn cmd_render(config: Option<&std::path::Path>, args: RenderArgs) -> Result<Exit
         image,
     } = args.target;
     let cfg = driftdeck::config::load(config)?;
-    let mut settings = KubernetesSettings::default();
+    let mut settings = match &cfg.settings.orchestrator {
+        driftdeck::config::OrchestratorSettings::Kubernetes(k) => k.clone(),
+        _ => KubernetesSettings::default(),
+    };
     if let Some(ns) = namespace {
         settings.namespace = ns;
     }

@@ -172,7 +172,12 @@ pub fn describe_orchestrator(config: &Config) -> String {
             l.concurrency,
             l.log_dir.display()
         ),
-        other => other.kind().to_string(),
+        OrchestratorSettings::Kubernetes(k) => format!(
+            "kubernetes, context {}, namespace {}, {} Jobs in flight per backfill",
+            k.context.as_deref().unwrap_or("(current)"),
+            k.namespace,
+            k.concurrency
+        ),
     }
 }
 
@@ -365,12 +370,17 @@ fn check_orchestrator(config: &Config) -> Health {
                 "fix [orchestrator] log_dir or its permissions",
             ),
         },
-        other => Health::fail(
-            "orchestrator",
-            target,
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"local\"",
-        ),
+        OrchestratorSettings::Kubernetes(k) => {
+            match crate::orchestrator::kubernetes::client::check_config(k) {
+                Ok(detail) => Health::ok("orchestrator", target, detail),
+                Err(e) => Health::fail(
+                    "orchestrator",
+                    target,
+                    e,
+                    "set KUBECONFIG (or run in a pod), or fix [orchestrator] context",
+                ),
+            }
+        }
     }
 }
 

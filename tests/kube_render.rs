@@ -226,3 +226,53 @@ fn bad_namespace_is_a_clear_error() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn kubernetes_settings_come_from_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_dir = dir.path().join("config");
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    std::fs::copy(
+        repo().join("config/models.yaml"),
+        cfg_dir.join("models.yaml"),
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(repo().join("config/driftdeck.toml"))
+        .unwrap()
+        .replace("root = \"../demo-workspace\"", &format!("root = {:?}", repo().join("demo-workspace").display().to_string()))
+        .replace(
+            "kind = \"local\"\n# kind = \"local\": runs executed at once by the local runner and by `backfill` (>= 1). Default 2.\nconcurrency = 2\n# kind = \"local\": directory of per-run job logs. Default \"logs\".\nlog_dir = \"logs\"",
+            "kind = \"kubernetes\"\nnamespace = \"risk\"\nimage = \"img:7\"\ndeadline_seconds = 600",
+        );
+    assert!(
+        toml.contains("kind = \"kubernetes\""),
+        "the reference file changed shape"
+    );
+    std::fs::write(cfg_dir.join("driftdeck.toml"), toml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+        .arg("--config")
+        .arg(cfg_dir.join("driftdeck.toml"))
+        .args(["render", "k8s"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifests = parse_yaml_stream(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let cj = manifests
+        .iter()
+        .find(|m| m.kind() == "CronJob")
+        .unwrap()
+        .to_json();
+    assert_eq!(cj["metadata"]["namespace"], "risk");
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"],
+        600
+    );
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "img:7"
+    );
+}

@@ -74,8 +74,12 @@ pub struct FakeKube {
     namespace: String,
 }
 
+/// Timestamps with microseconds (the API server writes whole seconds; finer ones keep the
+/// newest-first order of quickly created objects deterministic in the tests).
 fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
 
 fn status(code: u16, reason: &str, message: String) -> Response {
@@ -502,6 +506,11 @@ impl FakeKube {
         } else {
             1
         };
+        self.fail_job_with(job, container_reason, code);
+    }
+
+    /// [`FakeKube::fail_job`] with the container's exit code.
+    pub fn fail_job_with(&self, job: &str, container_reason: &str, code: i32) {
         self.finish_pods(
             job,
             "Failed",
@@ -687,6 +696,35 @@ async fn handle(
                         kind: "DELETED",
                         object: o.clone(),
                     });
+                    if resource == "jobs" {
+                        // what background propagation ends with: the Job's pods go too
+                        let pods: Vec<(String, String, String)> = s
+                            .objects
+                            .iter()
+                            .filter(|((r, pns, _), p)| {
+                                r == "pods"
+                                    && pns == ns
+                                    && p["metadata"]["labels"]["batch.kubernetes.io/job-name"] == n
+                            })
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        for k in pods {
+                            if let Some(p) = s.objects.remove(&k) {
+                                s.rv += 1;
+                                let rv = s.rv;
+                                s.events.push(Event {
+                                    rv,
+                                    resource: "pods".into(),
+                                    namespace: ns.into(),
+                                    kind: "DELETED",
+                                    object: p,
+                                });
+                            }
+                            if let Some(l) = s.logs.get_mut(&k.2) {
+                                l.closed = true;
+                            }
+                        }
+                    }
                     json_response(&o, StatusCode::OK)
                 }
                 None => status(404, "NotFound", format!("{resource} \"{n}\" not found")),

@@ -24,8 +24,8 @@ use super::names::{
     APP, LABEL_ACTION, LABEL_APP, LABEL_DATE, LABEL_MODEL, LABEL_TRIGGERED_BY, LABEL_VALUE_STREAM,
     REFRESH_CRONJOB, cronjob_name, job_name,
 };
-use super::settings::KubernetesSettings;
 use super::status::{RunPhase, RunStatus, run_status, to_utc};
+use crate::config::KubernetesSettings;
 
 /// Longest log line kept, in bytes; longer lines are cut (with a `…` marker).
 pub const MAX_LOG_LINE: usize = 16 * 1024;
@@ -875,6 +875,54 @@ async fn watch_loop(api: Api<Job>, tx: mpsc::Sender<WatchSignal>) {
             // a normal end (timeoutSeconds) or an error: resume; after errors wait first
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// Checks, without contacting the API server, that a kubeconfig (or the in-cluster service
+/// account) is there and names the context asked for. Returns e.g. `context prod-eks, server
+/// https://…` (for `driftdeck doctor`).
+///
+/// # Errors
+/// A sentence naming the missing kubeconfig or context.
+pub fn check_config(settings: &KubernetesSettings) -> Result<String, String> {
+    match Kubeconfig::read() {
+        Ok(kc) => {
+            let ctx = settings
+                .context
+                .clone()
+                .or_else(|| kc.current_context.clone())
+                .ok_or_else(|| {
+                    "the kubeconfig has no current-context; set [orchestrator] context".to_string()
+                })?;
+            let Some(named) = kc.contexts.iter().find(|c| c.name == ctx) else {
+                let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+                return Err(format!(
+                    "context {ctx:?} is not in the kubeconfig (known: {})",
+                    known.join(", ")
+                ));
+            };
+            let cluster = named
+                .context
+                .as_ref()
+                .map(|c| c.cluster.clone())
+                .unwrap_or_default();
+            let server = kc
+                .clusters
+                .iter()
+                .find(|c| c.name == cluster)
+                .and_then(|c| c.cluster.as_ref())
+                .and_then(|c| c.server.clone())
+                .unwrap_or_else(|| "(no server)".into());
+            Ok(format!("context {ctx}, server {server}"))
+        }
+        Err(e)
+            if settings.context.is_none()
+                && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() =>
+        {
+            let _ = e;
+            Ok("in-cluster service account".into())
+        }
+        Err(e) => Err(format!("no usable kubeconfig: {e}")),
     }
 }
 

@@ -24,7 +24,7 @@ use super::names::{
     APP, CONSOLE_ACCOUNT, JOBS_ACCOUNT, LABEL_ACTION, LABEL_APP, LABEL_MODEL, LABEL_VALUE_STREAM,
     REFRESH_CRONJOB, SHARED_CONFIGMAP, configmap_name, cronjob_name,
 };
-use super::settings::KubernetesSettings;
+use crate::config::KubernetesSettings;
 use crate::config::ModelConfig;
 
 /// Where the EFS volume is mounted in the job pods.

@@ -7,19 +7,18 @@
 //! - [`status`]: Job/Pod status → run phase with reason.
 //! - [`manifests`]: `driftdeck render k8s`.
 //! - [`client`]: [`KubeBackend`] over the real `kube::Client`.
-//! - [`settings`]: `[orchestrator] kind = "kubernetes"` keys.
+//! - [`KubernetesSettings`]: `[orchestrator] kind = "kubernetes"` keys (defined in `config`).
 
 pub mod builder;
 pub mod client;
 pub mod manifests;
 pub mod names;
-pub mod settings;
 pub mod status;
 
+pub use crate::config::KubernetesSettings;
 pub use client::{
     BackfillReport, CronJobInfo, KubeBackend, KubeError, LogOptions, RunInfo, WatchSignal,
 };
-pub use settings::KubernetesSettings;
 pub use status::{RunPhase, RunStatus};
 
 /// Scheme of the Kubernetes backend's log references: `k8s:<namespace>/job/<job name>` (the log

@@ -65,6 +65,9 @@ pub struct RunStatus {
     pub started_at: Option<DateTime<Utc>>,
     /// `status.completionTime`, or the time of the `Failed` condition (UTC).
     pub finished_at: Option<DateTime<Utc>>,
+    /// Exit code of the last terminated container of the first pod given (the newest, as
+    /// [`super::client::KubeBackend::runs`] orders them); `None` while none has terminated.
+    pub exit_code: Option<i32>,
 }
 
 /// Waiting reasons after which a pod will not start without a change by a person.
@@ -135,12 +138,21 @@ pub fn run_status(job: &Job, pods: &[Pod]) -> RunStatus {
             .find(|c| c.type_ == t && c.status == "True")
     };
     let reason = pod_reason(pods);
+    let exit_code = pods.first().and_then(|p| {
+        containers(p).find_map(|c| {
+            [c.state.as_ref(), c.last_state.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|s| s.terminated.as_ref().map(|t| t.exit_code))
+        })
+    });
     let mut out = RunStatus {
         phase: RunPhase::Pending,
         reason: None,
         attempts,
         started_at,
         finished_at: None,
+        exit_code,
     };
     if let Some(c) = cond("Complete").or_else(|| cond("SuccessCriteriaMet")) {
         out.phase = RunPhase::Succeeded;
@@ -231,6 +243,7 @@ mod tests {
         assert_eq!(s.phase, RunPhase::Failed);
         assert_eq!(s.reason.as_deref(), Some("BackoffLimitExceeded: OOMKilled"));
         assert!(s.finished_at.is_some());
+        assert_eq!(s.exit_code, Some(137));
     }
 
     #[test]

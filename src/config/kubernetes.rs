@@ -1,5 +1,6 @@
 //! `[orchestrator] kind = "kubernetes"` settings (issue 9): namespace, kube context, job image,
-//! EFS claim, Jobs in flight and the deadlines of the rendered CronJobs.
+//! EFS claim, Jobs in flight and the deadlines of the rendered CronJobs. Used by the Kubernetes
+//! backend (`orchestrator::kubernetes`) and `driftdeck render k8s`.
 
 use serde::{Deserialize, Serialize};
 
@@ -89,25 +90,40 @@ impl Default for KubernetesSettings {
     }
 }
 
+/// A DNS-1123 label: 1–63 of `[a-z0-9-]`, starting and ending with a letter or digit.
+fn is_dns1123_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A DNS-1123 subdomain: ≤ 253 characters of dot-separated labels.
+fn is_dns1123_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
+}
+
 impl KubernetesSettings {
     /// Checks the values that Kubernetes would reject later with a less clear message.
     ///
     /// # Errors
     /// A sentence naming the `[orchestrator]` key and the problem.
     pub fn validate(&self) -> Result<(), String> {
-        if !super::names::is_dns1123_label(&self.namespace) {
+        if !is_dns1123_label(&self.namespace) {
             return Err(format!(
                 "[orchestrator] namespace {:?} is not a DNS-1123 label (a-z, 0-9, '-', ≤ 63)",
                 self.namespace
             ));
         }
-        if !super::names::is_dns1123_subdomain(&self.efs_claim) {
+        if !is_dns1123_subdomain(&self.efs_claim) {
             return Err(format!(
                 "[orchestrator] efs_claim {:?} is not a valid PVC name",
                 self.efs_claim
             ));
         }
-        if !super::names::is_dns1123_subdomain(&self.snowflake_secret) {
+        if !is_dns1123_subdomain(&self.snowflake_secret) {
             return Err(format!(
                 "[orchestrator] snowflake_secret {:?} is not a valid Secret name",
                 self.snowflake_secret
