@@ -66,6 +66,36 @@ struct Inner {
     watch_generation: u64,
 }
 
+/// What a simulated pod does ([`FakeKube::run_kubelet`]).
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// Logs `lines`, one every `every`, then the Job completes.
+    Succeed {
+        /// Lines to log.
+        lines: Vec<String>,
+        /// Pause after each line.
+        every: Duration,
+    },
+    /// Logs `lines`, then the pod fails with `exit_code` and the Job with BackoffLimitExceeded.
+    Fail {
+        /// Lines to log.
+        lines: Vec<String>,
+        /// Container exit code.
+        exit_code: i32,
+    },
+    /// Runs until the Job is deleted.
+    Hang,
+    /// Runs `program` with `prefix` then the container's args (e.g. the real driftdeck binary
+    /// with `--config <workspace>`), its stdout and stderr lines become the pod log, its exit
+    /// status completes or fails the Job. This is the closest the fake gets to a real pod.
+    Exec {
+        /// Program to run.
+        program: PathBuf,
+        /// Arguments before the container's.
+        prefix: Vec<String>,
+    },
+}
+
 /// Handle on a running fake API server; the server stops when the test's runtime ends.
 #[derive(Clone)]
 pub struct FakeKube {
@@ -524,6 +554,89 @@ impl FakeKube {
                 {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
                  "message": "Job has reached the specified backoff limit", "lastTransitionTime": now()}]);
         });
+    }
+
+    /// Job controller + kubelet stand-in for contract tests: every 20 ms, each new Job gets a
+    /// pod that logs `args: <container args>` and then does what `script(&job)` says. Runs until
+    /// the returned task is aborted (or the runtime ends).
+    pub fn run_kubelet(
+        &self,
+        script: impl Fn(&Value) -> Script + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let fake = self.clone();
+        let script = Arc::new(script);
+        tokio::spawn(async move {
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                for job in fake.list("jobs") {
+                    let Some(name) = job["metadata"]["name"].as_str().map(str::to_string) else {
+                        continue;
+                    };
+                    if !seen.insert(name.clone()) || !job["status"]["conditions"].is_null() {
+                        continue;
+                    }
+                    let what = script(&job);
+                    let fake = fake.clone();
+                    tokio::spawn(async move { fake.play(&name, &job, what).await });
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }
+
+    async fn play(&self, name: &str, job: &Value, script: Script) {
+        let pod = self.start_pod(name);
+        let args: Vec<&str> = job["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        self.log(&pod, &format!("args: {}", args.join(" ")));
+        match script {
+            Script::Succeed { lines, every } => {
+                for l in lines {
+                    self.log(&pod, &l);
+                    tokio::time::sleep(every).await;
+                }
+                self.complete_job(name);
+            }
+            Script::Fail { lines, exit_code } => {
+                for l in lines {
+                    self.log(&pod, &l);
+                }
+                self.fail_job_with(name, "Error", exit_code);
+            }
+            Script::Hang => {}
+            Script::Exec { program, prefix } => {
+                let mut cmd = tokio::process::Command::new(&program);
+                cmd.args(&prefix)
+                    .args(&args)
+                    .env("NO_COLOR", "1")
+                    .env(
+                        "DRIFTDECK_JOB_LOG",
+                        format!("k8s:{}/job/{name}", self.namespace),
+                    )
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let output = match cmd.output().await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        self.log(&pod, &format!("cannot start {}: {e}", program.display()));
+                        self.fail_job_with(name, "StartError", 128);
+                        return;
+                    }
+                };
+                for text in [&output.stdout, &output.stderr] {
+                    for line in String::from_utf8_lossy(text).lines() {
+                        self.log(&pod, line);
+                    }
+                }
+                match output.status.code() {
+                    Some(0) => self.complete_job(name),
+                    code => self.fail_job_with(name, "Error", code.unwrap_or(137)),
+                }
+            }
+        }
     }
 
     /// Kubelet stand-in: the job's pod containers wait with `reason` (e.g. `ImagePullBackOff`).

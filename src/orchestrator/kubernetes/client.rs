@@ -493,12 +493,25 @@ impl KubeBackend {
         date: NaiveDate,
         triggered_by: &str,
     ) -> Result<String, KubeError> {
+        let job = self.rerun_job(model, date, triggered_by).await?;
+        Ok(job.metadata.name.unwrap_or_default())
+    }
+
+    /// [`KubeBackend::rerun`] returning the created Job as the API server answered it.
+    ///
+    /// # Errors
+    /// As [`KubeBackend::rerun`].
+    pub async fn rerun_job(
+        &self,
+        model: &str,
+        date: NaiveDate,
+        triggered_by: &str,
+    ) -> Result<Job, KubeError> {
         let cj = self.model_cronjob(model).await?;
         let action = JobAction::Rerun {
             date: date.format("%Y-%m-%d").to_string(),
         };
-        let job = self.create_from(&cj, model, &action, triggered_by).await?;
-        Ok(job.metadata.name.unwrap_or_default())
+        self.create_from(&cj, model, &action, triggered_by).await
     }
 
     /// Backfills `model` over `dates`: one Job per date, at most `[orchestrator] concurrency`
@@ -633,6 +646,23 @@ impl KubeBackend {
         dry_run: bool,
         triggered_by: &str,
     ) -> Result<String, KubeError> {
+        let job = self
+            .refresh_job(model, value_stream, dry_run, triggered_by)
+            .await?;
+        Ok(job.metadata.name.unwrap_or_default())
+    }
+
+    /// [`KubeBackend::refresh`] returning the created Job as the API server answered it.
+    ///
+    /// # Errors
+    /// As [`KubeBackend::refresh`].
+    pub async fn refresh_job(
+        &self,
+        model: Option<&str>,
+        value_stream: Option<&str>,
+        dry_run: bool,
+        triggered_by: &str,
+    ) -> Result<Job, KubeError> {
         let cj = match self.cronjobs_api().get_opt(REFRESH_CRONJOB).await {
             Ok(Some(cj)) => cj,
             Ok(None) => {
@@ -649,8 +679,7 @@ impl KubeBackend {
             value_stream: value_stream.map(str::to_string),
             dry_run,
         };
-        let job = self.create_from(&cj, target, &action, triggered_by).await?;
-        Ok(job.metadata.name.unwrap_or_default())
+        self.create_from(&cj, target, &action, triggered_by).await
     }
 
     /// Suspends (`true`) or resumes the model's CronJob (merge patch of `spec.suspend`).
