@@ -434,6 +434,22 @@ impl FakeKube {
         names
     }
 
+    /// Creates a minimal driftdeck CronJob for `model` (labels, one `driftdeck` container
+    /// running `run --model <model>`), as the rendered ones are shaped.
+    pub fn insert_cronjob(&self, model: &str, value_stream: &str) -> Value {
+        let labels = json!({"app.kubernetes.io/name": "driftdeck", "driftdeck.io/model": model,
+            "driftdeck.io/value-stream": value_stream, "driftdeck.io/action": "schedule"});
+        self.insert(
+            "cronjobs",
+            json!({"metadata": {"name": format!("{}-cronjob", model.replace('_', "-")), "labels": labels},
+                "spec": {"schedule": "0 2 * * *", "concurrencyPolicy": "Forbid",
+                    "jobTemplate": {"metadata": {"labels": labels}, "spec": {"backoffLimit": 0,
+                        "template": {"metadata": {"labels": labels}, "spec": {"restartPolicy": "Never",
+                            "containers": [{"name": "driftdeck", "image": "driftdeck:test",
+                                "args": ["run", "--model", model]}]}}}}}}),
+        )
+    }
+
     /// Job controller stand-in: creates a Running pod for `job` (from its template) and marks
     /// the Job active. Returns the pod name.
     pub fn start_pod(&self, job: &str) -> String {

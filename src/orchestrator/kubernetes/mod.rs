@@ -7,12 +7,14 @@
 //! - [`status`]: Job/Pod status → run phase with reason.
 //! - [`manifests`]: `driftdeck render k8s`.
 //! - [`client`]: [`KubeBackend`] over the real `kube::Client`.
+//! - [`runner`]: [`KubeOrchestrator`], the [`crate::orchestrator::Orchestrator`] on it.
 //! - [`KubernetesSettings`]: `[orchestrator] kind = "kubernetes"` keys (defined in `config`).
 
 pub mod builder;
 pub mod client;
 pub mod manifests;
 pub mod names;
+pub mod runner;
 pub mod status;
 
 pub use crate::config::KubernetesSettings;
@@ -37,3 +39,4 @@ pub fn parse_log_ref(text: &str) -> Option<(&str, &str)> {
     let (ns, name) = rest.split_once("/job/")?;
     (names::is_dns1123_label(ns) && names::is_dns1123_label(name)).then_some((ns, name))
 }
+pub use runner::KubeOrchestrator;
