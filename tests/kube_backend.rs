@@ -420,3 +420,140 @@ async fn watch_reports_changes_and_relists_after_410() {
         .count();
     assert!(watches >= 2, "reconnected: {watches}");
 }
+
+/// A backfill through the Orchestrator trait: a parent job whose Jobs (one per date) stay within
+/// `concurrency` in flight, whose log lists them, and which ends when they have; the planner
+/// (jobs/ in production) chooses the dates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orchestrator_backfill_is_a_parent_of_bounded_jobs() {
+    use driftdeck::domain::ModelId;
+    use driftdeck::orchestrator::kubernetes::KubeOrchestrator;
+    use driftdeck::orchestrator::{JobRequest, JobSpec, JobState, Orchestrator};
+    use fake_kube::Script;
+
+    let e = env(2).await;
+    let kubelet = e.fake.run_kubelet(|_| Script::Succeed {
+        lines: vec!["computing".into()],
+        every: Duration::from_millis(150),
+    });
+    // the most backfill Jobs unfinished at once, sampled until told to stop
+    let fake = e.fake.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_sampling = stop.clone();
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0;
+        while !stop_sampling.load(std::sync::atomic::Ordering::Relaxed) {
+            let open = fake
+                .list("jobs")
+                .iter()
+                .filter(|j| j["metadata"]["labels"]["driftdeck.io/action"] == "backfill")
+                .filter(|j| j["status"]["conditions"].is_null())
+                .count();
+            peak = peak.max(open);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        peak
+    });
+    let planner_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = planner_calls.clone();
+    let o = KubeOrchestrator::new(e.backend.clone())
+        .unwrap()
+        .with_planner(std::sync::Arc::new(move |_, from, to, only_missing| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let all: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+            // "only missing": pretend every other date is stored already
+            if only_missing {
+                all.into_iter().step_by(2).collect()
+            } else {
+                all
+            }
+        }));
+    let mut rx = o.subscribe();
+    let parent = o
+        .submit(JobRequest {
+            spec: JobSpec::Backfill {
+                model: ModelId::new("jfk_delay").unwrap(),
+                from: date("2013-09-01"),
+                to: date("2013-09-05"),
+                only_missing: false,
+            },
+            triggered_by: "ana".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(parent.state, JobState::Queued);
+    assert!(
+        parent
+            .id
+            .as_str()
+            .starts_with("backfill-jfk-delay-20130901-20130905-"),
+        "{}",
+        parent.id
+    );
+    let done = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let ev = rx.recv().await.unwrap();
+            if ev.job.id == parent.id && ev.job.state.is_final() {
+                return ev.job;
+            }
+        }
+    })
+    .await
+    .expect("the backfill ends");
+    assert_eq!(done.state, JobState::Succeeded, "{:?}", done.note);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await.unwrap();
+    assert!(
+        (1..=2).contains(&peak),
+        "{peak} backfill Jobs in flight, bound 2"
+    );
+    let dates: std::collections::BTreeSet<String> = e
+        .fake
+        .list("jobs")
+        .iter()
+        .filter(|j| j["metadata"]["labels"]["driftdeck.io/action"] == "backfill")
+        .map(|j| {
+            j["metadata"]["labels"]["driftdeck.io/calculation-date"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(dates.len(), 5);
+    let lines: Vec<String> = o
+        .logs(&parent.log, driftdeck::orchestrator::LogOptions::default())
+        .map(|l| l.unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("created Job")).count(),
+        5,
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("5 Job(s) created, 5 succeeded"),
+        "{lines:?}"
+    );
+    assert!(o.list().await.unwrap().iter().any(|j| j.id == parent.id));
+    assert_eq!(o.job(parent.id.clone()).await.unwrap(), done);
+
+    // only missing: the planner's dates only
+    let second = o
+        .submit(JobRequest {
+            spec: JobSpec::Backfill {
+                model: ModelId::new("ewr_delay").unwrap(),
+                from: date("2013-10-01"),
+                to: date("2013-10-04"),
+                only_missing: true,
+            },
+            triggered_by: "ana".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.note.as_deref(), Some("2 date(s) planned"));
+    assert_eq!(planner_calls.load(std::sync::atomic::Ordering::Relaxed), 2);
+    kubelet.abort();
+}

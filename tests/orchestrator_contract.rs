@@ -391,6 +391,11 @@ async fn kubernetes_runner_meets_the_orchestrator_contract() {
     let backend = KubeBackend::from_client(client, settings, "fake-ctx".into())
         .with_poll_interval(Duration::from_millis(20));
     let orchestrator = KubeOrchestrator::new(backend).expect("orchestrator");
+    // the console header's place: kube context and namespace
+    assert_eq!(
+        orchestrator.location().as_deref(),
+        Some("fake-ctx/contract")
+    );
     contract(Harness {
         orchestrator: Arc::new(orchestrator),
         concurrency: None,

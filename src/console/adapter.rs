@@ -17,6 +17,9 @@ use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, Runner
 /// Wraps an [`Orchestrator`] for the console.
 pub struct OrchestratorAdapter {
     inner: Arc<dyn Orchestrator>,
+    /// Header label: the kind and, where the backend has one, its location
+    /// (`kubernetes prod-eks/model-monitoring`).
+    label: String,
     refresh_configured: bool,
     forwarding: Mutex<bool>,
 }
@@ -24,8 +27,13 @@ pub struct OrchestratorAdapter {
 impl OrchestratorAdapter {
     /// Adapter over `inner`; `refresh_configured` says whether a benchmark refresh job exists.
     pub fn new(inner: Arc<dyn Orchestrator>, refresh_configured: bool) -> Self {
+        let label = match inner.location() {
+            Some(place) => format!("{} {place}", inner.kind()),
+            None => inner.kind().to_string(),
+        };
         Self {
             inner,
+            label,
             refresh_configured,
             forwarding: Mutex::new(false),
         }
@@ -95,7 +103,7 @@ impl OrchestratorAdapter {
 
 impl ConsoleOrchestrator for OrchestratorAdapter {
     fn kind(&self) -> &str {
-        self.inner.kind()
+        &self.label
     }
 
     fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {

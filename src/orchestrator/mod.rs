@@ -470,6 +470,12 @@ pub trait Orchestrator: Send + Sync {
     /// Short name for the console header: `local`, `kubernetes`.
     fn kind(&self) -> &'static str;
 
+    /// Where the jobs run, for the console header next to [`Orchestrator::kind`] (Kubernetes:
+    /// `<context>/<namespace>`); `None` when the kind says it all (the local runner).
+    fn location(&self) -> Option<String> {
+        None
+    }
+
     /// Accepts a job; it starts when a concurrency slot is free. Returns its snapshot
     /// (state [`JobState::Queued`]).
     ///

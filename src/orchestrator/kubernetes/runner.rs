@@ -211,16 +211,17 @@ impl KubeOrchestrator {
             .map_err(backend_err)
     }
 
-    /// Namespace and kube context for the console header, e.g. `prod-eks/model-monitoring`
-    /// (`current-context` until connected when no context is configured).
-    pub fn location(&self) -> String {
-        let ctx = match self.cell.get() {
-            Some(b) => b.context().to_string(),
-            None => self
-                .settings
-                .context
-                .clone()
-                .unwrap_or_else(|| "current-context".into()),
+    /// `<context>/<namespace>` for the console header: the connected context, else the
+    /// configured one, else the kubeconfig's current context (read from the file, no network),
+    /// else `in-cluster`.
+    pub fn location_label(&self) -> String {
+        let ctx = match (self.cell.get(), &self.settings.context) {
+            (Some(b), _) => b.context().to_string(),
+            (None, Some(c)) => c.clone(),
+            (None, None) => kube::config::Kubeconfig::read()
+                .ok()
+                .and_then(|k| k.current_context)
+                .unwrap_or_else(|| "in-cluster".into()),
         };
         format!("{ctx}/{}", self.settings.namespace)
     }
@@ -495,6 +496,10 @@ impl Orchestrator for KubeOrchestrator {
         "kubernetes"
     }
 
+    fn location(&self) -> Option<String> {
+        Some(self.location_label())
+    }
+
     fn submit(&self, request: JobRequest) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>> {
         Box::pin(async move {
             request.spec.validate()?;
@@ -515,7 +520,14 @@ impl Orchestrator for KubeOrchestrator {
                     to,
                     only_missing,
                 } => {
-                    return self.start_backfill(backend, &request, model, *from, *to, *only_missing);
+                    return self.start_backfill(
+                        backend,
+                        &request,
+                        model,
+                        *from,
+                        *to,
+                        *only_missing,
+                    );
                 }
                 JobSpec::RefreshBenchmarks {
                     model,
@@ -691,5 +703,57 @@ impl Orchestrator for KubeOrchestrator {
 
     fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.events.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::builder::JobAction;
+    use super::*;
+    use crate::orchestrator::JobId;
+
+    /// The Kubernetes Jobs run the same command lines as the local runner's processes.
+    #[test]
+    fn job_arguments_are_the_job_cli_contract() {
+        let id = JobId::new("m-rerun-20130201-abcde").unwrap();
+        let model = ModelId::new("m_1").unwrap();
+        let date = NaiveDate::from_ymd_opt(2013, 2, 1).unwrap();
+        let run = JobSpec::Run {
+            model: model.clone(),
+            date: Some(date),
+        };
+        let ours = JobAction::Rerun {
+            date: "2013-02-01".into(),
+        }
+        .args("m_1", "ana", id.as_str());
+        assert_eq!(ours, run.cli_args(&id, "ana"));
+        for (m, vs, dry_run) in [
+            (Some("m_1"), None, false),
+            (None, Some("vs"), true),
+            (None, None, false),
+        ] {
+            let spec = JobSpec::RefreshBenchmarks {
+                model: m.map(|m| ModelId::new(m).unwrap()),
+                value_stream: vs.map(str::to_string),
+                all: m.is_none() && vs.is_none(),
+                dry_run,
+            };
+            let ours = JobAction::Refresh {
+                model: m.map(str::to_string),
+                value_stream: vs.map(str::to_string),
+                dry_run,
+            }
+            .args(m.unwrap_or(""), "ana", id.as_str());
+            assert_eq!(ours, spec.cli_args(&id, "ana"), "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn log_references_round_trip_and_reject_foreign_ones() {
+        let r = format!("{}x-rerun-1", log_ref_prefix("model-monitoring"));
+        assert_eq!(parse_log_ref(&r), Some(("model-monitoring", "x-rerun-1")));
+        assert_eq!(parse_log_ref("k8s:../job/x"), None);
+        assert_eq!(parse_log_ref("local:x"), None);
+        assert_eq!(parse_log_ref("k8s:ns/pod/x"), None);
     }
 }
