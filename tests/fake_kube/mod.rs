@@ -93,6 +93,8 @@ pub enum Script {
         program: PathBuf,
         /// Arguments before the container's.
         prefix: Vec<String>,
+        /// Extra environment of this pod.
+        env: Vec<(String, String)>,
     },
 }
 
@@ -622,9 +624,14 @@ impl FakeKube {
                 self.fail_job_with(name, "Error", exit_code);
             }
             Script::Hang => {}
-            Script::Exec { program, prefix } => {
+            Script::Exec {
+                program,
+                prefix,
+                env,
+            } => {
                 let mut cmd = tokio::process::Command::new(&program);
                 cmd.args(&prefix)
+                    .envs(env)
                     .args(&args)
                     .env("NO_COLOR", "1")
                     .env(
