@@ -182,7 +182,8 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
     fake.apply_rendered_cronjobs();
     let broke_once = Arc::new(AtomicBool::new(false));
     let prefix = vec!["--config".to_string(), job_config_str.clone()];
-    let _kubelet = rt.block_on(async {
+    let kubelet = {
+        let _in_runtime = rt.enter();
         let broke_once = broke_once.clone();
         fake.run_kubelet(move |job| {
             let labels = &job["metadata"]["labels"];
@@ -201,7 +202,7 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
                 },
             }
         })
-    });
+    };
     // The "scheduled" run of 2013-11-30 fails in its pod.
     let failed_job = rt
         .block_on(backend.rerun(
@@ -290,5 +291,6 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
     // 4. Quit cleanly.
     tmux.keys(&["q"]);
     tmux.wait_text(&["EXIT=0"]);
+    kubelet.abort();
     drop(client_dir);
 }
