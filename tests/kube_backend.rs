@@ -557,3 +557,66 @@ async fn orchestrator_backfill_is_a_parent_of_bounded_jobs() {
     assert_eq!(planner_calls.load(std::sync::atomic::Ordering::Relaxed), 2);
     kubelet.abort();
 }
+
+/// Through the Orchestrator trait: Jobs that had ended before the console started raise no
+/// events (they are history); a following log stream of a Job without a pod yet waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orchestrator_events_are_changes_and_logs_wait_for_the_pod() {
+    use driftdeck::domain::ModelId;
+    use driftdeck::orchestrator::kubernetes::KubeOrchestrator;
+    use driftdeck::orchestrator::{JobRequest, JobSpec, JobState, LogOptions, Orchestrator};
+
+    let e = env(4).await;
+    let old = e
+        .backend
+        .rerun("jfk_delay", date("2013-06-01"), "ana")
+        .await
+        .unwrap();
+    e.fake.start_pod(&old);
+    e.fake.complete_job(&old);
+    // created "before the console started" by more than the orchestrator's one-second margin
+    e.fake.update_job_created(&old, "2020-01-01T00:00:00Z");
+
+    let o = KubeOrchestrator::new(e.backend.clone()).unwrap();
+    let mut rx = o.subscribe();
+    let job = o
+        .submit(JobRequest {
+            spec: JobSpec::Run {
+                model: ModelId::new("ewr_delay").unwrap(),
+                date: Some(date("2013-06-02")),
+            },
+            triggered_by: "ana".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(job.state, JobState::Queued);
+    let follow = LogOptions {
+        follow: true,
+        tail: None,
+        since: None,
+    };
+    let mut lines = o.logs(&job.log, follow);
+    // no pod yet: the stream waits; the pod starts and logs, the stream delivers
+    let pod = e.fake.start_pod(job.id.as_str());
+    e.fake.log(&pod, "hello from the pod");
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next())
+        .await
+        .expect("a line once the pod exists");
+    assert_eq!(first.unwrap().unwrap(), "hello from the pod");
+    e.fake.complete_job(job.id.as_str());
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let ev = rx.recv().await.unwrap();
+            assert_ne!(
+                ev.job.id.as_str(),
+                old,
+                "an old, finished Job raised an event"
+            );
+            if ev.job.id == job.id && ev.job.state == JobState::Succeeded {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the new Job's events arrive");
+}

@@ -662,6 +662,13 @@ impl FakeKube {
         }
     }
 
+    /// Sets a Job's `creationTimestamp` (test set-up for "created long ago").
+    pub fn update_job_created(&self, job: &str, timestamp: &str) {
+        self.update("jobs", job, |j| {
+            j["metadata"]["creationTimestamp"] = json!(timestamp);
+        });
+    }
+
     /// Kubelet stand-in: the job's pod containers wait with `reason` (e.g. `ImagePullBackOff`).
     pub fn pod_waiting(&self, job: &str, reason: &str) {
         for pod in self.pods_of(job) {

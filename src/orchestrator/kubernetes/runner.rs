@@ -39,6 +39,9 @@ use crate::orchestrator::{
 /// Scheme of a backfill parent's log reference: `k8s-backfill:<id>`.
 pub const BACKFILL_LOG_SCHEME: &str = "k8s-backfill:";
 
+/// How long a following log stream waits for a new Job's first pod.
+pub const NO_POD_WAIT: Duration = Duration::from_secs(600);
+
 /// Lines a log stream returns without `tail` (bounded, as the local runner's 5,000).
 pub const DEFAULT_TAIL: i64 = 5_000;
 
@@ -430,6 +433,8 @@ async fn watch_events(
         }
     };
     let ns = settings.namespace.clone();
+    let started = Utc::now() - chrono::Duration::seconds(1);
+    let mut first_list = true;
     let mut known: BTreeMap<String, JobInfo> = BTreeMap::new();
     let mut rx = backend.watch();
     let emit = |info: JobInfo, known: &mut BTreeMap<String, JobInfo>| {
@@ -454,10 +459,18 @@ async fn watch_events(
             WatchSignal::Listed { .. } => match backend.runs().await {
                 Ok(runs) => {
                     for r in &runs {
-                        if let Some(info) = job_info(&ns, r) {
+                        let Some(info) = job_info(&ns, r) else {
+                            continue;
+                        };
+                        // Jobs that had ended before this orchestrator started are history,
+                        // not state changes: remembered silently.
+                        if first_list && info.state.is_final() && info.submitted_at < started {
+                            known.insert(info.id.to_string(), info);
+                        } else {
                             emit(info, &mut known);
                         }
                     }
+                    first_list = false;
                 }
                 Err(e) => tracing::warn!(error = %e, "kubernetes: list after watch restart failed"),
             },
@@ -653,7 +666,18 @@ impl Orchestrator for KubeOrchestrator {
         let name = name.to_string();
         stream::once(async move {
             let backend = connected(&cell, &settings).await?;
-            backend.logs(&name, &opts).await
+            // a Job just created has no pod yet: a following stream waits for it (up to
+            // NO_POD_WAIT), a one-shot read reports it
+            let mut waited = Duration::ZERO;
+            loop {
+                match backend.logs(&name, &opts).await {
+                    Err(KubeError::NoPod(_)) if opts.follow && waited < NO_POD_WAIT => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        waited += Duration::from_millis(500);
+                    }
+                    other => return other,
+                }
+            }
         })
         .flat_map(|r| match r {
             Ok(s) => s.map(|l| l.map_err(backend_err)).boxed(),
