@@ -64,9 +64,38 @@ pub enum Command {
     RefreshBenchmarks(RefreshBenchmarksArgs),
     /// Print resolved configuration paths and backends.
     Info,
+    /// Write deployment manifests: `render k8s [--out DIR]`.
+    Render(RenderArgs),
     /// Check every configured backend (results store and its schema, benchmark root, job log
     /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
     Doctor,
+}
+
+/// `driftdeck render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// What to render.
+    #[command(subcommand)]
+    pub target: RenderTarget,
+}
+
+/// `driftdeck render ...`.
+#[derive(Debug, Subcommand)]
+pub enum RenderTarget {
+    /// Kubernetes objects for every model of models.yaml (ConfigMaps, CronJobs, the refresh
+    /// CronJob, ServiceAccounts with Roles, the EFS claim): one YAML file per object in `--out`,
+    /// or one YAML stream on stdout.
+    K8s {
+        /// Directory to write `NN-kind-name.yaml` files into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Namespace (default: `[orchestrator] namespace`, else `model-monitoring`).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Job image (default: `[orchestrator] image`).
+        #[arg(long)]
+        image: Option<String>,
+    },
 }
 
 /// `driftdeck refresh-benchmarks`: exactly one of `--model`, `--value-stream`, `--all`.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
-use driftdeck::cli::{Cli, Command, DemoCommand, RunArgs};
+use driftdeck::cli::{Cli, Command, DemoCommand, RenderArgs, RenderTarget, RunArgs};
 use driftdeck::{demo, domain, jobs};
 
 fn main() -> ExitCode {
@@ -69,6 +69,8 @@ fn is_user_error(report: &color_eyre::Report) -> bool {
             || e.is::<driftdeck::demo::DemoError>()
             || e.is::<driftdeck::wiring::WiringError>()
             || e.is::<driftdeck::jobs::notify::NotifyError>()
+            || e.is::<driftdeck::orchestrator::kubernetes::manifests::RenderError>()
+            || e.is::<driftdeck::orchestrator::kubernetes::KubeError>()
             || e.is::<std::io::Error>()
     })
 }
@@ -146,6 +148,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
     match command {
         Command::Run(args) => cmd_run(config, &args),
+        Command::Render(args) => cmd_render(config, args),
         Command::Backfill(args) => {
             let ws = jobs::setup::Workspace::open(config)?
                 .with_retry_overrides(args.job.attempts, args.job.retry_delay);
@@ -429,6 +432,43 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `driftdeck render k8s`: manifests from the loaded models.yaml.
+fn cmd_render(config: Option<&std::path::Path>, args: RenderArgs) -> Result<ExitCode> {
+    use driftdeck::orchestrator::kubernetes::{KubernetesSettings, manifests};
+    let RenderTarget::K8s {
+        out,
+        namespace,
+        image,
+    } = args.target;
+    let cfg = driftdeck::config::load(config)?;
+    let mut settings = match &cfg.settings.orchestrator {
+        driftdeck::config::OrchestratorSettings::Kubernetes(k) => k.clone(),
+        _ => KubernetesSettings::default(),
+    };
+    if let Some(ns) = namespace {
+        settings.namespace = ns;
+    }
+    if let Some(image) = image {
+        settings.image = image;
+    }
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))
+    };
+    let files = manifests::ConfigFiles {
+        driftdeck_toml: read(&cfg.settings_path)?,
+        models_yaml: read(&cfg.models_path)?,
+    };
+    let objects = manifests::render(&cfg.models, &settings, &files)?;
+    match out {
+        Some(dir) => {
+            let written = manifests::write_dir(&objects, &dir)?;
+            println!("wrote {} manifests to {}", written.len(), dir.display());
+        }
+        None => print!("{}", manifests::to_yaml_stream(&objects)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::config::{
     StoreSettings,
 };
 use crate::jobs::{Metrics, NoMetrics, Notifier, OutboxNotifier};
+use crate::orchestrator::kubernetes::KubeOrchestrator;
 use crate::orchestrator::{LocalRunner, LocalRunnerConfig, Orchestrator, OrchestratorError};
 use crate::store::sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore};
 use crate::store::{ResultsStore, StoreError};
@@ -160,8 +161,47 @@ pub fn orchestrator(config: &Config) -> Result<Arc<dyn Orchestrator>, WiringErro
                 .and_then(LocalRunner::open)?;
             Ok(Arc::new(runner))
         }
-        other => Err(not_built(config, other)),
+        OrchestratorSettings::Kubernetes(k) => {
+            let mut kube = KubeOrchestrator::lazy(k.clone())?;
+            // Backfill dates are planned by jobs/ from the results store (only missing or
+            // failed vs all); without a store every date of the range runs.
+            if let Ok(store) = results_store(config) {
+                kube = kube.with_planner(Arc::new(move |model, from, to, only_missing| {
+                    backfill_dates(store.as_ref(), model, from, to, only_missing)
+                }));
+            }
+            Ok(Arc::new(kube))
+        }
     }
+}
+
+/// The dates a backfill of `model` runs ([`crate::jobs::backfill::plan_dates`] on the store's
+/// date status); every date of the range when the store cannot say.
+fn backfill_dates(
+    store: &dyn ResultsStore,
+    model: &crate::domain::ModelId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    only_missing: bool,
+) -> Vec<chrono::NaiveDate> {
+    use std::collections::{BTreeSet, HashMap};
+    let all = || from.iter_days().take_while(|d| *d <= to).collect();
+    let Ok(rows) = store.date_status(&[model.to_string()], from, to) else {
+        return all();
+    };
+    let mut stored = BTreeSet::new();
+    let mut newest = HashMap::new();
+    for row in rows {
+        if row.has_result {
+            stored.insert(row.calculation_date);
+        }
+        if let Some(status) = row.run_status {
+            newest.insert(row.calculation_date, status);
+        }
+    }
+    crate::jobs::backfill::plan_dates(from, to, only_missing, &stored, &newest)
+        .map(|p| p.dates)
+        .unwrap_or_else(|_| all())
 }
 
 /// One line naming the orchestrator, e.g. `local, concurrency 2, logs /ws/logs`.
@@ -172,7 +212,12 @@ pub fn describe_orchestrator(config: &Config) -> String {
             l.concurrency,
             l.log_dir.display()
         ),
-        other => other.kind().to_string(),
+        OrchestratorSettings::Kubernetes(k) => format!(
+            "kubernetes, context {}, namespace {}, {} Jobs in flight per backfill",
+            k.context.as_deref().unwrap_or("(current)"),
+            k.namespace,
+            k.concurrency
+        ),
     }
 }
 
@@ -365,12 +410,17 @@ fn check_orchestrator(config: &Config) -> Health {
                 "fix [orchestrator] log_dir or its permissions",
             ),
         },
-        other => Health::fail(
-            "orchestrator",
-            target,
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"local\"",
-        ),
+        OrchestratorSettings::Kubernetes(k) => {
+            match crate::orchestrator::kubernetes::client::check_config(k) {
+                Ok(detail) => Health::ok("orchestrator", target, detail),
+                Err(e) => Health::fail(
+                    "orchestrator",
+                    target,
+                    e,
+                    "set KUBECONFIG (or run in a pod), or fix [orchestrator] context",
+                ),
+            }
+        }
     }
 }
 

@@ -983,18 +983,13 @@ fn a_kind_not_built_is_a_config_error_naming_key_and_file() {
     let original = std::fs::read_to_string(&ws.config).expect("toml");
     std::fs::write(
         &ws.config,
-        format!("{original}\n[orchestrator]\nkind = \"kubernetes\"\nnamespace = \"x\"\n"),
+        format!("{original}\n[metrics]\nkind = \"dogstatsd\"\nhost = \"x\"\n"),
     )
     .expect("write");
     let out = ws.run(&["status"]);
     assert_fails_with(
         &out,
-        &[
-            "driftdeck.toml",
-            "orchestrator.kind",
-            "kubernetes",
-            "not built",
-        ],
+        &["driftdeck.toml", "metrics.kind", "dogstatsd", "not built"],
     );
 }
 

@@ -14,6 +14,7 @@
 //! with `model_`) → that model's benchmark file; `EMAIL_RECIPIENTS` (comma list) → every
 //! model's e-mail recipients; `VALIDATION_THRESHOLD` → `[validation] threshold`.
 
+mod kubernetes;
 mod load;
 mod types;
 mod validate;
@@ -21,6 +22,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use kubernetes::KubernetesSettings;
 pub use load::{
     Discovery, EnvFn, find_settings, load, load_from, load_with, model_env_var, model_env_vars,
 };

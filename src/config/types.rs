@@ -195,8 +195,8 @@ impl Default for SqliteSettings {
 pub enum OrchestratorSettings {
     /// In-process runner of child processes (default).
     Local(LocalOrchestratorSettings),
-    /// Kubernetes Jobs (not built into this binary yet).
-    Kubernetes(NotBuilt),
+    /// Kubernetes: CronJobs per model, Jobs for reruns, backfills and refreshes (issue 9).
+    Kubernetes(super::KubernetesSettings),
 }
 
 impl Backend for OrchestratorSettings {
@@ -210,7 +210,7 @@ impl Backend for OrchestratorSettings {
         }
     }
     fn is_built(&self) -> bool {
-        matches!(self, Self::Local(_))
+        true
     }
 }
 
@@ -225,7 +225,7 @@ impl OrchestratorSettings {
     pub fn concurrency(&self) -> usize {
         match self {
             Self::Local(l) => l.concurrency,
-            Self::Kubernetes(_) => default_concurrency(),
+            Self::Kubernetes(k) => k.concurrency,
         }
     }
 

@@ -136,6 +136,11 @@ fn check_settings(p: &mut Problems, s: &Settings) {
     }
     check_built(p, &s.store);
     check_built(p, &s.orchestrator);
+    if let super::types::OrchestratorSettings::Kubernetes(k) = &s.orchestrator
+        && let Err(e) = k.validate()
+    {
+        p.add("orchestrator", e);
+    }
     check_built(p, &s.benchmarks);
     check_built(p, &s.notify);
     check_built(p, &s.metrics);

@@ -107,7 +107,7 @@ impl ConsoleContext {
     pub fn into_app(self) -> App {
         let session = Session {
             workspace: self.workspace,
-            orchestrator: self.orchestrator.kind().to_string(),
+            orchestrator: self.orchestrator.label(),
             store: self.store.backend().to_string(),
             user: self.user,
             role: self.role,
