@@ -9,6 +9,7 @@
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions.
 
+pub mod snowflake;
 pub mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
