@@ -39,7 +39,8 @@ pub enum Value {
     Timestamp(DateTime<Utc>),
 }
 
-/// Rows of a result, with column names (upper-cased as Snowflake returns them).
+/// Rows of a result, with column names as the server returned them (Snowflake upper-cases
+/// unquoted aliases).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rows {
     /// Column names.
@@ -64,7 +65,7 @@ pub fn rows(kind: &'static str, result: QueryResult, limit: usize) -> Result<Row
                         .schema()
                         .fields()
                         .iter()
-                        .map(|f| f.name().to_uppercase())
+                        .map(|f| f.name().clone())
                         .collect();
                 }
                 if out.rows.len() + batch.num_rows() > limit {
@@ -84,7 +85,7 @@ pub fn rows(kind: &'static str, result: QueryResult, limit: usize) -> Result<Row
             Ok(out)
         }
         QueryResult::Json(json) => {
-            let columns: Vec<String> = json.schema.iter().map(|f| f.name.to_uppercase()).collect();
+            let columns: Vec<String> = json.schema.iter().map(|f| f.name.clone()).collect();
             let types: Vec<(String, i64)> = json
                 .schema
                 .iter()
@@ -579,7 +580,7 @@ mod tests {
         )
         .unwrap();
         let out = rows("SELECT test", QueryResult::Arrow(vec![batch]), 10).unwrap();
-        assert_eq!(out.columns, ["N", "I", "T", "U", "D", "S"]);
+        assert_eq!(out.columns, ["n", "i", "t", "u", "d", "s"]);
         let r = &out.rows[0];
         assert_eq!(r[0], Value::Float(-123.45));
         assert_eq!(r[1], Value::Int(7));

@@ -9,6 +9,7 @@
 
 pub mod client;
 pub mod decode;
+pub mod outbox;
 pub mod settings;
 pub mod sql;
 

@@ -60,6 +60,13 @@ pub struct SnowflakeSettings {
     /// default `pending.sqlite`. On Kubernetes it must be on the shared (EFS) workspace volume.
     #[serde(default = "default_pending")]
     pub pending_path: PathBuf,
+    /// Queued writes that trigger a send to Snowflake (default 1000); smaller sends more often.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: u64,
+}
+
+fn default_batch_rows() -> u64 {
+    1000
 }
 
 fn default_query_timeout() -> u64 {
@@ -94,6 +101,7 @@ impl SnowflakeSettings {
             attempts: default_attempts(),
             backoff_ms: default_backoff_ms(),
             pending_path: default_pending(),
+            batch_rows: default_batch_rows(),
         }
     }
 
