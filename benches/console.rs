@@ -15,7 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use driftdeck::console::app::{App, Msg, Session, update};
 use driftdeck::console::fixture::{Estate, EstateSpec, fixed_now, generate, settle};
-use driftdeck::console::runtime::{WorstCache, load_detail, load_overview};
+use driftdeck::console::runtime::{load_detail, load_overview};
 use driftdeck::console::{KeyMap, Theme, view};
 use driftdeck::store::ResultsStore;
 use ratatui::Terminal;
@@ -112,8 +112,7 @@ fn bench(c: &mut Criterion) {
             terminal.draw(|f| view(&app, f)).expect("draw");
         })
     });
-    let mut cache = WorstCache::new();
-    let overview = load_overview(&e.store, &mut cache).expect("overview");
+    let overview = load_overview(&e.store).expect("overview");
     g.bench_function("apply_overview", |b| {
         b.iter(|| {
             let _ = update(&mut app, Msg::Overview(Ok(overview.clone())));

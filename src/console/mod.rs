@@ -12,6 +12,7 @@
 pub mod action;
 pub mod adapter;
 pub mod app;
+#[cfg(any(test, feature = "testkit"))]
 pub mod fixture;
 pub mod keys;
 pub mod logbuf;
@@ -257,11 +258,23 @@ impl ResultsStore for UnavailableStore {
     ) -> Result<Vec<crate::store::ResultRecord>, crate::store::StoreError> {
         Err(self.err())
     }
-    fn history_all(
+    fn overview(&self) -> Result<Vec<crate::store::ModelOverview>, crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn trends(
         &self,
+        _: Option<&[String]>,
         _: Option<chrono::NaiveDate>,
         _: Option<chrono::NaiveDate>,
     ) -> Result<Vec<crate::store::ResultRecord>, crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn date_status(
+        &self,
+        _: &[String],
+        _: chrono::NaiveDate,
+        _: chrono::NaiveDate,
+    ) -> Result<Vec<crate::store::DateStatus>, crate::store::StoreError> {
         Err(self.err())
     }
     fn characteristics(

@@ -2,7 +2,7 @@
 //!
 //! This is the small seam the console needs (DESIGN section 3, "orchestrator"). The embedded
 //! local runner and a Kubernetes orchestrator implement it (or are adapted to it); tests use
-//! [`crate::console::fixture::FixtureOrchestrator`].
+//! `console::fixture::FixtureOrchestrator` (behind the `testkit` feature).
 
 use std::path::PathBuf;
 

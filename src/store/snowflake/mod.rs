@@ -12,9 +12,11 @@ pub mod decode;
 pub mod outbox;
 pub mod settings;
 pub mod sql;
+pub mod store;
 
 pub use client::SnowflakeClient;
 pub use settings::SnowflakeSettings;
+pub use store::SnowflakeStore;
 
 /// Errors of the Snowflake backend. Messages name the statement kind and Snowflake's error code,
 /// never a secret.
