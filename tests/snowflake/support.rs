@@ -67,3 +67,64 @@ pub fn test_db(test: &str) -> Option<TestDb> {
     .expect("create test database");
     Some(t)
 }
+
+/// A server of this test's own (to stop and resume), killed on drop.
+pub struct OwnServer {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl OwnServer {
+    /// Starts the shim on a free port with the harness's certificate; waits until it accepts.
+    pub fn start() -> OwnServer {
+        let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new(var("SNOWFLAKE_TEST_PYTHON"))
+            .arg(var("SNOWFLAKE_TEST_SHIM"))
+            .arg(port.to_string())
+            .arg(var("SNOWFLAKE_TEST_CERT"))
+            .arg(var("SNOWFLAKE_TEST_KEY"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start own server");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "own server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        OwnServer { child, port }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// Freezes the server (connections hang, as with a network partition).
+    pub fn stop(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes it.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -141,7 +142,13 @@ pub struct SnowflakeStore {
     flushing: Mutex<()>,
     /// The last send found Snowflake unreachable (Drop then does not wait for it again).
     unavailable: AtomicBool,
+    /// After a failed send, automatic sends wait until then (a backfill while Snowflake is down
+    /// does not pay a timeout per write); [`SnowflakeStore::sync`] always tries.
+    quiet_until: Mutex<Option<Instant>>,
 }
+
+/// How long automatic sends pause after a failed one.
+pub const SEND_COOLDOWN: Duration = Duration::from_secs(30);
 
 fn store_err(e: SnowflakeError) -> StoreError {
     match e {
@@ -182,6 +189,7 @@ impl SnowflakeStore {
             migrated: AtomicBool::new(false),
             flushing: Mutex::new(()),
             unavailable: AtomicBool::new(false),
+            quiet_until: Mutex::new(None),
         })
     }
 
@@ -312,7 +320,16 @@ impl SnowflakeStore {
         if self.outbox.depth().unwrap_or(0) == 0 {
             return;
         }
-        if let Err(e) = self.sync() {
+        if let Ok(guard) = self.quiet_until.lock()
+            && guard.is_some_and(|t| Instant::now() < t)
+        {
+            return;
+        }
+        let outcome = self.sync();
+        if let Ok(mut guard) = self.quiet_until.lock() {
+            *guard = outcome.is_err().then(|| Instant::now() + SEND_COOLDOWN);
+        }
+        if let Err(e) = outcome {
             tracing::warn!(
                 error = %e,
                 queue = %self.outbox.path().display(),
