@@ -49,13 +49,13 @@ fn first_frame(path: &Path, models: &[ModelMeta]) -> usize {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &store, fx);
     assert!(app.selected_detail().is_some(), "detail loaded");
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     terminal.draw(|f| view(&app, f)).expect("draw");
-    app.rows.len()
+    app.rows().len()
 }
 
 fn answers(store: &SqliteStore, model: &str, date: chrono::NaiveDate) -> (Msg, Msg) {
@@ -104,16 +104,21 @@ fn bench(c: &mut Criterion) {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &store, fx);
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     terminal.draw(|f| view(&app, f)).expect("draw");
-    let ids: Vec<String> = app.visible[..2]
-        .iter()
-        .map(|&i| app.rows[i].model_id.clone())
+    let ids: Vec<String> = app
+        .visible_rows()
+        .take(2)
+        .map(|r| r.model_id.clone())
         .collect();
-    let last = app.rows[app.visible[0]].last_date.expect("date");
+    let last = app
+        .visible_rows()
+        .next()
+        .and_then(|r| r.last_date)
+        .expect("date");
     let pre = [
         answers(&store, &ids[0], last),
         answers(&store, &ids[1], last),

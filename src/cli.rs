@@ -61,6 +61,9 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Print resolved configuration paths and backends.
     Info,
+    /// Check every configured backend (results store and its schema, benchmark root, job log
+    /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
+    Doctor,
 }
 
 /// `driftdeck run`.

@@ -17,3 +17,4 @@ pub mod orchestrator;
 pub mod schedule;
 pub mod sources;
 pub mod store;
+pub mod wiring;

@@ -933,3 +933,91 @@ fn env_model_benchmark_path_to_a_missing_file_fails_naming_it() {
         "ewr run",
     );
 }
+
+#[test]
+fn doctor_checks_every_backend_with_a_fix_and_fails_on_a_broken_one() {
+    let ws = mini_ws();
+    // No results store yet: a failing line with its fix, exit 1.
+    let out = ws.run(&["doctor"]);
+    let text = assert_fails_with(&out, &[]);
+    let stdout = stdout_of(&out);
+    assert!(
+        stdout.contains("FAIL  store") && stdout.contains("fix:"),
+        "{stdout}{text}"
+    );
+    // `status` opens (creates) the store: every backend healthy, one line each.
+    assert_ok(&ws.run(&["status"]), "status");
+    let out = ws.run(&["doctor"]);
+    assert_ok(&out, "doctor");
+    let stdout = stdout_of(&out);
+    for backend in ["store", "benchmarks", "orchestrator", "notify", "metrics"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("ok ") && l.contains(backend)),
+            "{backend}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("schema"), "{stdout}");
+    // A missing benchmark and an unusable log directory each fail, naming what to fix.
+    std::fs::remove_file(ws.root.join("benchmarks/vs/m1/benchmark.csv")).expect("rm");
+    let _ = std::fs::remove_dir_all(ws.root.join("logs"));
+    std::fs::write(ws.root.join("logs"), "not a directory").expect("block logs");
+    let out = ws.run(&["doctor"]);
+    assert_fails_with(&out, &[]);
+    let stdout = stdout_of(&out);
+    assert!(
+        stdout.contains("FAIL  benchmarks") && stdout.contains("m1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL  orchestrator") && stdout.contains("log_dir"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 of 5 backends failing"), "{stdout}");
+}
+
+#[test]
+fn a_kind_not_built_is_a_config_error_naming_key_and_file() {
+    let ws = mini_ws();
+    let original = std::fs::read_to_string(&ws.config).expect("toml");
+    std::fs::write(
+        &ws.config,
+        format!("{original}\n[orchestrator]\nkind = \"kubernetes\"\nnamespace = \"x\"\n"),
+    )
+    .expect("write");
+    let out = ws.run(&["status"]);
+    assert_fails_with(
+        &out,
+        &[
+            "driftdeck.toml",
+            "orchestrator.kind",
+            "kubernetes",
+            "not built",
+        ],
+    );
+}
+
+#[test]
+fn benchmarking_path_to_a_file_is_read_through_the_benchmark_store() {
+    let ws = mini_ws();
+    std::fs::write(ws.root.join("data/cur_2024-05-01.csv"), good_current()).expect("current");
+    // Move the benchmark to a seed-style mount: /mnt/efs/<vs>/<model>/benchmark.csv.
+    let efs = ws.root.join("mnt/efs");
+    let file = efs.join("vs/m1/benchmark.csv");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::rename(ws.root.join("benchmarks/vs/m1/benchmark.csv"), &file).expect("move");
+    let value = file.to_string_lossy().into_owned();
+    let out = ws.run_env(
+        &["run", "--model", "m1", "--date", "2024-05-01"],
+        &[("BENCHMARKING_PATH", value.as_str())],
+    );
+    assert_ok(&out, "run with BENCHMARKING_PATH a file");
+    assert!(
+        efs.join("vs/m1/benchmark.profile.json").is_file(),
+        "profile written beside the benchmark, under the root derived from the file"
+    );
+    // Without the variable the benchmark is missing again: the run fails naming the layout path.
+    let out = ws.run(&["run", "--model", "m1", "--date", "2024-05-01"]);
+    assert_fails_with(&out, &["benchmarks/vs/m1/benchmark.csv"]);
+}

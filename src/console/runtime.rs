@@ -1,6 +1,6 @@
 //! The async side: one UI loop fed by one channel of [`Msg`]; background tasks (terminal input,
 //! refresh tick, clock, store queries on `spawn_blocking`, orchestrator events, log tailing)
-//! only send messages and never touch UI state (DESIGN section 9, habit 1).
+//! only send messages and never touch UI state (README, Design §7, item 1).
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
@@ -298,12 +298,23 @@ pub async fn run_loop(
         ctx.workspace_root.clone(),
     );
     let refresh_every = ctx.refresh_every;
+    let mut ctx = ctx;
+    let health_check = ctx.health_check.take();
     let mut app = ctx.into_app();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     app.now = Utc::now();
 
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    if let Some(check) = health_check {
+        let t = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let failing = tokio::task::spawn_blocking(check)
+                .await
+                .unwrap_or_else(|e| vec![format!("health check: did not finish: {e}")]);
+            let _ = t.send(Msg::Health(failing));
+        }));
+    }
     let t = tx.clone();
     tasks.push(tokio::spawn(async move {
         while let Some(ev) = job_rx.recv().await {

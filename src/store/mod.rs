@@ -2,7 +2,8 @@
 //!
 //! [`ResultsStore`] is the seam between jobs (writers) and the console and reports (readers);
 //! its docs hold the async policy and the batched calls. The embedded default is
-//! [`sqlite::SqliteStore`]; a Snowflake implementation mirrors the same logical schema:
+//! [`sqlite::SqliteStore`]; a Snowflake implementation mirrors the same logical schema
+//! (README, Design §4):
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`, exactly as the seed job's table;
 //! - `PCI_CSI_PROFILES` (the benchmark side of a result's columns, once per model and profile
@@ -96,15 +97,8 @@ pub struct ResultRecord {
     pub execution_time: DateTime<Utc>,
 }
 
-/// Role of a column in a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnRole {
-    /// The model output; its index is the PSI.
-    Score,
-    /// An input feature; its index is a CSI.
-    Characteristic,
-}
+/// Role of a column in a model (defined in [`crate::domain`] so the engine needs no store).
+pub use crate::domain::ColumnRole;
 
 /// The index and bins of one column of one result (stored split into profile and day, see
 /// [`compact`]).

@@ -1,6 +1,6 @@
 //! SQLite results store (embedded default): one file, WAL mode, versioned migrations.
 //!
-//! Schema (DESIGN section 5), version [`SCHEMA_VERSION`] kept in `PRAGMA user_version`:
+//! Schema (README, Design §4), version [`SCHEMA_VERSION`] kept in `PRAGMA user_version`:
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`: exactly the seed job's columns.
 //!   Dates are `TEXT` `YYYY-MM-DD`; `execution_time` is RFC 3339 UTC with nanoseconds
