@@ -20,6 +20,8 @@ use crate::config::{
 };
 use crate::jobs::{Metrics, NoMetrics, Notifier, OutboxNotifier};
 use crate::orchestrator::{LocalRunner, LocalRunnerConfig, Orchestrator, OrchestratorError};
+use crate::store::snowflake::SnowflakeStore;
+use crate::store::snowflake::store::SCHEMA_VERSION as SNOWFLAKE_SCHEMA_VERSION;
 use crate::store::sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore};
 use crate::store::{ResultsStore, StoreError};
 
@@ -92,7 +94,9 @@ impl Backends {
 pub fn results_store(config: &Config) -> Result<Arc<dyn ResultsStore>, WiringError> {
     match &config.settings.store {
         StoreSettings::Sqlite(s) => Ok(Arc::new(SqliteStore::open(&s.path)?)),
-        other @ StoreSettings::Snowflake(_) => Err(not_built(config, other)),
+        StoreSettings::Snowflake(s) => {
+            Ok(Arc::new(SnowflakeStore::open(s, &config.workspace_root)?))
+        }
     }
 }
 
@@ -100,7 +104,9 @@ pub fn results_store(config: &Config) -> Result<Arc<dyn ResultsStore>, WiringErr
 pub fn describe_store(config: &Config) -> String {
     match &config.settings.store {
         StoreSettings::Sqlite(s) => format!("sqlite {}", s.path.display()),
-        other => other.kind().to_string(),
+        StoreSettings::Snowflake(s) => {
+            format!("snowflake {}/{}.{}", s.account, s.database, s.schema)
+        }
     }
 }
 
@@ -275,12 +281,29 @@ fn check_store(config: &Config) -> Health {
                 ),
             }
         }
-        other => Health::fail(
-            "store",
-            target,
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"sqlite\"",
-        ),
+        StoreSettings::Snowflake(s) => {
+            let checked = SnowflakeStore::open(s, &config.workspace_root)
+                .and_then(|st| Ok((st.check()?, st.pending()?)));
+            match checked {
+                Ok((v, pending)) if v == SNOWFLAKE_SCHEMA_VERSION => Health::ok(
+                    "store",
+                    target,
+                    format!("reachable, schema {v} (current), {pending} result(s) pending"),
+                ),
+                Ok((v, _)) => Health::fail(
+                    "store",
+                    target,
+                    format!("schema {v}, this binary writes {SNOWFLAKE_SCHEMA_VERSION}"),
+                    "run `driftdeck migrate`",
+                ),
+                Err(e) => Health::fail(
+                    "store",
+                    target,
+                    e.to_string(),
+                    "check [store] account, user, the secret, network access, and run `driftdeck migrate`",
+                ),
+            }
+        }
     }
 }
 

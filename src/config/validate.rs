@@ -113,6 +113,11 @@ fn check_settings(p: &mut Problems, s: &Settings) {
         p.add("orchestrator.concurrency", "must be at least 1");
     }
     check_built(p, &s.store);
+    if let crate::config::StoreSettings::Snowflake(sf) = &s.store
+        && let Err(e) = sf.validate()
+    {
+        p.add("store", e.to_string());
+    }
     check_built(p, &s.orchestrator);
     check_built(p, &s.benchmarks);
     check_built(p, &s.notify);

@@ -66,6 +66,41 @@ pub enum SnowflakeError {
     Literal(#[from] sql::SqlError),
 }
 
+/// What [`copy_history`] copied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Results (with their characteristics).
+    pub results: u64,
+    /// Run attempts.
+    pub attempts: u64,
+}
+
+/// Copies every result (with characteristics) and every attempt of `source` (an embedded
+/// store) into `target`, then sends them (`driftdeck migrate --from sqlite:PATH`). Idempotent:
+/// writes are MERGEs on the keys, so a second copy changes nothing. The audit log is not copied
+/// (its entries have no natural key, a second copy would duplicate them).
+///
+/// # Errors
+/// Read errors of the source, write or send errors of the target.
+pub fn copy_history(
+    source: &dyn crate::store::ResultsStore,
+    target: &SnowflakeStore,
+) -> Result<CopyReport, crate::store::StoreError> {
+    use crate::store::ResultsStore;
+    let mut report = CopyReport::default();
+    for result in source.trends(None, None, None)? {
+        let characteristics = source.characteristics(&result.model_id, result.calculation_date)?;
+        target.save_result(&result, &characteristics)?;
+        report.results += 1;
+    }
+    for run in source.runs(None, 1 << 40)? {
+        target.record_attempt(&run)?;
+        report.attempts += 1;
+    }
+    target.sync()?;
+    Ok(report)
+}
+
 impl SnowflakeError {
     /// Whether the failure is Snowflake being unavailable (worth queueing results for later),
     /// as opposed to a configuration, login or SQL error.

@@ -220,6 +220,32 @@ impl SnowflakeStore {
             sql::ident(&s.schema).map_err(|e| store_err(e.into()))?
         );
         let run = |kind: &'static str, q: &str| c.execute(kind, q).map_err(store_err);
+        // The database is normally created by an administrator; create it only when it is
+        // missing (a role without the privilege then gets Snowflake's error, named).
+        let shown = self.query(
+            "SHOW DATABASES",
+            &format!("SHOW DATABASES LIKE {}", lit(&s.database)?),
+        )?;
+        let name_col = shown
+            .columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case("name"))
+            .unwrap_or(1);
+        let exists = shown.iter("SHOW DATABASES").any(|r| {
+            r.opt_text(name_col)
+                .ok()
+                .flatten()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&s.database))
+        });
+        if !exists {
+            run(
+                "CREATE DATABASE",
+                &format!(
+                    "CREATE DATABASE IF NOT EXISTS {}",
+                    sql::ident(&s.database).map_err(|e| store_err(e.into()))?
+                ),
+            )?;
+        }
         run(
             "CREATE SCHEMA",
             &format!("CREATE SCHEMA IF NOT EXISTS {schema}"),
@@ -256,6 +282,26 @@ impl SnowflakeStore {
         }
         self.migrated.store(true, Ordering::Release);
         Ok((before, SCHEMA_VERSION))
+    }
+
+    /// Reads the schema version without changing anything (doctor): 0 when never migrated.
+    ///
+    /// # Errors
+    /// Snowflake unreachable, login rejected, or the schema table unreadable.
+    pub fn check(&self) -> Result<i64, StoreError> {
+        let s = self.client.settings();
+        let q = format!(
+            "SELECT COUNT(*) FROM {}.INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = {} \
+             AND TABLE_NAME = 'DRIFTDECK_SCHEMA'",
+            sql::ident(&s.database).map_err(|e| store_err(e.into()))?,
+            lit(&s.schema.to_uppercase())?
+        );
+        let rows = self.query("SELECT INFORMATION_SCHEMA", &q)?;
+        let exists = match rows.iter("SELECT INFORMATION_SCHEMA").next() {
+            Some(r) => r.i64(0).map_err(store_err)? > 0,
+            None => false,
+        };
+        if exists { self.schema_version() } else { Ok(0) }
     }
 
     fn schema_version(&self) -> Result<i64, StoreError> {
@@ -565,6 +611,14 @@ impl Drop for SnowflakeStore {
         if !self.unavailable.load(Ordering::Relaxed) {
             self.flush_quietly();
         }
+        let stats = self.client.stats();
+        tracing::info!(
+            statements = stats.statements(),
+            attempts = stats.attempts(),
+            logins = stats.logins(),
+            pending = self.outbox.depth().unwrap_or(0),
+            "snowflake store closed"
+        );
     }
 }
 
