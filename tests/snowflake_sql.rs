@@ -153,3 +153,31 @@ fn sql_errors_name_the_statement_and_code_and_are_not_retried() {
         "SQL errors are not retried"
     );
 }
+
+#[test]
+fn unreachable_server_is_retried_then_named_without_the_secret() {
+    let Some(mut db) = support::test_db("unreachable") else {
+        return;
+    };
+    // A loopback port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    db.settings.address = Some(format!("127.0.0.1:{port}"));
+    db.settings.attempts = 3;
+    db.settings.backoff_ms = 10;
+    let c = db.client();
+    let Err(err) = c.execute("MERGE PCI_CSI_RESULTS", "SELECT 1") else {
+        panic!("nothing listens there");
+    };
+    assert!(err.is_unavailable(), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("MERGE PCI_CSI_RESULTS: Snowflake unreachable after 3 attempt(s)"),
+        "{text}"
+    );
+    assert!(!text.contains("test-password"), "{text}");
+    assert_eq!(c.stats().attempts(), 3);
+    assert!(!format!("{c:?}").contains("test-password"));
+}

@@ -139,3 +139,47 @@ fn results_survive_an_outage_mid_backfill_exactly_once() {
     assert_eq!(rerun.len(), 1);
     assert_eq!(rerun[0].psi_score, 0.7);
 }
+
+/// `driftdeck migrate --from sqlite:PATH`: an embedded workspace's history, copied twice, is in
+/// Snowflake once, and reads back equal.
+#[test]
+fn history_copied_from_sqlite_is_idempotent() {
+    let Some(db) = support::test_db("copy") else {
+        return;
+    };
+    let sqlite = driftdeck::store::sqlite::SqliteStore::open(db.base().join("old.sqlite")).unwrap();
+    for (m, d) in [
+        ("m1", "2013-02-01"),
+        ("m1", "2013-02-02"),
+        ("m2", "2013-02-01"),
+    ] {
+        let chars = [
+            contract::characteristic(m, d, "score", ColumnRole::Score, 0.2),
+            contract::characteristic(m, d, "x'; DROP", ColumnRole::Characteristic, 0.4),
+        ];
+        sqlite
+            .save_result(&contract::result("vs", m, d, 0.2), &chars)
+            .unwrap();
+        sqlite
+            .record_attempt(&contract::attempt(&format!("{m}-{d}"), 1, m, d, 5))
+            .unwrap();
+    }
+    let store = SnowflakeStore::open(&db.settings, &db.base()).unwrap();
+    let first = driftdeck::store::snowflake::copy_history(&sqlite, &store).unwrap();
+    let second = driftdeck::store::snowflake::copy_history(&sqlite, &store).unwrap();
+    assert_eq!((first.results, first.attempts), (3, 3));
+    assert_eq!(first, second);
+    assert_eq!(
+        store.trends(None, None, None).unwrap(),
+        sqlite.trends(None, None, None).unwrap()
+    );
+    assert_eq!(
+        store.runs(None, 100).unwrap(),
+        sqlite.runs(None, 100).unwrap()
+    );
+    let d = NaiveDate::from_ymd_opt(2013, 2, 2).unwrap();
+    assert_eq!(
+        store.characteristics("m1", d).unwrap(),
+        sqlite.characteristics("m1", d).unwrap()
+    );
+}
