@@ -198,6 +198,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print!("{}", jobs::report::render_status(&rows));
+                let pending = ws.ctx.store.pending()?;
+                if pending > 0 {
+                    println!(
+                        "pending: {pending} write(s) queued locally for {}; `driftdeck sync` sends them",
+                        ws.ctx.store.backend()
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

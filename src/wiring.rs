@@ -282,8 +282,12 @@ fn check_store(config: &Config) -> Health {
             }
         }
         StoreSettings::Snowflake(s) => {
-            let checked = SnowflakeStore::open(s, &config.workspace_root)
-                .and_then(|st| Ok((st.check()?, st.pending()?)));
+            let opened = SnowflakeStore::open(s, &config.workspace_root);
+            let queued = opened.as_ref().ok().and_then(|st| st.pending().ok());
+            let checked = opened.and_then(|st| Ok((st.check()?, st.pending()?)));
+            let queued = queued.map_or(String::new(), |n| {
+                format!(" ({n} result(s) pending locally)")
+            });
             match checked {
                 Ok((v, pending)) if v == SNOWFLAKE_SCHEMA_VERSION => Health::ok(
                     "store",
@@ -299,8 +303,8 @@ fn check_store(config: &Config) -> Health {
                 Err(e) => Health::fail(
                     "store",
                     target,
-                    e.to_string(),
-                    "check [store] account, user, the secret, network access, and run `driftdeck migrate`",
+                    format!("{e}{queued}"),
+                    "check [store] account, user, the secret, network access, and run `driftdeck migrate`; then `driftdeck sync`",
                 ),
             }
         }

@@ -198,14 +198,6 @@ impl SnowflakeStore {
         &self.client
     }
 
-    /// Items waiting in the pending queue.
-    ///
-    /// # Errors
-    /// The queue file cannot be read.
-    pub fn pending(&self) -> Result<u64, StoreError> {
-        self.outbox.depth()
-    }
-
     /// Creates or upgrades the schema (`CREATE SCHEMA`/`TABLE ... IF NOT EXISTS`, version rows in
     /// `DRIFTDECK_SCHEMA`). Returns the version before and after.
     ///
@@ -1075,6 +1067,10 @@ impl ResultsStore for SnowflakeStore {
         self.outbox.push(ItemKind::Audit, None, &payload)?;
         self.after_write();
         Ok(())
+    }
+
+    fn pending(&self) -> Result<u64, StoreError> {
+        self.outbox.depth()
     }
 
     fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
