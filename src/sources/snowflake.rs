@@ -4,7 +4,7 @@
 //!
 //! Placeholders in the template: `{date}` (the calculation date), `{from}` (the first date of the
 //! window, `window_days − 1` days earlier; equal to `{date}` for a one-day window). Each is
-//! replaced by a `DATE` literal rendered by [`sql::date`](crate::store::snowflake::sql::date),
+//! replaced by a `DATE` literal rendered by [`sql::date`],
 //! never by raw text, e.g.
 //! `SELECT score, temp FROM SCORED WHERE flight_date BETWEEN {from} AND {date}`.
 //! Columns are matched by name, exactly first, then ignoring ASCII case (Snowflake upper-cases

@@ -8,7 +8,9 @@
 //! Items are keyed by (kind, key): a newer write of the same key (a rerun, the next state of an
 //! attempt) replaces the queued one, so a batch never carries two rows for one key (Snowflake's
 //! `MERGE` refuses those). Audit entries get a unique key from the queue's own sequence, which also
-//! orders them in Snowflake. Several processes may share the file (WAL, busy timeout).
+//! orders them in Snowflake. Several processes, on several hosts, may share the file: it uses
+//! SQLite's rollback journal (not WAL, which needs shared memory and fails on NFS such as EFS)
+//! and a busy timeout.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -86,7 +88,7 @@ impl Outbox {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(|e| open(e.to_string()))?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA journal_mode = DELETE;
              CREATE TABLE IF NOT EXISTS pending (
                  id      INTEGER PRIMARY KEY AUTOINCREMENT,
                  kind    TEXT NOT NULL,
