@@ -307,10 +307,25 @@ impl SnowflakeStore {
         }
     }
 
+    /// Before the first send or read of a process: reads the version (two statements) and
+    /// migrates only when the schema is missing or older, so a jobs role without DDL privileges
+    /// works on a migrated schema.
     fn ensure_schema(&self) -> Result<(), StoreError> {
-        if !self.migrated.load(Ordering::Acquire) {
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        // A missing database or schema reads as version 0: migrate creates it (or names why not).
+        let version = self.check().unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if version < SCHEMA_VERSION {
             self.migrate()?;
         }
+        self.migrated.store(true, Ordering::Release);
         Ok(())
     }
 
