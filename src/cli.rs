@@ -59,6 +59,9 @@ pub enum Command {
     /// Run the models' cron schedules with the local runner, in the foreground (for teams
     /// without Kubernetes). Ctrl-C stops scheduling; started runs finish.
     Schedule(ScheduleArgs),
+    /// Rebuild the benchmarks of a model, a value stream or every model (the monthly refresh
+    /// CronJob). Not built in this binary yet: prints why and exits with code 2.
+    RefreshBenchmarks(RefreshBenchmarksArgs),
     /// Print resolved configuration paths and backends.
     Info,
     /// Check every configured backend (results store and its schema, benchmark root, job log
@@ -70,6 +73,27 @@ pub enum Command {
     /// Send the results and attempts queued locally (Snowflake unreachable when they were
     /// written) to the results store; prints what was sent and what remains.
     Sync,
+}
+
+/// `driftdeck refresh-benchmarks`: exactly one of `--model`, `--value-stream`, `--all`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("selection").required(true).args(["model", "value_stream", "all"])))]
+pub struct RefreshBenchmarksArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Every model of this value stream.
+    #[arg(long)]
+    pub value_stream: Option<String>,
+    /// Every model.
+    #[arg(long)]
+    pub all: bool,
+    /// Report what would be refreshed without writing a benchmark.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who started it, run id.
+    #[command(flatten)]
+    pub job: JobArgs,
 }
 
 /// `driftdeck run`.
@@ -129,7 +153,8 @@ pub struct BackfillArgs {
     /// Last calculation date (YYYY-MM-DD), included.
     #[arg(long)]
     pub to: String,
-    /// Skip dates that already have a result (run only missing ones).
+    /// Run only dates without a result or whose newest attempt failed (the console's "only
+    /// missing or failed").
     #[arg(long)]
     pub only_missing: bool,
     /// Runs at once. Default: `[orchestrator] concurrency`.
