@@ -129,10 +129,11 @@ fn cmd_migrate(config: Option<&std::path::Path>, from: Option<&str>) -> Result<E
     match &cfg.settings.store {
         StoreSettings::Sqlite(s) => {
             if from.is_some() {
-                return Err(eyre!(
+                return Err(driftdeck::store::StoreError::Invalid(format!(
                     "--from copies into a Snowflake store; [store] kind is \"sqlite\" in {}",
                     cfg.settings_path.display()
-                ));
+                ))
+                .into());
             }
             let store = driftdeck::store::sqlite::SqliteStore::open(&s.path)?;
             println!(
@@ -149,9 +150,11 @@ fn cmd_migrate(config: Option<&std::path::Path>, from: Option<&str>) -> Result<E
                 s.account, s.database, s.schema
             );
             if let Some(from) = from {
-                let path = from
-                    .strip_prefix("sqlite:")
-                    .ok_or_else(|| eyre!("--from {from:?}: expected sqlite:PATH"))?;
+                let path = from.strip_prefix("sqlite:").ok_or_else(|| {
+                    driftdeck::store::StoreError::Invalid(format!(
+                        "--from {from:?}: expected sqlite:PATH"
+                    ))
+                })?;
                 let options = driftdeck::store::sqlite::SqliteOptions {
                     read_only: true,
                     ..Default::default()
