@@ -5,8 +5,9 @@
 #
 # Starts the Snowflake-protocol test server (fakesnow over TLS, see with_fakesnow.sh), builds a demo
 # workspace in a temporary directory whose [store] is kind = "snowflake" pointing at it, runs
-# `driftdeck migrate`, a backfill of all 6 demo models, `status`, `doctor`, and prints the
-# statements sent and the wall time. Set DRIFTDECK_BIN to use an existing binary.
+# `driftdeck migrate`, a backfill of all 6 demo models, `status`, `sync`, `doctor` (any failure
+# fails the script), and prints the statements sent and the wall time. Set DRIFTDECK_BIN to use an
+# existing binary.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FROM=${1:-2013-02-01}
@@ -51,6 +52,8 @@ grep -Eo "statements=[0-9]+" "$WS/backfill.log" | tail -1 || true
 echo "backfill wall time: $(python3 -c "print(round($end - $start, 1))") s"
 echo "== driftdeck status"
 "$DRIFTDECK_BIN" --config "$CFG" status
+echo "== driftdeck sync"
+"$DRIFTDECK_BIN" --config "$CFG" sync
 echo "== driftdeck doctor"
-"$DRIFTDECK_BIN" --config "$CFG" doctor || true
+"$DRIFTDECK_BIN" --config "$CFG" doctor
 '
