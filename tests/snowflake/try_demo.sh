@@ -19,7 +19,9 @@ fi
 export DRIFTDECK_BIN FROM TO
 exec "$ROOT/tests/snowflake/with_fakesnow.sh" bash -c '
 set -euo pipefail
-WS=$(mktemp -d)/demo
+TMP=$(mktemp -d)
+trap "rm -rf \"$TMP\"" EXIT
+WS=$TMP/demo
 "$DRIFTDECK_BIN" demo init "$WS" >/dev/null
 CFG="$WS/config/driftdeck.toml"
 printf "test-password\n" > "$WS/snowflake-password"
