@@ -69,6 +69,12 @@ pub enum Command {
     /// Check every configured backend (results store and its schema, benchmark root, job log
     /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
     Doctor,
+    /// Create or upgrade the results store's schema (idempotent); with `--from sqlite:PATH`,
+    /// also copy an embedded workspace's results and runs into it (idempotent: MERGE on keys).
+    Migrate(MigrateArgs),
+    /// Send the results and attempts queued locally (Snowflake unreachable when they were
+    /// written) to the results store; prints what was sent and what remains.
+    Sync,
 }
 
 /// `driftdeck render`.
@@ -227,6 +233,14 @@ pub struct ScheduleArgs {
     /// Print the next N scheduled firings (UTC) and exit (N ≤ 10000).
     #[arg(long, value_name = "N", value_parser = parse_list_len)]
     pub list: Option<usize>,
+}
+
+/// `driftdeck migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Copy the history of an embedded store, e.g. `sqlite:demo-workspace/driftdeck.sqlite`.
+    #[arg(long, value_name = "sqlite:PATH")]
+    pub from: Option<String>,
 }
 
 /// `driftdeck status`.

@@ -130,6 +130,62 @@ fn init_job_logging(format: &str, default_level: &str) {
     }
 }
 
+/// `driftdeck migrate [--from sqlite:PATH]`.
+fn cmd_migrate(config: Option<&std::path::Path>, from: Option<&str>) -> Result<ExitCode> {
+    use driftdeck::config::StoreSettings;
+    use driftdeck::store::snowflake::{self, SnowflakeStore};
+    let cfg = driftdeck::config::load(config)?;
+    match &cfg.settings.store {
+        StoreSettings::Sqlite(s) => {
+            if from.is_some() {
+                return Err(driftdeck::store::StoreError::Invalid(format!(
+                    "--from copies into a Snowflake store; [store] kind is \"sqlite\" in {}",
+                    cfg.settings_path.display()
+                ))
+                .into());
+            }
+            let store = driftdeck::store::sqlite::SqliteStore::open(&s.path)?;
+            println!(
+                "sqlite {}: schema {}",
+                s.path.display(),
+                store.schema_version()?
+            );
+        }
+        StoreSettings::Snowflake(s) => {
+            let store = SnowflakeStore::open(s, &cfg.workspace_root)?;
+            let (before, after) = store.migrate()?;
+            println!(
+                "snowflake {}/{}.{}: schema {before} -> {after}",
+                s.account, s.database, s.schema
+            );
+            if let Some(from) = from {
+                let path = from.strip_prefix("sqlite:").ok_or_else(|| {
+                    driftdeck::store::StoreError::Invalid(format!(
+                        "--from {from:?}: expected sqlite:PATH"
+                    ))
+                })?;
+                let options = driftdeck::store::sqlite::SqliteOptions {
+                    read_only: true,
+                    ..Default::default()
+                };
+                let source = driftdeck::store::sqlite::SqliteStore::open_with(
+                    std::path::Path::new(path),
+                    &options,
+                )
+                .wrap_err_with(|| format!("--from {from}"))?;
+                let copied = snowflake::copy_history(&source, &store)?;
+                println!(
+                    "copied {} result(s) and {} attempt(s) from {path}; {} statement(s) sent",
+                    copied.results,
+                    copied.attempts,
+                    store.client().stats().statements()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     let config = cli.config.as_deref();
     let Some(command) = cli.command else {
@@ -248,6 +304,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print!("{}", jobs::report::render_status(&rows));
+                let pending = ws.ctx.store.pending()?;
+                if pending > 0 {
+                    println!(
+                        "pending: {pending} write(s) queued locally for {}; `driftdeck sync` sends them",
+                        ws.ctx.store.backend()
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -290,6 +353,24 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 driftdeck::schedule::serve(entries, runner, shutdown).await?;
                 Ok::<_, color_eyre::Report>(())
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate(args) => cmd_migrate(config, args.from.as_deref()),
+        Command::Sync => {
+            let cfg = driftdeck::config::load(config)?;
+            let driftdeck::config::StoreSettings::Snowflake(s) = &cfg.settings.store else {
+                println!(
+                    "nothing to sync: the {} store writes directly",
+                    driftdeck::config::Backend::kind(&cfg.settings.store)
+                );
+                return Ok(ExitCode::SUCCESS);
+            };
+            let store = driftdeck::store::snowflake::SnowflakeStore::open(s, &cfg.workspace_root)?;
+            let report = store.sync()?;
+            println!(
+                "sync: {} item(s) sent to Snowflake, {} pending",
+                report.sent, report.remaining
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor => {

@@ -21,6 +21,8 @@ use crate::config::{
 use crate::jobs::{Metrics, NoMetrics, Notifier, OutboxNotifier};
 use crate::orchestrator::kubernetes::KubeOrchestrator;
 use crate::orchestrator::{LocalRunner, LocalRunnerConfig, Orchestrator, OrchestratorError};
+use crate::store::snowflake::SnowflakeStore;
+use crate::store::snowflake::store::SCHEMA_VERSION as SNOWFLAKE_SCHEMA_VERSION;
 use crate::store::sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore};
 use crate::store::{ResultsStore, StoreError};
 
@@ -93,7 +95,9 @@ impl Backends {
 pub fn results_store(config: &Config) -> Result<Arc<dyn ResultsStore>, WiringError> {
     match &config.settings.store {
         StoreSettings::Sqlite(s) => Ok(Arc::new(SqliteStore::open(&s.path)?)),
-        other @ StoreSettings::Snowflake(_) => Err(not_built(config, other)),
+        StoreSettings::Snowflake(s) => {
+            Ok(Arc::new(SnowflakeStore::open(s, &config.workspace_root)?))
+        }
     }
 }
 
@@ -101,7 +105,9 @@ pub fn results_store(config: &Config) -> Result<Arc<dyn ResultsStore>, WiringErr
 pub fn describe_store(config: &Config) -> String {
     match &config.settings.store {
         StoreSettings::Sqlite(s) => format!("sqlite {}", s.path.display()),
-        other => other.kind().to_string(),
+        StoreSettings::Snowflake(s) => {
+            format!("snowflake {}/{}.{}", s.account, s.database, s.schema)
+        }
     }
 }
 
@@ -320,12 +326,33 @@ fn check_store(config: &Config) -> Health {
                 ),
             }
         }
-        other => Health::fail(
-            "store",
-            target,
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"sqlite\"",
-        ),
+        StoreSettings::Snowflake(s) => {
+            let opened = SnowflakeStore::open(s, &config.workspace_root);
+            let queued = opened.as_ref().ok().and_then(|st| st.pending().ok());
+            let checked = opened.and_then(|st| Ok((st.check()?, st.pending()?)));
+            let queued = queued.map_or(String::new(), |n| {
+                format!(" ({n} result(s) pending locally)")
+            });
+            match checked {
+                Ok((v, pending)) if v == SNOWFLAKE_SCHEMA_VERSION => Health::ok(
+                    "store",
+                    target,
+                    format!("reachable, schema {v} (current), {pending} result(s) pending"),
+                ),
+                Ok((v, _)) => Health::fail(
+                    "store",
+                    target,
+                    format!("schema {v}, this binary writes {SNOWFLAKE_SCHEMA_VERSION}"),
+                    "run `driftdeck migrate`",
+                ),
+                Err(e) => Health::fail(
+                    "store",
+                    target,
+                    format!("{e}{queued}"),
+                    "check [store] account, user, the secret, network access, and run `driftdeck migrate`; then `driftdeck sync`",
+                ),
+            }
+        }
     }
 }
 

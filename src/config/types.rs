@@ -143,8 +143,8 @@ pub type NotBuilt = toml::Table;
 pub enum StoreSettings {
     /// Embedded SQLite file (default).
     Sqlite(SqliteSettings),
-    /// Snowflake (not built into this binary yet).
-    Snowflake(NotBuilt),
+    /// Snowflake (`crate::store::snowflake`): account, user, secret reference, database, schema.
+    Snowflake(Box<crate::store::snowflake::SnowflakeSettings>),
 }
 
 impl Backend for StoreSettings {
@@ -158,7 +158,7 @@ impl Backend for StoreSettings {
         }
     }
     fn is_built(&self) -> bool {
-        matches!(self, Self::Sqlite(_))
+        true
     }
 }
 

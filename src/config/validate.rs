@@ -135,6 +135,11 @@ fn check_settings(p: &mut Problems, s: &Settings) {
         );
     }
     check_built(p, &s.store);
+    if let crate::config::StoreSettings::Snowflake(sf) = &s.store
+        && let Err(e) = sf.validate()
+    {
+        p.add("store", e.to_string());
+    }
     check_built(p, &s.orchestrator);
     if let super::types::OrchestratorSettings::Kubernetes(k) = &s.orchestrator
         && let Err(e) = k.validate()

@@ -18,6 +18,7 @@
 pub mod compact;
 #[cfg(feature = "testkit")]
 pub mod contract;
+pub mod snowflake;
 pub mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -366,6 +367,12 @@ pub trait ResultsStore: Send + Sync {
 
     /// Audit entries, newest first (insertion order), at most `limit`.
     fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Writes accepted but not yet in the backend (the Snowflake store's local pending queue);
+    /// 0 for backends that write directly.
+    fn pending(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
 
 /// Checks that a value to be stored is finite.
