@@ -61,6 +61,64 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Print resolved configuration paths and backends.
     Info,
+    /// Refresh benchmarks from their configured sources (the monthly job): validate, quarantine
+    /// bad rows, replace atomically keeping the previous version, notify.
+    RefreshBenchmarks(RefreshArgs),
+    /// Install a kept benchmark version of a model again (the replaced one is kept too).
+    RollbackBenchmark(RollbackArgs),
+    /// List a model's benchmark versions (current first, then the kept ones, newest first).
+    Benchmarks(BenchmarksArgs),
+}
+
+/// `driftdeck refresh-benchmarks`.
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Model id.
+    #[arg(long, conflicts_with_all = ["all", "value_stream"], required_unless_present_any = ["all", "value_stream"])]
+    pub model: Option<String>,
+    /// Every model of this value stream, and the stream's `common/` data.
+    #[arg(long, conflicts_with = "all")]
+    pub value_stream: Option<String>,
+    /// Every model and every value stream's `common/` data.
+    #[arg(long)]
+    pub all: bool,
+    /// Validate only; replace nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who started it (`schedule` for CronJobs, a user name for the console).
+    #[arg(long, default_value = "schedule")]
+    pub triggered_by: String,
+    /// Models refreshed at once. Default: `[refresh] concurrency`.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `driftdeck rollback-benchmark`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: String,
+    /// Version id (from `driftdeck benchmarks`) or checksum prefix; default the newest kept.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Who started it.
+    #[arg(long, default_value = "schedule")]
+    pub triggered_by: String,
+}
+
+/// `driftdeck benchmarks`.
+#[derive(Debug, Args)]
+pub struct BenchmarksArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `driftdeck run`.

@@ -26,6 +26,10 @@ pub use types::{
     OrchestratorSettings, Recipients, Registry, RetrySettings, RolesSettings, Settings, StoreKind,
     StoreSettings, ValidationSettings, WorkspaceSettings,
 };
+pub use types::{
+    CommonRefreshConfig, ModelRefreshConfig, RefreshSettings, RefreshSourceConfig, Severity,
+    ValueStreamConfig,
+};
 
 use crate::domain::ValueStream;
 use crate::engine::{Binning, ColumnSpec, EngineOptions, Kind};
@@ -113,6 +117,8 @@ pub struct Config {
     pub models_path: PathBuf,
     /// The workspace root (same as `settings.workspace.root`).
     pub workspace_root: PathBuf,
+    /// `value_streams:` of models.yaml (recipients, refresh of `common/` data).
+    pub value_stream_settings: Vec<ValueStreamConfig>,
 }
 
 impl Config {
