@@ -42,7 +42,10 @@ fn fast_retry() -> DeliveryRetry {
 
 /// Serves `statuses.len()` HTTP requests answering each with the next status; returns the
 /// (request line, body) pairs received.
-fn webhook_server(statuses: Vec<u16>) -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
+/// (request line, body) of each request a server received.
+type Requests = Arc<Mutex<Vec<(String, String)>>>;
+
+fn webhook_server(statuses: Vec<u16>) -> (u16, Requests) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let seen = Arc::new(Mutex::new(Vec::new()));
