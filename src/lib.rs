@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod engine;
 pub mod jobs;
+pub mod metrics_dogstatsd;
 pub mod notify;
 pub mod orchestrator;
 pub mod refresh;
