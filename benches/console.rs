@@ -15,7 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use driftdeck::console::app::{App, Msg, Session, update};
 use driftdeck::console::fixture::{Estate, EstateSpec, fixed_now, generate, settle};
-use driftdeck::console::runtime::{WorstCache, load_detail, load_overview};
+use driftdeck::console::runtime::{load_detail, load_overview};
 use driftdeck::console::{KeyMap, Theme, view};
 use driftdeck::store::ResultsStore;
 use ratatui::Terminal;
@@ -34,7 +34,7 @@ fn new_app(e: &Estate) -> App {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &e.store, fx);
     app
@@ -77,16 +77,21 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let app = new_app(&e);
             terminal.draw(|f| view(&app, f)).expect("draw");
-            black_box(app.rows.len())
+            black_box(app.rows().len())
         })
     });
 
     // Pre-load the answers for the first two rows so the loop measures UI work only.
-    let ids: Vec<String> = app.visible[..2]
-        .iter()
-        .map(|&i| app.rows[i].model_id.clone())
+    let ids: Vec<String> = app
+        .visible_rows()
+        .take(2)
+        .map(|r| r.model_id.clone())
         .collect();
-    let last = app.rows[app.visible[0]].last_date.expect("date");
+    let last = app
+        .visible_rows()
+        .next()
+        .and_then(|r| r.last_date)
+        .expect("date");
     let answers = [
         messages_for(&e, &ids[0], last),
         messages_for(&e, &ids[1], last),
@@ -112,8 +117,7 @@ fn bench(c: &mut Criterion) {
             terminal.draw(|f| view(&app, f)).expect("draw");
         })
     });
-    let mut cache = WorstCache::new();
-    let overview = load_overview(&e.store, &mut cache).expect("overview");
+    let overview = load_overview(&e.store).expect("overview");
     g.bench_function("apply_overview", |b| {
         b.iter(|| {
             let _ = update(&mut app, Msg::Overview(Ok(overview.clone())));

@@ -4,8 +4,8 @@
 //! `save_result` / `record_attempt`).
 //!
 //! - `console_sqlite/first_frame`: start → first full frame from the SQLite file: open the store,
-//!   load the overview (latest results, latest runs, 30-day trends, the worst characteristic of
-//!   every model with a cold cache), build the `App`, load the selected model's detail and
+//!   load the overview (`overview` + `trends`: latest results, latest runs, worst characteristic
+//!   and 30-day trends of every model in two store calls), build the `App`, load the selected model's detail and
 //!   characteristics, draw a 200×60 `TestBackend`. Target < 300 ms.
 //! - `console_sqlite/frame_navigate`: one interactive frame: a key press, the detail and
 //!   characteristics answers of the newly selected model applied, full redraw (the queries run on
@@ -13,9 +13,8 @@
 //! - `console_sqlite/frame_navigate_with_queries`: the same plus the two SQLite queries done
 //!   synchronously in the frame (upper bound of what one selection change costs in total).
 //! - `console_sqlite/redraw`: a full redraw only.
-//! - `console_sqlite/load_overview_cold` / `load_overview_warm`: the background refresh query
-//!   (every 5 s) with an empty / filled worst-characteristic cache; `apply_overview`: applying it
-//!   on the UI thread.
+//! - `console_sqlite/load_overview`: the background refresh query (every 5 s);
+//!   `apply_overview`: applying it on the UI thread.
 
 // `models_yaml` is for the example only.
 #[allow(dead_code)]
@@ -30,7 +29,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use driftdeck::console::app::{App, Msg, Session, update};
 use driftdeck::console::fixture::{fixed_now, settle};
-use driftdeck::console::runtime::{WorstCache, load_detail, load_overview};
+use driftdeck::console::runtime::{load_detail, load_overview};
 use driftdeck::console::{KeyMap, ModelMeta, Theme, view};
 use driftdeck::store::ResultsStore;
 use driftdeck::store::sqlite::SqliteStore;
@@ -50,13 +49,13 @@ fn first_frame(path: &Path, models: &[ModelMeta]) -> usize {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &store, fx);
     assert!(app.selected_detail().is_some(), "detail loaded");
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     terminal.draw(|f| view(&app, f)).expect("draw");
-    app.rows.len()
+    app.rows().len()
 }
 
 fn answers(store: &SqliteStore, model: &str, date: chrono::NaiveDate) -> (Msg, Msg) {
@@ -105,16 +104,21 @@ fn bench(c: &mut Criterion) {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &store, fx);
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).expect("terminal");
     terminal.draw(|f| view(&app, f)).expect("draw");
-    let ids: Vec<String> = app.visible[..2]
-        .iter()
-        .map(|&i| app.rows[i].model_id.clone())
+    let ids: Vec<String> = app
+        .visible_rows()
+        .take(2)
+        .map(|r| r.model_id.clone())
         .collect();
-    let last = app.rows[app.visible[0]].last_date.expect("date");
+    let last = app
+        .visible_rows()
+        .next()
+        .and_then(|r| r.last_date)
+        .expect("date");
     let pre = [
         answers(&store, &ids[0], last),
         answers(&store, &ids[1], last),
@@ -154,29 +158,11 @@ fn bench(c: &mut Criterion) {
     g.bench_function("redraw", |b| {
         b.iter(|| terminal.draw(|f| view(&app, f)).expect("draw").area.width)
     });
-    g.bench_function("load_overview_cold", |b| {
-        b.iter(|| {
-            let mut cache = WorstCache::new();
-            black_box(
-                load_overview(&store, &mut cache)
-                    .expect("overview")
-                    .latest
-                    .len(),
-            )
-        })
+    // One batched refresh (overview + trends): no cache to warm any more.
+    g.bench_function("load_overview", |b| {
+        b.iter(|| black_box(load_overview(&store).expect("overview").latest.len()))
     });
-    let mut cache = WorstCache::new();
-    let overview = load_overview(&store, &mut cache).expect("overview");
-    g.bench_function("load_overview_warm", |b| {
-        b.iter(|| {
-            black_box(
-                load_overview(&store, &mut cache)
-                    .expect("overview")
-                    .latest
-                    .len(),
-            )
-        })
-    });
+    let overview = load_overview(&store).expect("overview");
     g.bench_function("apply_overview", |b| {
         b.iter(|| {
             let _ = update(&mut app, Msg::Overview(Ok(overview.clone())));

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use crate::cli::ConsoleArgs;
+use crate::config::Backend;
 use crate::config::{self, Config, ConfigError};
 use crate::console::{self, ConsoleContext, OrchestratorAdapter, UnavailableStore};
 use crate::domain::Role;
-use crate::orchestrator::{LocalRunner, LocalRunnerConfig};
 use crate::store::ResultsStore;
-use crate::store::sqlite::SqliteStore;
-use crate::{demo, jobs};
+use crate::{demo, jobs, wiring};
 
 /// Where the demo workspace lives when no configuration exists at all: the XDG data directory
 /// (`~/.local/share/driftdeck/demo`), else `./demo-workspace`.
@@ -52,7 +51,11 @@ fn prepare_demo(config: Config) -> Result<Config> {
         return Ok(config);
     }
     let root = &config.workspace_root;
-    let ready = config.settings.store.path.is_file() && config.settings.benchmarks.root.is_dir();
+    let store_ready = match &config.settings.store {
+        crate::config::StoreSettings::Sqlite(s) => s.path.is_file(),
+        _ => true,
+    };
+    let ready = store_ready && config.settings.benchmarks.root().is_dir();
     if !ready {
         eprintln!(
             "driftdeck: creating the demo workspace in {} ...",
@@ -88,10 +91,10 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .map_err(|e| eyre!(e))
         .wrap_err("--role")?;
     let config = prepare_demo(load_config(explicit)?)?;
-    let store: Arc<dyn ResultsStore> = match SqliteStore::open(&config.settings.store.path) {
-        Ok(s) => Arc::new(s),
+    let store: Arc<dyn ResultsStore> = match wiring::results_store(&config) {
+        Ok(s) => s,
         Err(e) => Arc::new(UnavailableStore {
-            backend: "sqlite",
+            backend: config.settings.store.kind(),
             message: e.to_string(),
         }),
     };
@@ -101,15 +104,10 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .build()
         .wrap_err("cannot start the async runtime")?;
     runtime.block_on(async {
-        let orchestrator = LocalRunnerConfig::for_current_exe(
-            &config.settings.orchestrator.log_dir,
-            config.settings.orchestrator.concurrency,
-        )
-        .map(|c| c.with_config_path(&config.settings_path))
-        .and_then(LocalRunner::open)
-        .wrap_err("cannot start the local runner")?;
-        let orchestrator = Arc::new(OrchestratorAdapter::new(Arc::new(orchestrator), false));
-        let ctx = ConsoleContext::from_config(
+        let orchestrator =
+            wiring::orchestrator(&config).wrap_err("cannot start the orchestrator")?;
+        let orchestrator = Arc::new(OrchestratorAdapter::new(orchestrator, false));
+        let mut ctx = ConsoleContext::from_config(
             &config,
             store,
             orchestrator,
@@ -117,6 +115,17 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
             args.read_only,
             args.theme.as_deref(),
         );
+        let checked = config.clone();
+        ctx.health_check = Some(Box::new(move || {
+            wiring::health(&checked)
+                .into_iter()
+                .filter_map(|h| {
+                    h.outcome
+                        .err()
+                        .map(|problem| format!("{}: {problem} — fix: {}", h.backend, h.fix))
+                })
+                .collect()
+        }));
         console::run_console(ctx).await
     })?;
     Ok(ExitCode::SUCCESS)

@@ -68,6 +68,9 @@ pub enum Command {
     RollbackBenchmark(RollbackArgs),
     /// List a model's benchmark versions (current first, then the kept ones, newest first).
     Benchmarks(BenchmarksArgs),
+    /// Check every configured backend (results store and its schema, benchmark root, job log
+    /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
+    Doctor,
 }
 
 /// `driftdeck refresh-benchmarks`.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use crate::benchmarks::write_atomic;
+use crate::benchmarks::{BenchmarkStore, write_atomic};
 use crate::config::{self, Config};
 use crate::jobs::{self, JobError};
 
@@ -172,18 +172,14 @@ pub fn init(
     progress(&format!(
         "[3/4] benchmarks (January 2013) for {} models in {}",
         config.models.len(),
-        config.settings.benchmarks.root.display()
+        config.settings.benchmarks.root().display()
     ));
     write_benchmarks(&config, &assets.join("benchmark.csv"))?;
     write_extracts(&config, &assets.join("current_2013-12.csv"))?;
 
     progress("[4/4] results store");
-    let store_path = &config.settings.store.path;
-    crate::store::sqlite::SqliteStore::open(store_path).map_err(|e| io_err(store_path, e))?;
-    for d in [
-        &config.settings.orchestrator.log_dir,
-        &config.settings.notify.outbox,
-    ] {
+    crate::wiring::Backends::open(&config).map_err(|e| io_err(&config.settings_path, e))?;
+    if let Some(d) = config.settings.orchestrator.log_dir() {
         std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
     }
     Ok(dir.to_path_buf())
@@ -198,6 +194,7 @@ fn write_benchmarks(config: &Config, source: &Path) -> Result<(), DemoError> {
         .records()
         .collect::<Result<_, _>>()
         .map_err(|e| io_err(source, e))?;
+    let benchmarks = crate::wiring::local_benchmark_store(config);
     let mut common: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for model in &config.models {
         let filters: Vec<(usize, &Vec<String>)> = model
@@ -227,8 +224,9 @@ fn write_benchmarks(config: &Config, source: &Path) -> Result<(), DemoError> {
             }
         }
         let bytes = out.into_inner().map_err(|e| io_err(source, e))?;
-        let path = config.benchmark_path(model);
-        write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
+        benchmarks
+            .write_benchmark(&model.value_stream, &model.id, &bytes)
+            .map_err(|e| io_err(source, e))?;
         let filter_text: Vec<String> = model
             .current
             .filter
@@ -240,8 +238,11 @@ fn write_benchmarks(config: &Config, source: &Path) -> Result<(), DemoError> {
             .or_default()
             .push(format!("{},{},{}", model.id, n, filter_text.join(" and ")));
     }
-    for (vs, lines) in common {
-        let dir = config.settings.benchmarks.root.join(&vs).join("common");
+    for model in &config.models {
+        let Some(lines) = common.remove(model.value_stream.as_str()) else {
+            continue;
+        };
+        let dir = benchmarks.common_dir(&model.value_stream);
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         let path = dir.join("shared_data.csv");
         let mut text = String::from("model_id,benchmark_rows,population\n");

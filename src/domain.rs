@@ -1,6 +1,6 @@
 //! Vocabulary shared by every layer: identifiers, calculation dates, thresholds and statuses.
 //!
-//! Names follow the field's terms (DESIGN section 2): value stream, model, calculation date,
+//! Names follow the field's terms (README, Design §1): value stream, model, calculation date,
 //! run, attempt, PSI (on the score), CSI (per characteristic).
 
 use std::fmt;
@@ -309,7 +309,7 @@ impl fmt::Display for RunStatus {
 /// One bin of a PSI/CSI table: what the engine computes and the store keeps as JSON.
 ///
 /// Shares are fractions of all rows of the population (missing included); a zero share is
-/// replaced by ε before the log (DESIGN section 6), and the share stored is the one used.
+/// replaced by ε before the log (README, Design §6), and the share stored is the one used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BinStat {
     /// Human label: `(-inf, 3.5]`, `(3.5, 7]`, `(7, +inf)`, a category, `unseen` or `missing`.
@@ -326,7 +326,7 @@ pub struct BinStat {
     pub contribution: f64,
 }
 
-/// What a console user may do (DESIGN section 9): viewers read, operators run, admins refresh.
+/// What a console user may do (README, Design §7): viewers read, operators run, admins refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -367,6 +367,16 @@ impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Role of a column in a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnRole {
+    /// The model output; its index is the PSI.
+    Score,
+    /// An input feature; its index is a CSI.
+    Characteristic,
 }
 
 #[cfg(test)]

@@ -20,3 +20,4 @@ pub mod refresh;
 pub mod schedule;
 pub mod sources;
 pub mod store;
+pub mod wiring;

@@ -182,16 +182,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let runner = driftdeck::orchestrator::LocalRunnerConfig::for_current_exe(
-                    &cfg.settings.orchestrator.log_dir,
-                    cfg.settings.orchestrator.concurrency,
-                )
-                .map(|c| c.with_config_path(&cfg.settings_path))
-                .and_then(driftdeck::orchestrator::LocalRunner::open)?;
+                let runner = driftdeck::wiring::orchestrator(&cfg)?;
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                driftdeck::schedule::serve(entries, std::sync::Arc::new(runner), shutdown).await?;
+                driftdeck::schedule::serve(entries, runner, shutdown).await?;
                 Ok::<_, color_eyre::Report>(())
             })?;
             Ok(ExitCode::SUCCESS)
@@ -199,9 +194,30 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::RefreshBenchmarks(args) => cmd_refresh(config, &args),
         Command::RollbackBenchmark(args) => cmd_rollback(config, &args),
         Command::Benchmarks(args) => cmd_benchmarks(config, &args),
+        Command::Doctor => {
+            let cfg = driftdeck::config::load(config)?;
+            println!("config         {}", cfg.settings_path.display());
+            let checks = driftdeck::wiring::health(&cfg);
+            for h in &checks {
+                println!("{}", h.line());
+            }
+            let failed = checks.iter().filter(|h| !h.is_ok()).count();
+            if failed == 0 {
+                println!("all {} backends healthy", checks.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{failed} of {} backends failing", checks.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
         Command::Info => {
             let ws = jobs::setup::Workspace::open(config)?;
             print!("{}", ws.describe());
+            // The console's own log is a console detail: jobs do not know it.
+            let diagnostics = driftdeck::console::diagnostics_file()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(no state directory)".into());
+            println!("console log    {diagnostics}");
             Ok(ExitCode::SUCCESS)
         }
     }

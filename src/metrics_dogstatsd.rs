@@ -164,6 +164,34 @@ impl DogStatsd {
     }
 }
 
+impl crate::jobs::Metrics for DogStatsd {
+    fn count(&self, name: &str, value: u64, tags: &crate::jobs::metrics::Tags<'_>) {
+        DogStatsd::count(
+            self,
+            name,
+            i64::try_from(value).unwrap_or(i64::MAX),
+            &job_tags(tags),
+        );
+    }
+    fn gauge(&self, name: &str, value: f64, tags: &crate::jobs::metrics::Tags<'_>) {
+        DogStatsd::gauge(self, name, value, &job_tags(tags));
+    }
+    fn timing(&self, name: &str, duration: Duration, tags: &crate::jobs::metrics::Tags<'_>) {
+        DogStatsd::timing(self, name, duration, &job_tags(tags));
+    }
+    fn describe(&self) -> String {
+        format!("dogstatsd udp://{}", self.address)
+    }
+}
+
+fn job_tags<'a>(t: &crate::jobs::metrics::Tags<'a>) -> [(&'static str, &'a str); 3] {
+    [
+        ("model", t.model),
+        ("value_stream", t.value_stream),
+        ("action", t.action),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,7 +190,7 @@ fn store_from_config_honours_overrides() {
     let env =
         |k: &str| (k == "MODEL_A2_BENCHMARKING_PATH").then(|| "/elsewhere/a2.csv".to_string());
     let cfg = driftdeck::config::load_from(&cfg_dir.join("driftdeck.toml"), &env).expect("cfg");
-    let store = LocalDirStore::from_config(&cfg);
+    let store = driftdeck::wiring::local_benchmark_store(&cfg);
     let (vs, a1) = ids("vs", "a1");
     let (_, a2) = ids("vs", "a2");
     assert_eq!(

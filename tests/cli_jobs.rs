@@ -10,6 +10,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use driftdeck::store::sqlite::SqliteStore;
+use driftdeck::store::{CharacteristicRecord, ColumnRole, ResultsStore};
 use rusqlite::{Connection, OpenFlags, params};
 use serde_json::Value;
 
@@ -64,6 +66,15 @@ impl Ws {
             OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .expect("open store")
+    }
+
+    /// Characteristic rows of one result, read through the store (the bins are a compact
+    /// payload in the file, not SQL-readable).
+    fn characteristics(&self, model: &str, date: &str) -> Vec<CharacteristicRecord> {
+        let store = SqliteStore::open_read_only(self.root.join("driftdeck.sqlite"))
+            .expect("open store read-only");
+        let date = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date");
+        store.characteristics(model, date).expect("characteristics")
     }
 
     fn count(&self, sql: &str, model: &str) -> i64 {
@@ -181,38 +192,26 @@ fn run_stores_one_result_with_max_csi_and_a_rerun_replaces_it() {
     let (psi, csi, first_time) = rows[0].clone();
 
     // csi_score = the largest CSI over the characteristics; psi_score = the score's index.
-    let db = ws.db();
-    let max_csi: f64 = db
-        .query_row(
-            "SELECT MAX(index_value) FROM PCI_CSI_CHARACTERISTICS
-             WHERE model_id = 'jfk_delay' AND calculation_date = ?1 AND role = 'characteristic'",
-            params![date],
-            |r| r.get(0),
-        )
-        .expect("max csi");
+    let chars = ws.characteristics("jfk_delay", date);
+    let max_csi = chars
+        .iter()
+        .filter(|c| c.role == ColumnRole::Characteristic)
+        .map(|c| c.index_value)
+        .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(csi, max_csi);
-    let score_index: f64 = db
-        .query_row(
-            "SELECT index_value FROM PCI_CSI_CHARACTERISTICS
-             WHERE model_id = 'jfk_delay' AND calculation_date = ?1 AND role = 'score'",
-            params![date],
-            |r| r.get(0),
-        )
-        .expect("score row");
+    let score_index = chars
+        .iter()
+        .find(|c| c.role == ColumnRole::Score)
+        .expect("score row")
+        .index_value;
     assert_eq!(psi, score_index);
-    let n_chars: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM PCI_CSI_CHARACTERISTICS
-             WHERE model_id = 'jfk_delay' AND calculation_date = ?1",
-            params![date],
-            |r| r.get(0),
-        )
-        .expect("count");
     assert_eq!(
-        n_chars, 17,
+        chars.len(),
+        17,
         "score + 16 characteristics of the airport models"
     );
-    // Each stored bin table parses and its actual counts add up to the current rows.
+    // Each stored bin table's actual counts add up to the current rows.
+    let db = ws.db();
     let rows_current: i64 = db
         .query_row(
             "SELECT rows_current FROM PCI_CSI_RUNS WHERE model_id = 'jfk_delay'
@@ -221,19 +220,11 @@ fn run_stores_one_result_with_max_csi_and_a_rerun_replaces_it() {
             |r| r.get(0),
         )
         .expect("rows_current");
-    let bins_json: String = db
-        .query_row(
-            "SELECT bins_json FROM PCI_CSI_CHARACTERISTICS
-             WHERE model_id = 'jfk_delay' AND calculation_date = ?1 AND characteristic = 'dest'",
-            params![date],
-            |r| r.get(0),
-        )
-        .expect("bins");
-    let bins: Vec<Value> = serde_json::from_str(&bins_json).expect("bins json");
-    let total: u64 = bins
+    let dest = chars
         .iter()
-        .map(|b| b["actual_count"].as_u64().expect("count"))
-        .sum();
+        .find(|c| c.characteristic == "dest")
+        .expect("dest");
+    let total: u64 = dest.bins.iter().map(|b| b.actual_count).sum();
     assert_eq!(total as i64, rows_current);
     drop(db);
 
@@ -259,12 +250,17 @@ fn run_stores_one_result_with_max_csi_and_a_rerun_replaces_it() {
         rows[0].2
     );
     assert_eq!(
-        ws.count(
-            "SELECT COUNT(*) FROM PCI_CSI_CHARACTERISTICS WHERE model_id = ?1",
-            "jfk_delay"
-        ),
+        ws.characteristics("jfk_delay", date).len(),
         17,
         "characteristics replaced, not duplicated"
+    );
+    assert_eq!(
+        ws.count(
+            "SELECT COUNT(*) FROM PCI_CSI_DAILY_BINS WHERE model_id = ?1",
+            "jfk_delay"
+        ),
+        1,
+        "one day row per result"
     );
     let runs = ws.runs("jfk_delay", date);
     assert_eq!(runs.len(), 2, "every run is recorded: {runs:?}");
@@ -448,7 +444,7 @@ fn failing_run_retries_records_each_attempt_notifies_and_keeps_other_results() {
     assert_eq!(
         ws.db()
             .query_row(
-                "SELECT COUNT(*) FROM PCI_CSI_CHARACTERISTICS WHERE calculation_date = '2013-03-10'",
+                "SELECT COUNT(*) FROM PCI_CSI_DAILY_BINS WHERE calculation_date = '2013-03-10'",
                 [],
                 |r| r.get::<_, i64>(0)
             )
@@ -671,7 +667,7 @@ fn hostile_current_data_fails_clearly_and_writes_no_result() {
     assert_fails_with(&out, &["cur_2024-02-01.csv"]);
     assert_eq!(
         ws.count(
-            "SELECT COUNT(*) FROM PCI_CSI_CHARACTERISTICS WHERE model_id = ?1",
+            "SELECT COUNT(*) FROM PCI_CSI_DAILY_BINS WHERE model_id = ?1",
             "m1"
         ),
         0
@@ -688,22 +684,13 @@ fn nan_text_is_missing_and_huge_values_are_fine() {
         &ws.run(&["run", "--model", "m1", "--date", "2024-03-01"]),
         "NaN run",
     );
-    let missing_x: u64 = {
-        let json: String = ws
-            .db()
-            .query_row(
-                "SELECT bins_json FROM PCI_CSI_CHARACTERISTICS
-                 WHERE model_id = 'm1' AND calculation_date = '2024-03-01' AND characteristic = 'x'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("bins");
-        let bins: Vec<Value> = serde_json::from_str(&json).expect("json");
-        bins.iter()
-            .find(|b| b["label"] == "missing")
-            .and_then(|b| b["actual_count"].as_u64())
-            .expect("missing bin")
-    };
+    let missing_x: u64 = ws
+        .characteristics("m1", "2024-03-01")
+        .iter()
+        .find(|c| c.characteristic == "x")
+        .and_then(|c| c.bins.iter().find(|b| b.label == "missing"))
+        .map(|b| b.actual_count)
+        .expect("missing bin");
     assert_eq!(missing_x, 2, "NaN text and an empty field are both missing");
 
     let mut huge = good_current();
@@ -945,4 +932,92 @@ fn env_model_benchmark_path_to_a_missing_file_fails_naming_it() {
         ),
         "ewr run",
     );
+}
+
+#[test]
+fn doctor_checks_every_backend_with_a_fix_and_fails_on_a_broken_one() {
+    let ws = mini_ws();
+    // No results store yet: a failing line with its fix, exit 1.
+    let out = ws.run(&["doctor"]);
+    let text = assert_fails_with(&out, &[]);
+    let stdout = stdout_of(&out);
+    assert!(
+        stdout.contains("FAIL  store") && stdout.contains("fix:"),
+        "{stdout}{text}"
+    );
+    // `status` opens (creates) the store: every backend healthy, one line each.
+    assert_ok(&ws.run(&["status"]), "status");
+    let out = ws.run(&["doctor"]);
+    assert_ok(&out, "doctor");
+    let stdout = stdout_of(&out);
+    for backend in ["store", "benchmarks", "orchestrator", "notify", "metrics"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("ok ") && l.contains(backend)),
+            "{backend}: {stdout}"
+        );
+    }
+    assert!(stdout.contains("schema"), "{stdout}");
+    // A missing benchmark and an unusable log directory each fail, naming what to fix.
+    std::fs::remove_file(ws.root.join("benchmarks/vs/m1/benchmark.csv")).expect("rm");
+    let _ = std::fs::remove_dir_all(ws.root.join("logs"));
+    std::fs::write(ws.root.join("logs"), "not a directory").expect("block logs");
+    let out = ws.run(&["doctor"]);
+    assert_fails_with(&out, &[]);
+    let stdout = stdout_of(&out);
+    assert!(
+        stdout.contains("FAIL  benchmarks") && stdout.contains("m1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL  orchestrator") && stdout.contains("log_dir"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 of 5 backends failing"), "{stdout}");
+}
+
+#[test]
+fn a_kind_not_built_is_a_config_error_naming_key_and_file() {
+    let ws = mini_ws();
+    let original = std::fs::read_to_string(&ws.config).expect("toml");
+    std::fs::write(
+        &ws.config,
+        format!("{original}\n[orchestrator]\nkind = \"kubernetes\"\nnamespace = \"x\"\n"),
+    )
+    .expect("write");
+    let out = ws.run(&["status"]);
+    assert_fails_with(
+        &out,
+        &[
+            "driftdeck.toml",
+            "orchestrator.kind",
+            "kubernetes",
+            "not built",
+        ],
+    );
+}
+
+#[test]
+fn benchmarking_path_to_a_file_is_read_through_the_benchmark_store() {
+    let ws = mini_ws();
+    std::fs::write(ws.root.join("data/cur_2024-05-01.csv"), good_current()).expect("current");
+    // Move the benchmark to a seed-style mount: /mnt/efs/<vs>/<model>/benchmark.csv.
+    let efs = ws.root.join("mnt/efs");
+    let file = efs.join("vs/m1/benchmark.csv");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::rename(ws.root.join("benchmarks/vs/m1/benchmark.csv"), &file).expect("move");
+    let value = file.to_string_lossy().into_owned();
+    let out = ws.run_env(
+        &["run", "--model", "m1", "--date", "2024-05-01"],
+        &[("BENCHMARKING_PATH", value.as_str())],
+    );
+    assert_ok(&out, "run with BENCHMARKING_PATH a file");
+    assert!(
+        efs.join("vs/m1/benchmark.profile.json").is_file(),
+        "profile written beside the benchmark, under the root derived from the file"
+    );
+    // Without the variable the benchmark is missing again: the run fails naming the layout path.
+    let out = ws.run(&["run", "--model", "m1", "--date", "2024-05-01"]);
+    assert_fails_with(&out, &["benchmarks/vs/m1/benchmark.csv"]);
 }

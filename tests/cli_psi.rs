@@ -114,7 +114,7 @@ fn assert_matches_fixture(case: &str) {
         assert_eq!(got_bins, want.bins, "{ctx}: bin labels and counts");
 
         // The per-bin table is consistent with itself: a share is count / rows (ε = 1e-4 in
-        // place of an empty bin's 0, DESIGN section 6), and the contributions add up to the PSI.
+        // place of an empty bin's 0, README, Design §6), and the contributions add up to the PSI.
         let share = |count: f64, rows: u64| {
             if count == 0.0 {
                 1e-4

@@ -4,10 +4,20 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use driftdeck::benchmarks::BenchmarkStore;
+use driftdeck::config::{Config, MetricsSettings, SqliteSettings, StoreSettings};
 use driftdeck::config::{ConfigError, Discovery, find_settings, load_from, load_with};
 use driftdeck::engine::{Binning, Kind};
 use driftdeck::sources::KindHint;
 use driftdeck::store::ColumnRole;
+
+/// The benchmark file of model `id` as the wiring's benchmark store resolves it.
+fn benchmark_path(cfg: &Config, id: &str) -> PathBuf {
+    let m = cfg.model(id).expect("model");
+    driftdeck::wiring::local_benchmark_store(cfg)
+        .benchmark_path(&m.value_stream, &m.id)
+        .expect("path")
+}
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -59,13 +69,16 @@ fn reference_files_load() {
     assert_eq!(cfg.settings.workspace.name, "demo");
     assert_eq!(cfg.workspace_root, repo().join("demo-workspace"));
     assert_eq!(
-        cfg.settings.benchmarks.root,
+        cfg.settings.benchmarks.root(),
         repo().join("demo-workspace/benchmarks")
     );
     assert_eq!(
-        cfg.settings.store.path,
-        repo().join("demo-workspace/driftdeck.sqlite")
+        cfg.settings.store,
+        StoreSettings::Sqlite(SqliteSettings {
+            path: repo().join("demo-workspace/driftdeck.sqlite")
+        })
     );
+    assert_eq!(cfg.settings.metrics, MetricsSettings::None);
     assert_eq!(cfg.models.len(), 6);
     let streams: Vec<&str> = cfg.value_streams().iter().map(|v| v.as_str()).collect();
     assert_eq!(streams, vec!["airports", "carriers"]);
@@ -80,7 +93,7 @@ fn reference_files_load() {
             .to_string_lossy()
     );
     assert_eq!(
-        cfg.benchmark_path(jfk),
+        benchmark_path(&cfg, "jfk_delay"),
         repo().join("demo-workspace/benchmarks/airports/jfk_delay/benchmark.csv")
     );
     let regional = cfg.model("regional_delay").expect("regional");
@@ -141,7 +154,10 @@ fn small_workspace_defaults_specs_and_requests() {
     std::fs::write(other.join("models.yaml"), "models: []\n").expect("write");
     let cfg = load_from(&other.join("driftdeck.toml"), &no_env).expect("load");
     assert_eq!(cfg.workspace_root, other);
-    assert_eq!(cfg.settings.orchestrator.log_dir, other.join("logs"));
+    assert_eq!(
+        cfg.settings.orchestrator.log_dir(),
+        Some(other.join("logs").as_path())
+    );
 }
 
 #[test]
@@ -158,11 +174,11 @@ fn env_overrides_in_configmap_style() {
     let cfg = load_from(&p, &lookup).expect("load");
     let m = cfg.model("m1").expect("m1");
     assert_eq!(m.thresholds.alert, 0.3);
+    assert_eq!(cfg.settings.benchmarks.root(), Path::new("/efs/benchmarks"));
     assert_eq!(
-        cfg.settings.benchmarks.root,
-        PathBuf::from("/efs/benchmarks")
+        benchmark_path(&cfg, "m1"),
+        dir.path().join("special/bench.csv")
     );
-    assert_eq!(cfg.benchmark_path(m), dir.path().join("special/bench.csv"));
     assert_eq!(m.recipients.email, vec!["a@x.com", "b@y.org"]);
     assert_eq!(cfg.settings.validation.threshold, 0.05);
 
@@ -407,4 +423,122 @@ fn problems_are_all_listed() {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
+}
+
+#[test]
+fn benchmarking_path_to_a_file_is_that_models_benchmark_as_in_the_seed_configmap() {
+    let (dir, p) = workspace(
+        TOML,
+        &format!("models:\n{MODEL}{}", MODEL.replace("id: m1", "id: m2")),
+    );
+    let efs = dir.path().join("efs");
+    let file = efs.join("vs/m1/benchmark.csv");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&file, "score\n1\n").expect("write");
+    let value = file.to_string_lossy().into_owned();
+    let env = |k: &str| (k == "BENCHMARKING_PATH").then(|| value.clone());
+    let cfg = load_from(&p, &env).expect("load");
+    assert_eq!(benchmark_path(&cfg, "m1"), file);
+    // The other model keeps the EFS layout under the same mount.
+    assert_eq!(cfg.settings.benchmarks.root(), efs);
+    assert_eq!(benchmark_path(&cfg, "m2"), efs.join("vs/m2/benchmark.csv"));
+
+    // A directory keeps the root meaning.
+    let root = efs.to_string_lossy().into_owned();
+    let env = |k: &str| (k == "BENCHMARKING_PATH").then(|| root.clone());
+    let cfg = load_from(&p, &env).expect("load");
+    assert_eq!(cfg.settings.benchmarks.root(), efs);
+    assert_eq!(benchmark_path(&cfg, "m1"), efs.join("vs/m1/benchmark.csv"));
+
+    // A file of no registered model is an error naming the variable.
+    let stray = dir.path().join("elsewhere/bench.csv");
+    std::fs::create_dir_all(stray.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&stray, "score\n1\n").expect("write");
+    let stray = stray.to_string_lossy().into_owned();
+    let env = |k: &str| (k == "BENCHMARKING_PATH").then(|| stray.clone());
+    let err = load_from(&p, &env).expect_err("stray file").to_string();
+    assert!(
+        err.contains("BENCHMARKING_PATH") && err.contains("bench.csv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn model_x_benchmarking_path_is_not_doubled() {
+    let yaml = format!("models:\n{}", MODEL.replace("id: m1", "id: model_x"));
+    let (dir, p) = workspace(TOML, &yaml);
+    let env = |k: &str| (k == "MODEL_X_BENCHMARKING_PATH").then(|| "x/bench.csv".to_string());
+    let cfg = load_from(&p, &env).expect("load");
+    assert_eq!(
+        benchmark_path(&cfg, "model_x"),
+        dir.path().join("x/bench.csv")
+    );
+    // The doubled spelling of earlier releases is still read.
+    let env = |k: &str| (k == "MODEL_MODEL_X_BENCHMARKING_PATH").then(|| "y/bench.csv".to_string());
+    let cfg = load_from(&p, &env).expect("load");
+    assert_eq!(
+        benchmark_path(&cfg, "model_x"),
+        dir.path().join("y/bench.csv")
+    );
+}
+
+#[test]
+fn backend_sections_are_tagged_by_kind() {
+    // No kind: the embedded default; kind given: same.
+    let (_dir, p) = workspace("[store]\npath = \"x.sqlite\"\n[metrics]\n", "models: []\n");
+    let cfg = load_from(&p, &no_env).expect("load");
+    assert!(
+        matches!(&cfg.settings.store, StoreSettings::Sqlite(s) if s.path.ends_with("x.sqlite"))
+    );
+    assert_eq!(cfg.settings.metrics, MetricsSettings::None);
+    // A kind of a later release: a clear error naming the key and the file.
+    for (toml, key, kind) in [
+        (
+            "[store]\nkind = \"snowflake\"\naccount = \"a\"\n",
+            "store.kind",
+            "snowflake",
+        ),
+        (
+            "[orchestrator]\nkind = \"kubernetes\"\n",
+            "orchestrator.kind",
+            "kubernetes",
+        ),
+    ] {
+        let err = load_err(toml, "models: []\n");
+        assert!(
+            err.contains("driftdeck.toml")
+                && err.contains(key)
+                && err.contains(kind)
+                && err.contains("not built"),
+            "{toml}: {err}"
+        );
+    }
+    // Slack, e-mail and DogStatsD are built: their settings load (secrets stay in the env).
+    for toml in [
+        "[notify]\nkind = \"slack\"\nwebhook_env = \"MY_HOOK\"\n",
+        "[notify]\nkind = \"email\"\nsmtp_host = \"smtp.example.com\"\nfrom = \"d@example.com\"\nusername = \"d\"\n",
+        "[metrics]\nkind = \"dogstatsd\"\naddress = \"127.0.0.1:8125\"\nprefix = \"dd\"\ntags = { env = \"ci\" }\n",
+    ] {
+        let (_d, path) = workspace(toml, "models: []\n");
+        driftdeck::config::load_from(&path, &no_env).unwrap_or_else(|e| panic!("{toml}: {e}"));
+    }
+    let err = load_err(
+        "[notify]\nkind = \"email\"\nfrom = \"d@example.com\"\n",
+        "models: []\n",
+    );
+    assert!(err.contains("smtp_host"), "{err}");
+    // A kind nobody knows, and an unknown key inside a kind.
+    let err = load_err("[metrics]\nkind = \"graphite\"\n", "models: []\n");
+    assert!(
+        err.contains("metrics.kind") && err.contains("graphite") && err.contains("dogstatsd"),
+        "{err}"
+    );
+    let err = load_err(
+        "[orchestrator]\nkind = \"local\"\nlogdir = \"x\"\n",
+        "models: []\n",
+    );
+    assert!(
+        err.contains("orchestrator.logdir") && err.contains("unknown field"),
+        "{err}"
+    );
 }

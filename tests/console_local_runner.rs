@@ -166,12 +166,12 @@ fn console_reads_a_real_sqlite_store() {
     );
     let fx = app.init();
     settle(&mut app, &sqlite, fx);
-    assert!(app.overview_error.is_none(), "{:?}", app.overview_error);
+    assert!(app.overview_error().is_none(), "{:?}", app.overview_error());
     assert_eq!(app.counts(), (6, 1, 1, 1, 2));
     assert_eq!(
         app.selected_row().map(|r| r.model_id.as_str()),
         Some("model_0002")
     );
     assert_eq!(app.cursor_characteristics().map(<[_]>::len), Some(5));
-    assert_eq!(app.rows[0].csi_name.as_deref(), Some("dep_delay"));
+    assert_eq!(app.rows()[0].csi_name.as_deref(), Some("dep_delay"));
 }

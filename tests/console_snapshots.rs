@@ -33,7 +33,7 @@ fn app(e: &Estate, role: Role, read_only: bool) -> App {
         Theme::default(),
         KeyMap::default(),
     );
-    app.now = fixed_now();
+    app.set_now(fixed_now());
     let fx = app.init();
     settle(&mut app, &e.store, fx);
     app
@@ -109,7 +109,7 @@ fn runs_pane_with_failed_attempt() {
 fn logs_pane_with_search_highlight_and_dropped_lines() {
     let e = estate();
     let mut app = app(&e, Role::Operator, false);
-    let source = app.log.source.clone().expect("newest run tailed");
+    let source = app.log().source.clone().expect("newest run tailed");
     let mut lines: Vec<String> = (0..5_010)
         .map(|i| format!("2013-03-01T05:00:{:02}Z INFO attempt 3 step {i}", i % 60))
         .collect();
@@ -198,7 +198,7 @@ fn every_pane_and_dialog_renders_at_extreme_sizes() {
 fn no_color_uses_no_colours_but_keeps_symbols() {
     let e = estate();
     let mut app = app(&e, Role::Operator, false);
-    app.theme = Theme::builtin("dark").expect("dark").without_color();
+    app.set_theme(Theme::builtin("dark").expect("dark").without_color());
     let terminal = render(&app, 140, 40);
     let buf = terminal.backend().buffer();
     assert!(
@@ -218,8 +218,38 @@ fn no_color_uses_no_colours_but_keeps_symbols() {
 fn high_contrast_theme_renders_with_its_colours() {
     let e = estate();
     let mut app = app(&e, Role::Operator, false);
-    app.theme = Theme::builtin("high-contrast").expect("hc");
+    app.set_theme(Theme::builtin("high-contrast").expect("hc"));
     let terminal = render(&app, 140, 40);
     let buf = terminal.backend().buffer();
-    assert!(buf.content().iter().any(|c| c.fg == app.theme.failed));
+    assert!(buf.content().iter().any(|c| c.fg == app.theme().failed));
+}
+
+#[test]
+fn a_failing_backend_from_the_start_check_shows_in_the_header() {
+    let e = estate();
+    let mut app = app(&e, Role::Operator, false);
+    let text = |app: &App| -> String {
+        let t = render(app, 160, 40);
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    };
+    assert!(!text(&app).contains("failing (doctor)"), "healthy: no mark");
+    update(&mut app, Msg::Health(Vec::new()));
+    assert!(!text(&app).contains("failing (doctor)"), "all healthy");
+    update(
+        &mut app,
+        Msg::Health(vec![
+            "store: the database file does not exist — fix: run any job".into(),
+        ]),
+    );
+    let shown = text(&app);
+    assert!(shown.contains("✗ store failing (doctor)"), "{shown}");
+    assert!(
+        shown.contains("the database file does not exist"),
+        "status line: {shown}"
+    );
 }

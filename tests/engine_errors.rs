@@ -1,4 +1,4 @@
-//! Errors, never silent zeros, and the small API contracts (DESIGN.md section 6).
+//! Errors, never silent zeros, and the small API contracts (README, Design §6).
 
 use driftdeck::engine::{
     Binning, CategoricalColumn, Column, ColumnSpec, EngineError, EngineOptions, Kind, Side, Table,

@@ -1,4 +1,4 @@
-//! Property tests of the PSI/CSI definition (DESIGN.md section 6) through the public API.
+//! Property tests of the PSI/CSI definition (README, Design §6) through the public API.
 
 use driftdeck::engine::{
     CategoricalColumn, Column, ColumnSpec, EngineOptions, Table, build_profile, compare, evaluate,

@@ -326,3 +326,129 @@ fn dry_run_validates_without_replacing() {
     assert!(t.contains("airports/common passed"), "{t}");
     assert_eq!(sha(&bench(&config, "airports", "lga_delay")), before);
 }
+
+/// Accepts one HTTP request on `listener`, answers 200 and returns its body.
+fn one_http_request(listener: std::net::TcpListener) -> std::thread::JoinHandle<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    std::thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return String::new();
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+        let mut reader = BufReader::new(stream);
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; length];
+        let _ = reader.read_exact(&mut body);
+        let mut stream = reader.into_inner();
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        String::from_utf8_lossy(&body).into_owned()
+    })
+}
+
+#[test]
+fn refresh_summary_goes_to_slack_and_metrics_to_dogstatsd() {
+    let (_d, config) = demo();
+    let toml = std::fs::read_to_string(&config).expect("toml");
+    let (start, end) = (
+        toml.find("[notify]\n").expect("notify"),
+        toml.find("[validation]\n").expect("validation"),
+    );
+    let http = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let hook = format!(
+        "http://127.0.0.1:{}/services/T/B/C",
+        http.local_addr().expect("a").port()
+    );
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let udp_addr = udp.local_addr().expect("addr");
+    let replaced = format!(
+        "{}[notify]\nkind = \"slack\"\nwebhook_env = \"TEST_HOOK\"\nretry = {{ attempts = 2, delay_ms = 10 }}\n\n[metrics]\nkind = \"dogstatsd\"\naddress = \"{udp_addr}\"\nprefix = \"dd\"\ntags = {{ env = \"ci\" }}\n\n{}",
+        &toml[..start],
+        &toml[end..]
+    );
+    std::fs::write(&config, replaced).expect("write toml");
+    let server = one_http_request(http);
+    let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+        .arg("--config")
+        .arg(&config)
+        .args(["refresh-benchmarks", "--value-stream", "carriers"])
+        .env("TEST_HOOK", &hook)
+        .env("NO_COLOR", "1")
+        .env_remove("DD_AGENT_HOST")
+        .env_remove("DD_DOGSTATSD_PORT")
+        .output()
+        .expect("runs");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        !t.contains("/services/T/B/C"),
+        "the webhook URL leaked: {t}"
+    );
+    let body = server.join().expect("server");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("slack json");
+    let text_sent = json["text"].as_str().expect("text");
+    assert!(text_sent.contains("driftdeck refresh"), "{text_sent}");
+    assert!(
+        text_sent.contains("carriers/regional_delay rejected"),
+        "{text_sent}"
+    );
+
+    // Every datagram parses; the rejected model's counters carry its tags.
+    udp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    let mut lines = Vec::new();
+    while let Ok(n) = udp.recv(&mut buf) {
+        lines.extend(
+            String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .map(str::to_string),
+        );
+        if lines
+            .iter()
+            .any(|l| l.starts_with("dd.refresh.rows_quarantined:164|c|"))
+            && lines
+                .iter()
+                .filter(|l| l.starts_with("dd.refresh.started:"))
+                .count()
+                >= 4
+        {
+            break;
+        }
+    }
+    let q = lines
+        .iter()
+        .find(|l| l.starts_with("dd.refresh.rows_quarantined:164|c|"))
+        .unwrap_or_else(|| panic!("no quarantine counter in {lines:?}"));
+    for tag in [
+        "model:regional_delay",
+        "value_stream:carriers",
+        "action:refresh",
+        "env:ci",
+    ] {
+        assert!(q.contains(tag), "{q}");
+    }
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("dd.refresh.rejected:1|c|") && l.contains("model:regional_delay")
+        ),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("dd.refresh.validations_failed:1|c|")),
+        "{lines:?}"
+    );
+}

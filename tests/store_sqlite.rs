@@ -272,7 +272,9 @@ fn rerun_replaces_result_and_characteristics() {
         .expect("rerun again");
 
     assert_eq!(count(store.path(), "PCI_CSI_RESULTS"), 1);
-    assert_eq!(count(store.path(), "PCI_CSI_CHARACTERISTICS"), 2);
+    // One day row; two benchmark profile versions (the rerun's columns differ).
+    assert_eq!(count(store.path(), "PCI_CSI_DAILY_BINS"), 1);
+    assert_eq!(count(store.path(), "PCI_CSI_PROFILES"), 2);
     assert_eq!(
         store.history("m1", None, None).expect("history"),
         vec![second]
@@ -290,7 +292,7 @@ fn rerun_replaces_result_and_characteristics() {
 fn failing_characteristic_insert_leaves_no_result() {
     let (_dir, store) = temp_store();
     let d = "2013-02-01";
-    // Two rows with the same characteristic name violate the primary key on the second insert.
+    // Two rows with the same characteristic name are refused before anything is written.
     let err = store
         .save_result(
             &result("m1", d, 0.2),
@@ -301,11 +303,11 @@ fn failing_characteristic_insert_leaves_no_result() {
         )
         .expect_err("duplicate characteristic must fail");
     assert!(
-        matches!(err, StoreError::Backend(ref m) if m.contains("income")),
+        matches!(err, StoreError::Invalid(ref m) if m.contains("income")),
         "{err}"
     );
     assert_eq!(count(store.path(), "PCI_CSI_RESULTS"), 0);
-    assert_eq!(count(store.path(), "PCI_CSI_CHARACTERISTICS"), 0);
+    assert_eq!(count(store.path(), "PCI_CSI_DAILY_BINS"), 0);
 }
 
 #[test]
@@ -318,13 +320,14 @@ fn failing_rerun_keeps_the_previous_result_intact() {
         characteristic("m1", d, "income", ColumnRole::Characteristic, 0.1),
     ];
     store.save_result(&good, &good_chars).expect("first save");
-    // A trigger makes the database itself reject one characteristic row mid-transaction, after
-    // the upsert of the result and the delete of the old characteristics have run.
+    // A trigger makes the database itself reject the day's bins row mid-transaction, after the
+    // upsert of the result and of the new profile version have run.
     Connection::open(store.path())
         .expect("raw open")
         .execute_batch(
-            "CREATE TRIGGER reject_boom BEFORE INSERT ON PCI_CSI_CHARACTERISTICS \
-             WHEN NEW.characteristic = 'boom' BEGIN SELECT RAISE(ABORT, 'forced failure'); END;",
+            "CREATE TRIGGER reject_boom BEFORE INSERT ON PCI_CSI_DAILY_BINS \
+             WHEN NEW.worst_characteristic = 'boom' \
+             BEGIN SELECT RAISE(ABORT, 'forced failure'); END;",
         )
         .expect("trigger");
     let mut bad = result("m1", d, 0.9);
@@ -465,7 +468,7 @@ fn v1_seed_file_is_migrated_and_keeps_its_rows() {
     store
         .record_attempt(&run("r1", 1, "seed_model", 0, RunStatus::Succeeded))
         .expect("runs table");
-    assert_eq!(count(&path, "PCI_CSI_CHARACTERISTICS"), 1);
+    assert_eq!(count(&path, "PCI_CSI_DAILY_BINS"), 1);
 }
 
 #[test]
@@ -606,11 +609,11 @@ fn corrupt_values_name_table_and_column() {
         )
         .expect("save");
     let raw = Connection::open(store.path()).expect("raw open");
-    raw.execute("UPDATE PCI_CSI_CHARACTERISTICS SET bins_json = '[{' ", [])
+    raw.execute("UPDATE PCI_CSI_DAILY_BINS SET actual = X'0100'", [])
         .expect("break bins");
     match store.characteristics("m1", date(d)) {
         Err(StoreError::Corrupt { table, column, .. }) => {
-            assert_eq!((table, column), ("PCI_CSI_CHARACTERISTICS", "bins_json"));
+            assert_eq!((table, column), ("PCI_CSI_DAILY_BINS", "actual"));
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
@@ -695,7 +698,7 @@ fn concurrent_writers_from_threads() {
         h.join().expect("writer thread");
     }
     assert_eq!(count(&path, "PCI_CSI_RESULTS"), 80);
-    assert_eq!(count(&path, "PCI_CSI_CHARACTERISTICS"), 80);
+    assert_eq!(count(&path, "PCI_CSI_DAILY_BINS"), 80);
     assert_eq!(count(&path, "PCI_CSI_RUNS"), 80);
     assert_eq!(shared.latest_results().expect("latest").len(), 4);
 }

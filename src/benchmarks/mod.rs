@@ -1,4 +1,4 @@
-//! The benchmark store over the EFS layout (DESIGN section 5):
+//! The benchmark store over the EFS layout (README, Design §4):
 //!
 //! ```text
 //! <root>/<value_stream>/<model_id>/benchmark.csv           current benchmark (expected population)
@@ -31,7 +31,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::Config;
 use crate::domain::{ModelId, ValueStream};
 use crate::engine::column::Table;
 use crate::sources::{ColumnRequest, SourceError, checksum_file, read_table};
@@ -84,6 +83,17 @@ fn io_err(path: &Path, what: &str, e: &std::io::Error) -> BenchmarkError {
     }
 }
 
+/// See [`BenchmarkStore::stamp`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BenchmarkStamp {
+    /// Where the benchmark is (a path for the directory store).
+    pub location: PathBuf,
+    /// Last modification, when the file system reports it.
+    pub modified: Option<std::time::SystemTime>,
+    /// Length in bytes.
+    pub len: u64,
+}
+
 /// Where benchmarks live and how they are read and replaced. Object-safe; the generic profile
 /// helpers are in [`BenchmarkStoreExt`].
 pub trait BenchmarkStore: Send + Sync {
@@ -125,6 +135,21 @@ pub trait BenchmarkStore: Send + Sync {
         columns: Option<&[ColumnRequest]>,
     ) -> Result<Table, BenchmarkError> {
         Ok(read_table(&self.benchmark_path(vs, model)?, columns)?)
+    }
+
+    /// A cheap identity of the benchmark's current version (location, modification time,
+    /// length) for memoising profiles without hashing the file; a replaced benchmark has a new one.
+    ///
+    /// # Errors
+    /// [`BenchmarkError::Source`] naming the file (e.g. not found).
+    fn stamp(&self, vs: &ValueStream, model: &ModelId) -> Result<BenchmarkStamp, BenchmarkError> {
+        let path = self.benchmark_path(vs, model)?;
+        let meta = std::fs::metadata(&path).map_err(|e| SourceError::io(&path, &e))?;
+        Ok(BenchmarkStamp {
+            modified: meta.modified().ok(),
+            len: meta.len(),
+            location: path,
+        })
     }
 
     /// SHA-256 hex of the benchmark file (its version identity).
@@ -344,18 +369,6 @@ impl LocalDirStore {
     pub fn with_override(mut self, model: ModelId, path: impl Into<PathBuf>) -> Self {
         self.overrides.insert(model, path.into());
         self
-    }
-
-    /// The store of a loaded configuration: `[benchmarks] root` and every model's `benchmark`
-    /// override (env `MODEL_<ID>_BENCHMARKING_PATH` included).
-    pub fn from_config(config: &Config) -> Self {
-        let mut s = Self::new(config.settings.benchmarks.root.clone());
-        for m in &config.models {
-            if let Some(p) = &m.benchmark {
-                s.overrides.insert(m.id.clone(), p.clone());
-            }
-        }
-        s
     }
 
     /// The root directory.

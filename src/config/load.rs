@@ -2,7 +2,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::types::{Registry, Settings};
+use super::types::{
+    BenchmarkSettings, NotifySettings, OrchestratorSettings, Registry, Settings, StoreSettings,
+};
 use super::validate::validate;
 use super::{Config, ConfigError};
 use crate::domain::ModelId;
@@ -91,12 +93,74 @@ pub fn find_settings(d: &Discovery<'_>) -> Result<PathBuf, ConfigError> {
 }
 
 /// The environment variable overriding a model's benchmark file:
-/// `MODEL_<ID>_BENCHMARKING_PATH` with the id uppercased and `-` → `_`.
+/// `MODEL_<ID>_BENCHMARKING_PATH` with the id uppercased and `-` → `_`; for an id that already
+/// starts with `model_` the prefix is not doubled (`model_x` → `MODEL_X_BENCHMARKING_PATH`).
 pub fn model_env_var(id: &ModelId) -> String {
-    format!(
+    let upper = id.as_str().to_ascii_uppercase().replace('-', "_");
+    if upper.starts_with("MODEL_") {
+        format!("{upper}_BENCHMARKING_PATH")
+    } else {
+        format!("MODEL_{upper}_BENCHMARKING_PATH")
+    }
+}
+
+/// Every variable read for a model's benchmark file, first found wins: [`model_env_var`], then
+/// for `model_*` ids also the doubled form `MODEL_MODEL_X_BENCHMARKING_PATH` of earlier releases.
+pub fn model_env_vars(id: &ModelId) -> Vec<String> {
+    let first = model_env_var(id);
+    let doubled = format!(
         "MODEL_{}_BENCHMARKING_PATH",
         id.as_str().to_ascii_uppercase().replace('-', "_")
-    )
+    );
+    if doubled == first {
+        vec![first]
+    } else {
+        vec![first, doubled]
+    }
+}
+
+/// Applies `BENCHMARKING_PATH`. A directory (or a path without a file extension that does not
+/// exist yet) is the benchmark root. A file, as in the seed's per-model ConfigMap
+/// (`/mnt/efs/<value_stream>/<model_id>/benchmark.csv`), is the benchmark of the model whose id
+/// and value stream are its parent directories; the root becomes the directory above them, so the
+/// other models keep the EFS layout.
+///
+/// # Errors
+/// [`ConfigError::Env`] for a file whose parent directories name no registered model.
+fn benchmarking_path(
+    path: &Path,
+    value: &str,
+    settings: &mut Settings,
+    registry: &mut Registry,
+) -> Result<(), ConfigError> {
+    let is_file = path.is_file() || (!path.exists() && path.extension().is_some());
+    let BenchmarkSettings::Dir(dir) = &mut settings.benchmarks;
+    if !is_file {
+        dir.root = path.to_path_buf();
+        return Ok(());
+    }
+    let name = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let model_dir = path.parent();
+    let vs_dir = model_dir.and_then(Path::parent);
+    let (model, vs) = (name(model_dir), name(vs_dir));
+    let found = registry.models.iter_mut().find(|m| {
+        Some(m.id.as_str()) == model.as_deref() && Some(m.value_stream.as_str()) == vs.as_deref()
+    });
+    let Some(m) = found else {
+        return Err(ConfigError::Env {
+            var: "BENCHMARKING_PATH".into(),
+            value: value.to_string(),
+            message: "a benchmark file must sit in <root>/<value_stream>/<model_id>/ of a registered model (or give the benchmark root directory)".into(),
+        });
+    };
+    m.benchmark = Some(path.to_path_buf());
+    if let Some(root) = vs_dir.and_then(Path::parent) {
+        dir.root = root.to_path_buf();
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -146,6 +210,7 @@ fn toml_key_at(text: &str, line: usize) -> Option<String> {
         (None, Some(k)) => Some(k),
         (Some(_), None) if here.starts_with('[') => Some(here.trim_matches(['[', ']']).to_string()),
         (Some(t), None) => Some(t),
+        (None, None) if here.starts_with('[') => Some(here.trim_matches(['[', ']']).to_string()),
         (None, None) => None,
     }
 }
@@ -153,11 +218,23 @@ fn toml_key_at(text: &str, line: usize) -> Option<String> {
 fn parse_settings(path: &Path, text: &str) -> Result<Settings, ConfigError> {
     toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start));
+        let message = e.message().trim().to_string();
+        let mut key = line.and_then(|l| toml_key_at(text, l));
+        // Inside a backend section (read through its `kind`) the span is the whole table: name
+        // the unknown field itself.
+        if let Some(k) = &key
+            && !k.contains('.')
+            && let Some(field) = message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+        {
+            key = Some(format!("{k}.{field}"));
+        }
         ConfigError::Parse {
             path: path.to_path_buf(),
             line,
-            key: line.and_then(|l| toml_key_at(text, l)),
-            message: e.message().trim().to_string(),
+            key,
+            message,
         }
     })
 }
@@ -255,8 +332,14 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
     if let Some(t) = env_f64(env, "VALIDATION_THRESHOLD")? {
         settings.validation.threshold = t;
     }
-    if let Some(root) = env("BENCHMARKING_PATH").filter(|s| !s.trim().is_empty()) {
-        settings.benchmarks.root = PathBuf::from(root.trim());
+    if let Some(value) = env("BENCHMARKING_PATH").filter(|s| !s.trim().is_empty()) {
+        let path = PathBuf::from(value.trim());
+        let path = if path.is_absolute() {
+            path
+        } else {
+            workspace_root.join(path)
+        };
+        benchmarking_path(&path, &value, &mut settings, &mut registry)?;
     }
     if let Some(list) = env("EMAIL_RECIPIENTS") {
         let emails: Vec<String> = list
@@ -269,7 +352,10 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
         }
     }
     for m in &mut registry.models {
-        if let Some(p) = env(&model_env_var(&m.id)).filter(|s| !s.trim().is_empty()) {
+        let found = model_env_vars(&m.id)
+            .iter()
+            .find_map(|var| env(var).filter(|s| !s.trim().is_empty()));
+        if let Some(p) = found {
             m.benchmark = Some(PathBuf::from(p.trim()));
         }
     }
@@ -277,10 +363,17 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
     // Paths → absolute.
     settings.workspace.root = Some(workspace_root.clone());
     settings.workspace.models = models_path.clone();
-    settings.store.path = resolve(&settings.store.path);
-    settings.orchestrator.log_dir = resolve(&settings.orchestrator.log_dir);
-    settings.benchmarks.root = resolve(&settings.benchmarks.root);
-    settings.notify.outbox = resolve(&settings.notify.outbox);
+    if let StoreSettings::Sqlite(s) = &mut settings.store {
+        s.path = resolve(&s.path);
+    }
+    if let OrchestratorSettings::Local(l) = &mut settings.orchestrator {
+        l.log_dir = resolve(&l.log_dir);
+    }
+    let BenchmarkSettings::Dir(b) = &mut settings.benchmarks;
+    b.root = resolve(&b.root);
+    if let NotifySettings::Outbox(o) = &mut settings.notify {
+        o.outbox = resolve(&o.outbox);
+    }
     for m in &mut registry.models {
         m.benchmark = m.benchmark.as_deref().map(resolve);
         if !m.current.path.trim().is_empty() {

@@ -8,8 +8,10 @@
 //! directory of `driftdeck.toml` (default `..` when that directory is named `config`, else `.`).
 //!
 //! Env overrides (applied after parsing, before validation): `THRESHOLD` → every model's alert
-//! threshold; `BENCHMARKING_PATH` → `[benchmarks] root`; `MODEL_<ID>_BENCHMARKING_PATH` (id
-//! uppercased, `-` → `_`) → that model's benchmark file; `EMAIL_RECIPIENTS` (comma list) → every
+//! threshold; `BENCHMARKING_PATH` → `[benchmarks] root` (a directory) or, as in the seed's ConfigMap,
+//! one model's benchmark file `<root>/<value_stream>/<model_id>/benchmark.csv`;
+//! `MODEL_<ID>_BENCHMARKING_PATH` (id uppercased, `-` → `_`, no doubled `MODEL_` for ids starting
+//! with `model_`) → that model's benchmark file; `EMAIL_RECIPIENTS` (comma list) → every
 //! model's e-mail recipients; `VALIDATION_THRESHOLD` → `[validation] threshold`.
 
 mod load;
@@ -19,24 +21,27 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use load::{Discovery, EnvFn, find_settings, load, load_from, load_with, model_env_var};
+pub use load::{
+    Discovery, EnvFn, find_settings, load, load_from, load_with, model_env_var, model_env_vars,
+};
 pub use types::{
-    BenchmarkSettings, BinningConfig, BinningMethod, CharacteristicConfig, ConsoleSettings,
-    CurrentConfig, EngineSettings, FilterValues, ModelConfig, NotifySettings, OrchestratorKind,
-    OrchestratorSettings, Recipients, Registry, RetrySettings, RolesSettings, Settings, StoreKind,
-    StoreSettings, ValidationSettings, WorkspaceSettings,
+    Backend, BenchmarkSettings, BinningConfig, BinningMethod, CharacteristicConfig,
+    ConsoleSettings, CurrentConfig, DirBenchmarkSettings, EngineSettings, FilterValues,
+    LocalOrchestratorSettings, MetricsSettings, ModelConfig, NotBuilt, NotifySettings,
+    OrchestratorSettings, OutboxSettings, Recipients, Registry, RetrySettings, RolesSettings,
+    Settings, SqliteSettings, StoreSettings, ValidationSettings, WorkspaceSettings,
 };
 pub use types::{
     CommonRefreshConfig, ModelRefreshConfig, RefreshSettings, RefreshSourceConfig, Severity,
     ValueStreamConfig,
 };
 
+use crate::domain::ColumnRole;
 use crate::domain::ValueStream;
 use crate::engine::{Binning, ColumnSpec, EngineOptions, Kind};
 use crate::sources::{
     ColumnRequest, FileCache, FilePatternSource, KindHint, SourceError, ValueFilter,
 };
-use crate::store::ColumnRole;
 
 /// One problem found by validation: the key path (e.g. `models[2].thresholds`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,19 +158,6 @@ impl Config {
             }
         }
         out
-    }
-
-    /// The benchmark file of `model`: its override, else
-    /// `<benchmarks.root>/<value_stream>/<id>/benchmark.csv` (absolute).
-    pub fn benchmark_path(&self, model: &ModelConfig) -> PathBuf {
-        model.benchmark.clone().unwrap_or_else(|| {
-            self.settings
-                .benchmarks
-                .root
-                .join(model.value_stream.as_str())
-                .join(model.id.as_str())
-                .join("benchmark.csv")
-        })
     }
 
     /// Engine options from `[engine]`.

@@ -18,13 +18,13 @@ pub struct Settings {
     #[serde(default)]
     pub workspace: WorkspaceSettings,
     /// `[store]`: the results store.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tagged_section")]
     pub store: StoreSettings,
     /// `[orchestrator]`: who runs jobs.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tagged_section")]
     pub orchestrator: OrchestratorSettings,
     /// `[benchmarks]`: the benchmark tree (EFS layout).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "tagged_section")]
     pub benchmarks: BenchmarkSettings,
     /// `[retry]`: attempts of a run.
     #[serde(default)]
@@ -32,8 +32,11 @@ pub struct Settings {
     /// `[engine]`: PSI/CSI defaults.
     #[serde(default)]
     pub engine: EngineSettings,
-    /// `[notify]`: e-mail outbox and Slack.
-    #[serde(default)]
+    /// `[metrics]`: job metrics (runs, attempts, PSI/CSI gauges).
+    #[serde(default, deserialize_with = "tagged_section")]
+    pub metrics: MetricsSettings,
+    /// `[notify]`: where notifications go.
+    #[serde(default, deserialize_with = "tagged_section")]
     pub notify: NotifySettings,
     /// `[validation]`: benchmark refresh validation.
     #[serde(default)]
@@ -86,22 +89,92 @@ impl Default for WorkspaceSettings {
     }
 }
 
-/// Results store backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    /// Embedded SQLite file (default).
-    #[default]
-    Sqlite,
+/// Reads a backend section (`[store]`, `[orchestrator]`, ...) tagged by `kind`, inserting the
+/// embedded default kind when the key is absent (so files written before `kind` existed stay
+/// valid). An unknown kind names the key and the kinds there are.
+fn tagged_section<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Backend,
+{
+    use serde::de::Error as _;
+    let mut table = toml::Table::deserialize(deserializer)?;
+    let kind = table
+        .entry("kind")
+        .or_insert_with(|| toml::Value::String(T::DEFAULT_KIND.into()));
+    match kind.as_str() {
+        Some(k) if T::KINDS.contains(&k) => {}
+        Some(k) => {
+            return Err(D::Error::custom(format!(
+                "unknown {}.kind {k:?}; expected one of: {}",
+                T::SECTION,
+                T::KINDS.join(", ")
+            )));
+        }
+        None => {
+            return Err(D::Error::custom(format!(
+                "{}.kind must be a string, one of: {}",
+                T::SECTION,
+                T::KINDS.join(", ")
+            )));
+        }
+    }
+    T::deserialize(toml::Value::Table(table)).map_err(|e| D::Error::custom(e.message()))
 }
 
-/// `[store]`.
+/// A backend section of `driftdeck.toml`: its name, the kinds it knows and the default one.
+pub trait Backend {
+    /// Section name, e.g. `store`.
+    const SECTION: &'static str;
+    /// Every kind the configuration format knows (built into this binary or not).
+    const KINDS: &'static [&'static str];
+    /// The embedded kind used when `kind` is absent.
+    const DEFAULT_KIND: &'static str;
+    /// The `kind` of this value.
+    fn kind(&self) -> &'static str;
+    /// False for a kind that this binary does not build yet (a configuration error).
+    fn is_built(&self) -> bool;
+}
+
+/// Keys of a backend kind that this binary does not build yet; kept only so the error can name
+/// the kind instead of an unknown key.
+pub type NotBuilt = toml::Table;
+
+/// `[store]`: the results store, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StoreSettings {
+    /// Embedded SQLite file (default).
+    Sqlite(SqliteSettings),
+    /// Snowflake (not built into this binary yet).
+    Snowflake(NotBuilt),
+}
+
+impl Backend for StoreSettings {
+    const SECTION: &'static str = "store";
+    const KINDS: &'static [&'static str] = &["sqlite", "snowflake"];
+    const DEFAULT_KIND: &'static str = "sqlite";
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Snowflake(_) => "snowflake",
+        }
+    }
+    fn is_built(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self::Sqlite(SqliteSettings::default())
+    }
+}
+
+/// `[store] kind = "sqlite"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StoreSettings {
-    /// Backend: `sqlite`.
-    #[serde(default)]
-    pub kind: StoreKind,
+pub struct SqliteSettings {
     /// SQLite file (relative to the workspace root). Default `driftdeck.sqlite`.
     #[serde(default = "default_store_path")]
     pub path: PathBuf,
@@ -111,31 +184,67 @@ fn default_store_path() -> PathBuf {
     "driftdeck.sqlite".into()
 }
 
-impl Default for StoreSettings {
+impl Default for SqliteSettings {
     fn default() -> Self {
         Self {
-            kind: StoreKind::default(),
             path: default_store_path(),
         }
     }
 }
 
-/// Orchestrator backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrchestratorKind {
-    /// In-process runner (default).
-    #[default]
-    Local,
+/// `[orchestrator]`: who runs jobs, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OrchestratorSettings {
+    /// In-process runner of child processes (default).
+    Local(LocalOrchestratorSettings),
+    /// Kubernetes Jobs (not built into this binary yet).
+    Kubernetes(NotBuilt),
 }
 
-/// `[orchestrator]`.
+impl Backend for OrchestratorSettings {
+    const SECTION: &'static str = "orchestrator";
+    const KINDS: &'static [&'static str] = &["local", "kubernetes"];
+    const DEFAULT_KIND: &'static str = "local";
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Local(_) => "local",
+            Self::Kubernetes(_) => "kubernetes",
+        }
+    }
+    fn is_built(&self) -> bool {
+        matches!(self, Self::Local(_))
+    }
+}
+
+impl Default for OrchestratorSettings {
+    fn default() -> Self {
+        Self::Local(LocalOrchestratorSettings::default())
+    }
+}
+
+impl OrchestratorSettings {
+    /// Runs at once (≥ 1 after validation); the default 2 for a kind not built.
+    pub fn concurrency(&self) -> usize {
+        match self {
+            Self::Local(l) => l.concurrency,
+            Self::Kubernetes(_) => default_concurrency(),
+        }
+    }
+
+    /// Directory of job logs (absolute after loading); `None` for a kind without local logs.
+    pub fn log_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Local(l) => Some(&l.log_dir),
+            Self::Kubernetes(_) => None,
+        }
+    }
+}
+
+/// `[orchestrator] kind = "local"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OrchestratorSettings {
-    /// Backend: `local`.
-    #[serde(default)]
-    pub kind: OrchestratorKind,
+pub struct LocalOrchestratorSettings {
     /// Runs at once (≥ 1). Default 2.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
@@ -151,20 +260,54 @@ fn default_log_dir() -> PathBuf {
     "logs".into()
 }
 
-impl Default for OrchestratorSettings {
+impl Default for LocalOrchestratorSettings {
     fn default() -> Self {
         Self {
-            kind: OrchestratorKind::default(),
             concurrency: default_concurrency(),
             log_dir: default_log_dir(),
         }
     }
 }
 
-/// `[benchmarks]`.
+/// `[benchmarks]`: where benchmarks live, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum BenchmarkSettings {
+    /// A directory tree in the EFS layout (default).
+    Dir(DirBenchmarkSettings),
+}
+
+impl Backend for BenchmarkSettings {
+    const SECTION: &'static str = "benchmarks";
+    const KINDS: &'static [&'static str] = &["dir"];
+    const DEFAULT_KIND: &'static str = "dir";
+    fn kind(&self) -> &'static str {
+        "dir"
+    }
+    fn is_built(&self) -> bool {
+        true
+    }
+}
+
+impl Default for BenchmarkSettings {
+    fn default() -> Self {
+        Self::Dir(DirBenchmarkSettings::default())
+    }
+}
+
+impl BenchmarkSettings {
+    /// The root of the benchmark tree.
+    pub fn root(&self) -> &std::path::Path {
+        match self {
+            Self::Dir(d) => &d.root,
+        }
+    }
+}
+
+/// `[benchmarks] kind = "dir"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BenchmarkSettings {
+pub struct DirBenchmarkSettings {
     /// Root of the EFS layout `<root>/<value_stream>/<model_id>/benchmark.csv` (relative to the
     /// workspace root; env `BENCHMARKING_PATH`). Default `benchmarks`.
     #[serde(default = "default_benchmarks_root")]
@@ -175,11 +318,37 @@ fn default_benchmarks_root() -> PathBuf {
     "benchmarks".into()
 }
 
-impl Default for BenchmarkSettings {
+impl Default for DirBenchmarkSettings {
     fn default() -> Self {
         Self {
             root: default_benchmarks_root(),
         }
+    }
+}
+
+/// `[metrics]`: where job metrics go, tagged by `kind`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum MetricsSettings {
+    /// No metrics (default).
+    #[default]
+    None,
+    /// DogStatsD over UDP (a Datadog agent).
+    Dogstatsd(crate::metrics_dogstatsd::DogStatsdSettings),
+}
+
+impl Backend for MetricsSettings {
+    const SECTION: &'static str = "metrics";
+    const KINDS: &'static [&'static str] = &["none", "dogstatsd"];
+    const DEFAULT_KIND: &'static str = "none";
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Dogstatsd(_) => "dogstatsd",
+        }
+    }
+    fn is_built(&self) -> bool {
+        true
     }
 }
 
@@ -239,11 +408,56 @@ impl Default for EngineSettings {
     }
 }
 
-/// `[notify]`.
+/// `[notify]`: where notifications go, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum NotifySettings {
+    /// JSON lines in an outbox file in the workspace (default).
+    Outbox(OutboxSettings),
+    /// Slack incoming webhook (URL from the environment).
+    Slack(crate::notify::SlackSettings),
+    /// E-mail over SMTP (STARTTLS/TLS, auth; password from the environment).
+    Email(crate::notify::EmailSettings),
+}
+
+impl Backend for NotifySettings {
+    const SECTION: &'static str = "notify";
+    const KINDS: &'static [&'static str] = &["outbox", "slack", "email"];
+    const DEFAULT_KIND: &'static str = "outbox";
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Outbox(_) => "outbox",
+            Self::Slack(_) => "slack",
+            Self::Email(_) => "email",
+        }
+    }
+    fn is_built(&self) -> bool {
+        true
+    }
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self::Outbox(OutboxSettings::default())
+    }
+}
+
+impl NotifySettings {
+    /// Recipients of every failure notice, besides each model's own (empty for a kind not built).
+    pub fn email_recipients(&self) -> &[String] {
+        match self {
+            Self::Outbox(o) => &o.email_recipients,
+            Self::Email(e) => &e.email_recipients,
+            Self::Slack(_) => &[],
+        }
+    }
+}
+
+/// `[notify] kind = "outbox"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotifySettings {
-    /// Directory where e-mails are written as files (relative to the workspace root).
+pub struct OutboxSettings {
+    /// Directory of the outbox file `notifications.jsonl` (relative to the workspace root).
     /// Default `outbox`.
     #[serde(default = "default_outbox")]
     pub outbox: PathBuf,
@@ -251,7 +465,7 @@ pub struct NotifySettings {
     #[serde(default)]
     pub email_recipients: Vec<String>,
     /// Name of the environment variable holding the Slack webhook URL (the secret itself never
-    /// sits in a file). None = no Slack.
+    /// sits in a file). Read by the Slack notifier when it is built; the outbox ignores it.
     #[serde(default)]
     pub slack_webhook_env: Option<String>,
 }
@@ -260,7 +474,7 @@ fn default_outbox() -> PathBuf {
     "outbox".into()
 }
 
-impl Default for NotifySettings {
+impl Default for OutboxSettings {
     fn default() -> Self {
         Self {
             outbox: default_outbox(),

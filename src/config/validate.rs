@@ -5,7 +5,7 @@ use std::path::Path;
 
 use croner::parser::{CronParser, Seconds, Year};
 
-use super::types::{BinningMethod, ModelConfig, Registry, Settings};
+use super::types::{Backend, BinningMethod, ModelConfig, NotifySettings, Registry, Settings};
 use super::{ConfigError, Problem};
 use crate::engine::{Kind, MAX_BINS};
 use crate::sources::validate_pattern;
@@ -86,6 +86,20 @@ fn check_email(p: &mut Problems, key: &str, emails: &[String]) {
     }
 }
 
+/// A backend kind the configuration format knows but this binary does not build yet.
+fn check_built<B: Backend>(p: &mut Problems, b: &B) {
+    if !b.is_built() {
+        p.add(
+            format!("{}.kind", B::SECTION),
+            format!(
+                "{:?} is not built into this driftdeck binary yet; use {:?} (the embedded default)",
+                b.kind(),
+                B::DEFAULT_KIND
+            ),
+        );
+    }
+}
+
 fn check_settings(p: &mut Problems, s: &Settings) {
     let eps = s.engine.eps;
     if !(eps.is_finite() && eps > 0.0 && eps < 1.0) {
@@ -95,9 +109,14 @@ fn check_settings(p: &mut Problems, s: &Settings) {
     if s.retry.attempts == 0 {
         p.add("retry.attempts", "must be at least 1");
     }
-    if s.orchestrator.concurrency == 0 {
+    if s.orchestrator.concurrency() == 0 {
         p.add("orchestrator.concurrency", "must be at least 1");
     }
+    check_built(p, &s.store);
+    check_built(p, &s.orchestrator);
+    check_built(p, &s.benchmarks);
+    check_built(p, &s.notify);
+    check_built(p, &s.metrics);
     let v = s.validation.threshold;
     if !(v.is_finite() && v >= 0.0) {
         p.add(
@@ -141,8 +160,9 @@ fn check_settings(p: &mut Problems, s: &Settings) {
     if s.console.theme.trim().is_empty() {
         p.add("console.theme", "must not be empty");
     }
-    check_email(p, "notify.email_recipients", &s.notify.email_recipients);
-    if let Some(var) = &s.notify.slack_webhook_env
+    check_email(p, "notify.email_recipients", s.notify.email_recipients());
+    if let NotifySettings::Outbox(o) = &s.notify
+        && let Some(var) = &o.slack_webhook_env
         && (var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
         p.add(

@@ -1,5 +1,5 @@
 //! Actions as data, their blast radius, and the dispatcher that enforces roles and read-only
-//! mode and writes the audit log (DESIGN section 9, habit 2).
+//! mode and writes the audit log (README, Design §7, item 2).
 //!
 //! Flow: a key produces an [`Action`]; the console shows a confirm dialog built from
 //! [`Action::blast_radius`]; once confirmed the runtime hands it to [`Dispatcher::dispatch`],
@@ -239,19 +239,39 @@ pub fn compact_dates(dates: &[NaiveDate]) -> String {
     }
 }
 
-/// Whether `role` (with `read_only`) may perform `action`; the reason when not.
-pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), String> {
+/// Why the dispatcher refuses an action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The console runs with `--read-only`.
+    #[error("the console is read-only (--read-only): no action runs")]
+    ReadOnly,
+    /// The user's role is below the one the action needs.
+    #[error("{action} needs the {needed} role; you are {role}")]
+    Role {
+        /// The action's name.
+        action: &'static str,
+        /// The role it needs.
+        needed: Role,
+        /// The role in force.
+        role: Role,
+    },
+}
+
+/// Whether `role` (with `read_only`) may perform `action`.
+///
+/// # Errors
+/// [`Denied`] with the reason.
+pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), Denied> {
     if read_only {
-        return Err("the console is read-only (--read-only): no action runs".into());
+        return Err(Denied::ReadOnly);
     }
     let needed = action.required_role();
     if role < needed {
-        return Err(format!(
-            "{} needs the {} role; you are {}",
-            action.name(),
+        return Err(Denied::Role {
+            action: action.name(),
             needed,
-            role
-        ));
+            role,
+        });
     }
     Ok(())
 }
@@ -262,7 +282,7 @@ pub enum Outcome {
     /// Jobs were started.
     Started(Vec<JobTicket>),
     /// Roles or read-only mode forbade it.
-    Denied(String),
+    Denied(Denied),
     /// The action has no job configured (benchmark refresh today).
     NotConfigured(String),
     /// The orchestrator refused or failed.

@@ -10,8 +10,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::domain::{BinStat, RunAction, RunStatus, Thresholds};
 use crate::store::{
-    AuditRecord, CharacteristicRecord, ColumnRole, ResultRecord, ResultsStore, RunRecord,
-    StoreError,
+    AuditRecord, CharacteristicRecord, ColumnRole, DateStatus, ModelOverview, ResultRecord,
+    ResultsStore, RunRecord, StoreError, WorstCharacteristic, merge_overview, validate_result,
 };
 
 use super::app::ModelMeta;
@@ -61,6 +61,49 @@ impl MemoryStore {
     }
 }
 
+/// Attempt order shared with SQLite: newest first by (`started_at`, `attempt`, `run_id`).
+fn newest_first(a: &RunRecord, b: &RunRecord) -> std::cmp::Ordering {
+    (b.started_at, b.attempt, &b.run_id).cmp(&(a.started_at, a.attempt, &a.run_id))
+}
+
+/// Characteristic order shared with SQLite: score first, then CSI descending, then name.
+fn characteristic_order(a: &CharacteristicRecord, b: &CharacteristicRecord) -> std::cmp::Ordering {
+    let ra = u8::from(a.role != ColumnRole::Score);
+    let rb = u8::from(b.role != ColumnRole::Score);
+    ra.cmp(&rb)
+        .then(b.index_value.total_cmp(&a.index_value))
+        .then_with(|| a.characteristic.cmp(&b.characteristic))
+}
+
+impl Inner {
+    fn in_range(r: &ResultRecord, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
+        from.is_none_or(|f| r.calculation_date >= f) && to.is_none_or(|t| r.calculation_date <= t)
+    }
+
+    fn latest_results(&self) -> Vec<ResultRecord> {
+        let mut latest: BTreeMap<&str, &ResultRecord> = BTreeMap::new();
+        for ((m, _), r) in &self.results {
+            latest.insert(m.as_str(), r);
+        }
+        let mut out: Vec<ResultRecord> = latest.into_values().cloned().collect();
+        out.sort_by(|a, b| (&a.value_stream, &a.model_id).cmp(&(&b.value_stream, &b.model_id)));
+        out
+    }
+
+    fn latest_runs(&self) -> Vec<RunRecord> {
+        let mut newest: BTreeMap<&str, &RunRecord> = BTreeMap::new();
+        for r in &self.runs {
+            let e = newest.entry(r.model_id.as_str()).or_insert(r);
+            if newest_first(r, e).is_lt() {
+                *e = r;
+            }
+        }
+        let mut out: Vec<RunRecord> = newest.into_values().cloned().collect();
+        out.sort_by(|a, b| (&a.value_stream, &a.model_id).cmp(&(&b.value_stream, &b.model_id)));
+        out
+    }
+}
+
 impl ResultsStore for MemoryStore {
     fn backend(&self) -> &'static str {
         "memory"
@@ -71,6 +114,7 @@ impl ResultsStore for MemoryStore {
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
     ) -> Result<(), StoreError> {
+        validate_result(result, characteristics)?;
         let mut g = self.lock();
         Self::check(&g)?;
         let key = (result.model_id.clone(), result.calculation_date);
@@ -96,13 +140,36 @@ impl ResultsStore for MemoryStore {
     fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError> {
         let g = self.lock();
         Self::check(&g)?;
-        let mut latest: BTreeMap<&str, &ResultRecord> = BTreeMap::new();
-        for ((m, _), r) in &g.results {
-            latest.insert(m.as_str(), r);
-        }
-        let mut out: Vec<ResultRecord> = latest.into_values().cloned().collect();
-        out.sort_by(|a, b| (&a.value_stream, &a.model_id).cmp(&(&b.value_stream, &b.model_id)));
-        Ok(out)
+        Ok(g.latest_results())
+    }
+
+    fn overview(&self) -> Result<Vec<ModelOverview>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let latest = g
+            .latest_results()
+            .into_iter()
+            .map(|r| {
+                let worst = g
+                    .characteristics
+                    .get(&(r.model_id.clone(), r.calculation_date))
+                    .and_then(|rows| {
+                        rows.iter()
+                            .filter(|c| c.role == ColumnRole::Characteristic)
+                            .min_by(|a, b| {
+                                b.index_value
+                                    .total_cmp(&a.index_value)
+                                    .then_with(|| a.characteristic.cmp(&b.characteristic))
+                            })
+                            .map(|c| WorstCharacteristic {
+                                characteristic: c.characteristic.clone(),
+                                csi: c.index_value,
+                            })
+                    });
+                (r, worst)
+            })
+            .collect();
+        Ok(merge_overview(latest, g.latest_runs()))
     }
 
     fn history(
@@ -115,15 +182,14 @@ impl ResultsStore for MemoryStore {
         Self::check(&g)?;
         Ok(g.results
             .values()
-            .filter(|r| r.model_id == model_id)
-            .filter(|r| from.is_none_or(|f| r.calculation_date >= f))
-            .filter(|r| to.is_none_or(|t| r.calculation_date <= t))
+            .filter(|r| r.model_id == model_id && Inner::in_range(r, from, to))
             .cloned()
             .collect())
     }
 
-    fn history_all(
+    fn trends(
         &self,
+        models: Option<&[String]>,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<ResultRecord>, StoreError> {
@@ -131,9 +197,45 @@ impl ResultsStore for MemoryStore {
         Self::check(&g)?;
         Ok(g.results
             .values()
-            .filter(|r| from.is_none_or(|f| r.calculation_date >= f))
-            .filter(|r| to.is_none_or(|t| r.calculation_date <= t))
+            .filter(|r| models.is_none_or(|m| m.contains(&r.model_id)))
+            .filter(|r| Inner::in_range(r, from, to))
             .cloned()
+            .collect())
+    }
+
+    fn date_status(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DateStatus>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut out: BTreeMap<(String, NaiveDate), (bool, Option<&RunRecord>)> = BTreeMap::new();
+        for (m, d) in g.results.keys() {
+            if models.contains(m) && *d >= from && *d <= to {
+                out.entry((m.clone(), *d)).or_default().0 = true;
+            }
+        }
+        for r in &g.runs {
+            let d = r.calculation_date;
+            if models.contains(&r.model_id) && d >= from && d <= to {
+                let e = out.entry((r.model_id.clone(), d)).or_default();
+                if e.1.is_none_or(|old| newest_first(r, old).is_lt()) {
+                    e.1 = Some(r);
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(
+                |((model_id, calculation_date), (has_result, run))| DateStatus {
+                    model_id,
+                    calculation_date,
+                    has_result,
+                    run_status: run.map(|r| r.status),
+                },
+            )
             .collect())
     }
 
@@ -149,11 +251,7 @@ impl ResultsStore for MemoryStore {
             .get(&(model_id.to_string(), calculation_date))
             .cloned()
             .unwrap_or_default();
-        rows.sort_by(|a, b| {
-            let ra = u8::from(a.role != ColumnRole::Score);
-            let rb = u8::from(b.role != ColumnRole::Score);
-            ra.cmp(&rb).then(b.index_value.total_cmp(&a.index_value))
-        });
+        rows.sort_by(characteristic_order);
         Ok(rows)
     }
 
@@ -166,11 +264,7 @@ impl ResultsStore for MemoryStore {
             .filter(|r| model_id.is_none_or(|m| r.model_id == m))
             .cloned()
             .collect();
-        runs.sort_by(|a, b| {
-            b.started_at
-                .cmp(&a.started_at)
-                .then(b.attempt.cmp(&a.attempt))
-        });
+        runs.sort_by(newest_first);
         runs.truncate(limit);
         Ok(runs)
     }
@@ -178,14 +272,7 @@ impl ResultsStore for MemoryStore {
     fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let g = self.lock();
         Self::check(&g)?;
-        let mut newest: BTreeMap<&str, &RunRecord> = BTreeMap::new();
-        for r in &g.runs {
-            let e = newest.entry(r.model_id.as_str()).or_insert(r);
-            if (r.started_at, r.attempt) > (e.started_at, e.attempt) {
-                *e = r;
-            }
-        }
-        Ok(newest.into_values().cloned().collect())
+        Ok(g.latest_runs())
     }
 
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
@@ -503,7 +590,6 @@ pub fn settle(
 ) -> Vec<super::app::Effect> {
     use super::app::{Effect, Msg, update};
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
-    let mut cache = super::runtime::WorstCache::new();
     let mut rest = Vec::new();
     let mut guard = 0;
     while let Some(e) = queue.pop_front() {
@@ -513,7 +599,7 @@ pub fn settle(
         }
         let msg = match e {
             Effect::LoadOverview => Msg::Overview(
-                super::runtime::load_overview(store, &mut cache)
+                super::runtime::load_overview(store)
                     .map(|mut o| {
                         o.loaded_at = Some(fixed_now());
                         o

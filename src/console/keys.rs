@@ -1,5 +1,5 @@
 //! The key registry: one table of (action, keys, description, context) that feeds key lookup,
-//! the footer, the `?` overlay and user overrides from `[console] keys` (DESIGN section 9,
+//! the footer, the `?` overlay and user overrides from `[console] keys` (README, Design §7,
 //! habit 3).
 //!
 //! Override syntax (config): `keys = { rerun = "x", backfill = "ctrl-b", quit = ["q", "ctrl-c"] }`

@@ -1,5 +1,5 @@
 //! A bounded log buffer: keeps the newest `capacity` lines and counts the ones dropped
-//! (DESIGN section 9, habit 5).
+//! (README, Design §7, item 5).
 
 use std::collections::VecDeque;
 

@@ -1,7 +1,7 @@
 //! The operations console (`driftdeck` with no subcommand): model status, drift trends,
 //! drill-down to characteristics and bins, run attempts, job logs, and one-key actions.
 //!
-//! Architecture (DESIGN section 9): the [`runtime`] owns one channel of [`app::Msg`]; background
+//! Architecture (README, Design §7): the [`runtime`] owns one channel of [`app::Msg`]; background
 //! tasks send messages; [`app::update`] is pure and returns [`app::Effect`]s; [`view::view`]
 //! draws from state only, and only when the state changed. Anything that writes or runs is an
 //! [`action::Action`] that passes a confirm dialog and then the [`action::Dispatcher`], which
@@ -12,6 +12,7 @@
 pub mod action;
 pub mod adapter;
 pub mod app;
+#[cfg(any(test, feature = "testkit"))]
 pub mod fixture;
 pub mod keys;
 pub mod logbuf;
@@ -65,7 +66,13 @@ pub struct ConsoleContext {
     pub refresh_every: Duration,
     /// Warnings to show at start (bad theme, bad key override, config fallbacks).
     pub warnings: Vec<String>,
+    /// The backends' health check, run once on a blocking thread at start (it does I/O); it
+    /// returns one line per failing backend, shown in the header. `None` = no check.
+    pub health_check: Option<HealthCheck>,
 }
+
+/// See [`ConsoleContext::health_check`].
+pub type HealthCheck = Box<dyn FnOnce() -> Vec<String> + Send>;
 
 /// The OS user name: `$USER`, `$LOGNAME`, then the password database entry of the real uid
 /// (containers and cron often set no `USER`), else `uid-<n>`.
@@ -118,6 +125,7 @@ impl ConsoleContext {
             save_dir: PathBuf::from("."),
             refresh_every: Duration::from_secs(5),
             warnings: Vec::new(),
+            health_check: None,
         }
     }
 
@@ -200,7 +208,11 @@ impl ConsoleContext {
         ctx.read_only = read_only;
         ctx.workspace = s.workspace.name.clone();
         ctx.workspace_root = config.workspace_root.clone();
-        ctx.save_dir = s.orchestrator.log_dir.join("saved");
+        ctx.save_dir = s
+            .orchestrator
+            .log_dir()
+            .map(|d| d.join("saved"))
+            .unwrap_or_else(|| config.workspace_root.join("saved"));
         let theme_name = theme_override.unwrap_or(&s.console.theme);
         let (theme, warning) = Theme::load_or_default(
             theme_name,
@@ -257,11 +269,23 @@ impl ResultsStore for UnavailableStore {
     ) -> Result<Vec<crate::store::ResultRecord>, crate::store::StoreError> {
         Err(self.err())
     }
-    fn history_all(
+    fn overview(&self) -> Result<Vec<crate::store::ModelOverview>, crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn trends(
         &self,
+        _: Option<&[String]>,
         _: Option<chrono::NaiveDate>,
         _: Option<chrono::NaiveDate>,
     ) -> Result<Vec<crate::store::ResultRecord>, crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn date_status(
+        &self,
+        _: &[String],
+        _: chrono::NaiveDate,
+        _: chrono::NaiveDate,
+    ) -> Result<Vec<crate::store::DateStatus>, crate::store::StoreError> {
         Err(self.err())
     }
     fn characteristics(

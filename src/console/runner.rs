@@ -1,8 +1,8 @@
 //! The console's view of an orchestrator: submit jobs, receive their events.
 //!
-//! This is the small seam the console needs (DESIGN section 3, "orchestrator"). The embedded
+//! This is the small seam the console needs (README, Design §2). The embedded
 //! local runner and a Kubernetes orchestrator implement it (or are adapted to it); tests use
-//! [`crate::console::fixture::FixtureOrchestrator`].
+//! `console::fixture::FixtureOrchestrator` (behind the `testkit` feature).
 
 use std::path::PathBuf;
 

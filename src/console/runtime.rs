@@ -1,14 +1,14 @@
 //! The async side: one UI loop fed by one channel of [`Msg`]; background tasks (terminal input,
 //! refresh tick, clock, store queries on `spawn_blocking`, orchestrator events, log tailing)
-//! only send messages and never touch UI state (DESIGN section 9, habit 1).
+//! only send messages and never touch UI state (README, Design §7, item 1).
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 
-use crate::store::{ColumnRole, ResultsStore, StoreError};
+use crate::store::{ResultsStore, StoreError};
 
 use super::ConsoleContext;
 use super::action::Dispatcher;
@@ -31,54 +31,35 @@ pub const LOG_CHUNK: u64 = 2 * 1024 * 1024;
 /// How often a tailed log file is polled.
 pub const LOG_POLL: Duration = Duration::from_millis(400);
 
-/// Cache of the worst characteristic per model: (latest date, name).
-pub type WorstCache = HashMap<String, (NaiveDate, String)>;
-
-/// Queries everything the header and models table need. Blocking.
-///
-/// Trends cover the [`TREND_POINTS`] days up to the newest calculation date; the worst
-/// characteristic is looked up only for models whose latest date changed since the last call
-/// (`cache`). A failing characteristics lookup leaves that name out rather than failing the load.
+/// Queries everything the header and models table need, in two store calls whatever the
+/// number of models: [`ResultsStore::overview`] (latest result, worst characteristic and
+/// newest attempt of every model) and [`ResultsStore::trends`] (the [`TREND_POINTS`] days up
+/// to the newest calculation date). Blocking: run it in `spawn_blocking`.
 ///
 /// # Errors
-/// The first failing store call among latest results, latest runs and history.
-pub fn load_overview(
-    store: &dyn ResultsStore,
-    cache: &mut WorstCache,
-) -> Result<Overview, StoreError> {
-    let latest = store.latest_results()?;
-    let latest_runs = store.latest_runs()?;
+/// The first failing store call.
+pub fn load_overview(store: &dyn ResultsStore) -> Result<Overview, StoreError> {
+    let rows = store.overview()?;
     let mut trends: HashMap<String, Vec<f64>> = HashMap::new();
-    if let Some(max) = latest.iter().map(|r| r.calculation_date).max() {
+    if let Some(max) = rows
+        .iter()
+        .filter_map(|r| r.latest.as_ref().map(|l| l.calculation_date))
+        .max()
+    {
         let from = max - chrono::Duration::days(TREND_POINTS as i64 - 1);
-        for r in store.history_all(Some(from), Some(max))? {
+        for r in store.trends(None, Some(from), Some(max))? {
             trends.entry(r.model_id).or_default().push(r.psi_score);
         }
     }
+    let mut latest = Vec::with_capacity(rows.len());
+    let mut latest_runs = Vec::with_capacity(rows.len());
     let mut worst = HashMap::new();
-    for r in &latest {
-        if let Some((d, name)) = cache.get(&r.model_id)
-            && *d == r.calculation_date
-        {
-            worst.insert(r.model_id.clone(), name.clone());
-            continue;
+    for row in rows {
+        if let Some(w) = row.worst {
+            worst.insert(row.model_id.clone(), w.characteristic);
         }
-        match store.characteristics(&r.model_id, r.calculation_date) {
-            Ok(rows) => {
-                if let Some(w) = rows
-                    .iter()
-                    .filter(|c| c.role == ColumnRole::Characteristic)
-                    .max_by(|a, b| a.index_value.total_cmp(&b.index_value))
-                {
-                    cache.insert(
-                        r.model_id.clone(),
-                        (r.calculation_date, w.characteristic.clone()),
-                    );
-                    worst.insert(r.model_id.clone(), w.characteristic.clone());
-                }
-            }
-            Err(e) => tracing::warn!(model = %r.model_id, "characteristics not loaded: {e}"),
-        }
+        latest.extend(row.latest);
+        latest_runs.extend(row.latest_run);
     }
     Ok(Overview {
         latest,
@@ -108,7 +89,6 @@ pub struct Executor {
     tx: UnboundedSender<Msg>,
     job_tx: UnboundedSender<JobEvent>,
     tail: Option<JoinHandle<()>>,
-    worst: Arc<Mutex<WorstCache>>,
     log_root: PathBuf,
 }
 
@@ -128,7 +108,6 @@ impl Executor {
             tx,
             job_tx,
             tail: None,
-            worst: Arc::new(Mutex::new(HashMap::new())),
             log_root,
         }
     }
@@ -139,11 +118,8 @@ impl Executor {
         match effect {
             Effect::LoadOverview => {
                 let store = Arc::clone(&self.store);
-                let cache = Arc::clone(&self.worst);
                 tokio::task::spawn_blocking(move || {
-                    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-                    let result =
-                        load_overview(store.as_ref(), &mut cache).map_err(|e| e.to_string());
+                    let result = load_overview(store.as_ref()).map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Overview(result));
                 });
             }
@@ -322,12 +298,23 @@ pub async fn run_loop(
         ctx.workspace_root.clone(),
     );
     let refresh_every = ctx.refresh_every;
+    let mut ctx = ctx;
+    let health_check = ctx.health_check.take();
     let mut app = ctx.into_app();
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     app.now = Utc::now();
 
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    if let Some(check) = health_check {
+        let t = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            let failing = tokio::task::spawn_blocking(check)
+                .await
+                .unwrap_or_else(|e| vec![format!("health check: did not finish: {e}")]);
+            let _ = t.send(Msg::Health(failing));
+        }));
+    }
     let t = tx.clone();
     tasks.push(tokio::spawn(async move {
         while let Some(ev) = job_rx.recv().await {

@@ -572,7 +572,7 @@ fn dispatcher_denies_viewers_and_read_only_and_audits_both() {
         let (d, store) = dispatcher(&e, role, ro, orch.clone());
         let report = d.dispatch(&rerun(), tx.clone(), fixed_now());
         assert!(
-            matches!(&report.outcome, Outcome::Denied(r) if r.contains(needle)),
+            matches!(&report.outcome, Outcome::Denied(r) if r.to_string().contains(needle)),
             "{report:?}"
         );
         let audit = store.audit_entries();
@@ -722,7 +722,7 @@ fn dispatched_report_updates_status_jobs_and_log() {
         &mut app,
         Msg::Dispatched(super::action::DispatchReport {
             action: rerun(),
-            outcome: Outcome::Denied("viewer".into()),
+            outcome: Outcome::Denied(super::action::Denied::ReadOnly),
             audit_error: None,
         }),
     );

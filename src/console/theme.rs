@@ -1,5 +1,5 @@
 //! Semantic colour themes: built-in TOML files compiled in, optional files on disk, partial
-//! overrides, and `NO_COLOR` (DESIGN section 9, habit 4).
+//! overrides, and `NO_COLOR` (README, Design §7, item 4).
 //!
 //! A theme file (`themes/<name>.toml`) looks like
 //! ```toml

@@ -1,6 +1,6 @@
 //! Numeric bins: edges from a [`Binning`] strategy and the counting kernel.
 //!
-//! Bins are right-closed (DESIGN.md section 6, as pandas `qcut` and numpy
+//! Bins are right-closed (README, Design §6, as pandas `qcut` and numpy
 //! `searchsorted(edges, x, side="left")`): with edges e_1 < … < e_m, value x goes to bin
 //! `#{j : e_j < x}` (0..=m) and `NaN` to the missing bin m + 1.
 

@@ -1,6 +1,6 @@
 //! Categorical bins: one per benchmark level (sorted by Unicode code point, as Python's `sorted`
 //! on `str`), then `unseen` (current levels absent from the benchmark), then `missing`
-//! (DESIGN.md section 6).
+//! (README, Design §6).
 //!
 //! Counting is a histogram of dictionary codes followed by a small level → bin lookup, so the
 //! per-row work is one increment.

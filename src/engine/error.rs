@@ -1,5 +1,5 @@
 //! Engine errors: every input the engine cannot score gives a typed error, never a silent zero
-//! (DESIGN.md section 6).
+//! (README, Design §6).
 
 use std::fmt;
 

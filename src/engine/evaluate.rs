@@ -11,7 +11,7 @@ use super::profile::{BenchmarkProfile, ColumnProfile, build_profile, lookup};
 use super::psi::bin_table;
 use super::spec::{ColumnSpec, EngineOptions, Kind};
 use crate::domain::BinStat;
-use crate::store::ColumnRole;
+use crate::domain::ColumnRole;
 
 /// PSI/CSI of every profiled column for one current population.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

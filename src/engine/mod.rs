@@ -1,4 +1,4 @@
-//! The PSI/CSI engine: pure computation, no I/O, no async (DESIGN.md section 6).
+//! The PSI/CSI engine: pure computation, no I/O, no async (README, Design §6).
 //!
 //! - [`build_profile`] freezes the bins of a benchmark population ([`BenchmarkProfile`], saved
 //!   as `benchmark.profile.json`): numeric edges = numpy "linear" quantiles of the non-missing

@@ -1,4 +1,4 @@
-//! The benchmark profile: bins frozen per benchmark version (DESIGN.md section 6), saved as
+//! The benchmark profile: bins frozen per benchmark version (README, Design §6), saved as
 //! `benchmark.profile.json` beside the benchmark, so daily runs bin only the current data and PSI
 //! over time stays comparable.
 
@@ -14,7 +14,7 @@ use super::column::{Column, Table};
 use super::error::{EngineError, Side};
 use super::labels::numeric_labels;
 use super::spec::{Binning, ColumnSpec, EngineOptions, Kind, validate_eps};
-use crate::store::ColumnRole;
+use crate::domain::ColumnRole;
 
 /// Frozen bins of every scored column of one benchmark, plus what it was built from.
 ///

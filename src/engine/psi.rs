@@ -1,4 +1,4 @@
-//! The PSI/CSI sum (DESIGN.md section 6; Siddiqi, *Credit Risk Scorecards*, 2006):
+//! The PSI/CSI sum (README, Design §6; Siddiqi, *Credit Risk Scorecards*, 2006):
 //! E_i = expected count / all benchmark rows, A_i = actual count / all current rows (missing
 //! included); a share of exactly 0 becomes ε (no renormalisation, as feature-engine's
 //! DropHighPSIFeatures and evidently do); PSI = Σ (A_i − E_i) · ln(A_i / E_i).

@@ -118,7 +118,7 @@ fn interpolate(plans: &[Plan], positions: &[usize], values: &[f64]) -> Vec<f64> 
 }
 
 /// Quantile bin edges of a numeric benchmark column: `np.unique(np.quantile(values[~isnan],
-/// np.arange(1, bins) / bins))` (DESIGN.md section 6). `values` may hold `NaN` (skipped) but no
+/// np.arange(1, bins) / bins))` (README, Design §6). `values` may hold `NaN` (skipped) but no
 /// infinity; `present` = number of non-`NaN` values (≥ 1). Empty when `bins < 2`.
 #[cfg(test)]
 pub(crate) fn quantile_edges(values: &[f64], present: usize, bins: usize) -> Vec<f64> {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::EngineError;
-use crate::store::ColumnRole;
+use crate::domain::ColumnRole;
 
 /// Kind of a characteristic (serialised lowercase: `numeric`, `categorical`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,7 +23,7 @@ pub enum Kind {
 #[serde(tag = "strategy", rename_all = "snake_case")]
 pub enum Binning {
     /// Edges = benchmark quantiles at k/`bins`, k = 1..bins−1, numpy's default "linear" method,
-    /// ties collapsed (DESIGN.md section 6). `bins` ≥ 1; fewer bins result when edges tie.
+    /// ties collapsed (README, Design §6). `bins` ≥ 1; fewer bins result when edges tie.
     Quantile {
         /// Requested number of bins B (default 10).
         bins: usize,

@@ -32,18 +32,24 @@ pub fn plan(
     to: NaiveDate,
 ) -> Result<Vec<PlannedRun>, JobError> {
     let dates = date_range(from, to)?;
+    // One store call for every model of the plan (not one per model).
+    let ids: Vec<String> = models
+        .iter()
+        .map(|m| m.model_id.as_str().to_string())
+        .collect();
+    let existing: HashSet<(String, NaiveDate)> = ctx
+        .store
+        .date_status(&ids, from, to)?
+        .into_iter()
+        .filter(|s| s.has_result)
+        .map(|s| (s.model_id, s.calculation_date))
+        .collect();
     let mut out = Vec::with_capacity(dates.len() * models.len());
-    for (i, job) in models.iter().enumerate() {
-        let existing: HashSet<NaiveDate> = ctx
-            .store
-            .history(job.model_id.as_str(), Some(from), Some(to))?
-            .into_iter()
-            .map(|r| r.calculation_date)
-            .collect();
+    for (i, id) in ids.iter().enumerate() {
         out.extend(dates.iter().map(|&date| PlannedRun {
             model: i,
             date,
-            exists: existing.contains(&date),
+            exists: existing.contains(&(id.clone(), date)),
         }));
     }
     Ok(out)

@@ -7,6 +7,7 @@
 
 pub mod adhoc;
 pub mod backfill;
+pub mod metrics;
 pub mod notify;
 pub mod profile;
 pub mod report;
@@ -14,7 +15,6 @@ pub mod retry;
 pub mod run;
 pub mod setup;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::benchmarks::BenchmarkStore;
@@ -23,7 +23,8 @@ use crate::engine::{ColumnSpec, EngineOptions};
 use crate::sources::CurrentSource;
 use crate::store::ResultsStore;
 
-pub use notify::{Notification, Notifier, OutboxNotifier};
+pub use metrics::{Metrics, NoMetrics, Tags};
+pub use notify::{Notification, Notifier, NotifyError, OutboxNotifier};
 pub use retry::RetryPolicy;
 
 /// Why a job failed. Each variant names what the user has to look at.
@@ -74,6 +75,9 @@ pub enum JobError {
     /// The results store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A backend could not be built from the configuration.
+    #[error(transparent)]
+    Wiring(#[from] crate::wiring::WiringError),
     /// A bad argument (date, range).
     #[error(transparent)]
     Domain(#[from] crate::domain::DomainError),
@@ -100,8 +104,6 @@ pub struct ModelJob {
     pub specs: Vec<ColumnSpec>,
     /// Warn/alert thresholds for the status of a result.
     pub thresholds: Thresholds,
-    /// Benchmark file (EFS layout or override).
-    pub benchmark_path: PathBuf,
     /// Where the current population of a date comes from.
     pub current: Arc<dyn CurrentSource>,
     /// E-mail recipients notified on final failure.
@@ -119,6 +121,8 @@ pub struct JobContext {
     pub benchmarks: Arc<dyn BenchmarkStore>,
     /// Where final failures are announced.
     pub notifier: Arc<dyn Notifier>,
+    /// Where run counters, attempt timings and PSI/CSI gauges go.
+    pub metrics: Arc<dyn Metrics>,
     /// Attempts and delay.
     pub retry: RetryPolicy,
     /// Engine options (ε).

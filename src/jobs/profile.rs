@@ -1,16 +1,14 @@
 //! The frozen benchmark profile of a model: computed once per benchmark version and saved beside the
 //! benchmark as `benchmark.profile.json`; reused by every daily run while the benchmark's checksum,
-//! the model's column specs, ε and the engine version are unchanged (DESIGN sections 5 and 6).
+//! the model's column specs, ε and the engine version are unchanged (README, Design §4 and §6).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use super::{JobContext, JobError, ModelJob};
-use crate::benchmarks::BenchmarkStoreExt;
+use crate::benchmarks::{BenchmarkStamp, BenchmarkStoreExt};
 use crate::engine::{self, BenchmarkProfile};
-use crate::sources::{ColumnRequest, checksum_file, read_table};
+use crate::sources::ColumnRequest;
 
 /// A profile ready for evaluation, with the benchmark version it came from.
 #[derive(Debug)]
@@ -21,7 +19,7 @@ pub struct LoadedProfile {
     pub version: String,
 }
 
-type Key = (PathBuf, Option<SystemTime>, u64);
+type Key = BenchmarkStamp;
 
 /// Process-wide memo so a backfill hashes and parses each benchmark once, keyed by path,
 /// modification time and length (a replaced benchmark has a new key).
@@ -38,9 +36,8 @@ static BUILD: Mutex<()> = Mutex::new(());
 /// Missing or unreadable benchmark (file, line, column named), engine errors on the benchmark
 /// (e.g. an all-missing column), or a profile that cannot be written.
 pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProfile>, JobError> {
-    let path = &job.benchmark_path;
-    let meta = std::fs::metadata(path).map_err(|e| crate::sources::SourceError::io(path, &e))?;
-    let key: Key = (path.clone(), meta.modified().ok(), meta.len());
+    let (vs, id) = (&job.value_stream, &job.model_id);
+    let key: Key = ctx.benchmarks.stamp(vs, id)?;
     let memoized = || {
         MEMO.lock().ok().and_then(|guard| {
             guard
@@ -62,7 +59,7 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
     if let Some(found) = memoized() {
         return Ok(found);
     }
-    let checksum = checksum_file(path)?;
+    let checksum = ctx.benchmarks.checksum(vs, id)?;
     let version: String = checksum.chars().take(16).collect();
     let stored: Option<BenchmarkProfile> = ctx
         .benchmarks
@@ -71,11 +68,11 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
         Some(p) if p.matches_specs(&job.specs, &ctx.engine, &checksum) => p,
         _ => {
             let requests = ColumnRequest::for_specs(&job.specs);
-            let table = read_table(path, Some(&requests))?;
+            let table = ctx.benchmarks.read_benchmark(vs, id, Some(&requests))?;
             let profile = engine::build_profile(&table, &job.specs, &ctx.engine, &checksum)
                 .map_err(|source| JobError::Benchmark {
                     model: job.model_id.to_string(),
-                    path: path.clone(),
+                    path: key.location.clone(),
                     source,
                 })?;
             ctx.benchmarks

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::domain::{Band, RunStatus, Thresholds};
-use crate::store::{ColumnRole, ResultsStore, StoreError};
+use crate::store::{ModelOverview, ResultsStore, StoreError};
 
 /// A model as the reports need it.
 #[derive(Debug, Clone)]
@@ -52,29 +52,20 @@ pub fn status_rows(
     store: &dyn ResultsStore,
     models: &[ModelRef],
 ) -> Result<Vec<StatusRow>, StoreError> {
-    let latest: HashMap<String, _> = store
-        .latest_results()?
-        .into_iter()
-        .map(|r| (r.model_id.clone(), r))
-        .collect();
-    let runs: HashMap<String, _> = store
-        .latest_runs()?
+    // One store call for the whole estate (not one per model).
+    let overview: HashMap<String, ModelOverview> = store
+        .overview()?
         .into_iter()
         .map(|r| (r.model_id.clone(), r))
         .collect();
     let mut rows = Vec::with_capacity(models.len());
     for m in models {
-        let result = latest.get(&m.model_id);
-        let run = runs.get(&m.model_id);
-        let worst = match result {
-            Some(r) => store
-                .characteristics(&m.model_id, r.calculation_date)?
-                .into_iter()
-                .filter(|c| c.role == ColumnRole::Characteristic)
-                .max_by(|a, b| a.index_value.total_cmp(&b.index_value))
-                .map(|c| c.characteristic),
-            None => None,
-        };
+        let line = overview.get(&m.model_id);
+        let result = line.and_then(|l| l.latest.as_ref());
+        let run = line.and_then(|l| l.latest_run.as_ref());
+        let worst = line
+            .and_then(|l| l.worst.as_ref())
+            .map(|w| w.characteristic.clone());
         rows.push(StatusRow {
             value_stream: m.value_stream.clone(),
             model_id: m.model_id.clone(),

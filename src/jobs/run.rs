@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
 
+use super::metrics::{Tags, names};
 use super::profile::ensure_profile;
 use super::{JobContext, JobError, ModelJob, Notification};
 use crate::domain::{Band, RunAction, RunStatus};
@@ -126,6 +127,13 @@ pub fn run_model(
         )
     });
     let max_attempts = ctx.retry.attempts.max(1);
+    let (model, value_stream) = (job.model_id.to_string(), job.value_stream.to_string());
+    let tags = Tags {
+        model: &model,
+        value_stream: &value_stream,
+        action: request.action.as_str(),
+    };
+    ctx.metrics.count(names::RUN_STARTED, 1, &tags);
     let mut last_error = None;
     for attempt in 1..=max_attempts {
         let started = Utc::now();
@@ -154,7 +162,10 @@ pub fn run_model(
             Ok((result, meta))
         });
         record.finished_at = Some(Utc::now());
-        let millis = clock.elapsed().as_secs_f64() * 1000.0;
+        let elapsed = clock.elapsed();
+        let millis = elapsed.as_secs_f64() * 1000.0;
+        ctx.metrics.count(names::ATTEMPT, 1, &tags);
+        ctx.metrics.timing(names::ATTEMPT_DURATION, elapsed, &tags);
         match outcome {
             Ok((result, meta)) => {
                 record.status = RunStatus::Succeeded;
@@ -163,6 +174,9 @@ pub fn run_model(
                 record.rows_current = Some(meta.rows_current);
                 ctx.store.record_attempt(&record)?;
                 let band = job.thresholds.band(result.psi_score);
+                ctx.metrics.count(names::RUN_SUCCEEDED, 1, &tags);
+                ctx.metrics.gauge(names::PSI, result.psi_score, &tags);
+                ctx.metrics.gauge(names::CSI, result.csi_score, &tags);
                 tracing::info!(
                     event = "attempt",
                     run_id = %run_id,
@@ -217,6 +231,7 @@ pub fn run_model(
         }
     }
     let error = last_error.unwrap_or_else(|| JobError::Other("no attempt ran".into()));
+    ctx.metrics.count(names::RUN_FAILED, 1, &tags);
     let notification = Notification {
         at: Utc::now(),
         subject: format!(

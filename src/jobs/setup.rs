@@ -1,16 +1,15 @@
-//! Opening a workspace for jobs: configuration → results store, benchmark store, notifier and one
-//! [`ModelJob`] per registered model.
+//! Opening a workspace for jobs: configuration → the backends of [`crate::wiring`] (results store,
+//! benchmark store, notifier, metrics) and one [`ModelJob`] per registered model.
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::report::ModelRef;
-use super::{JobContext, JobError, ModelJob, OutboxNotifier, RetryPolicy};
-use crate::benchmarks::{BenchmarkStore, LocalDirStore};
+use super::{JobContext, JobError, ModelJob, RetryPolicy};
 use crate::config::{self, Config};
 use crate::sources::FileCache;
-use crate::store::sqlite::SqliteStore;
+use crate::wiring::Backends;
 
 /// A loaded workspace: its configuration, shared job services and the models' jobs.
 pub struct Workspace {
@@ -38,16 +37,13 @@ impl Workspace {
     /// # Errors
     /// A results store that cannot be opened (path named).
     pub fn from_config(config: Config) -> Result<Self, JobError> {
-        let store = Arc::new(SqliteStore::open(&config.settings.store.path)?);
-        let benchmarks: Arc<dyn BenchmarkStore> = Arc::new(LocalDirStore::from_config(&config));
-        let outbox = config.settings.notify.outbox.join("notifications.jsonl");
-        let notifier = Arc::new(OutboxNotifier::new(outbox));
+        let backends = Backends::open(&config)?;
         let cache = Arc::new(FileCache::default());
         let mut jobs = Vec::with_capacity(config.models.len());
         for model in &config.models {
             let current = config.current_source(model, cache.clone())?;
             let mut email = model.recipients.email.clone();
-            for r in &config.settings.notify.email_recipients {
+            for r in config.settings.notify.email_recipients() {
                 if !email.contains(r) {
                     email.push(r.clone());
                 }
@@ -57,23 +53,23 @@ impl Workspace {
                 value_stream: model.value_stream.clone(),
                 specs: config.column_specs(model),
                 thresholds: model.thresholds,
-                benchmark_path: config.benchmark_path(model),
                 current: Arc::new(current),
                 email_recipients: email,
                 slack: model.recipients.slack.clone(),
             });
         }
         let ctx = JobContext {
-            store,
-            benchmarks,
-            notifier,
+            store: backends.store,
+            benchmarks: backends.benchmarks,
+            notifier: backends.notifier,
+            metrics: backends.metrics,
             retry: RetryPolicy::new(
                 config.settings.retry.attempts,
                 config.settings.retry.delay_seconds as f64,
             ),
             engine: config.engine_options(),
         };
-        let concurrency = config.settings.orchestrator.concurrency.max(1);
+        let concurrency = config.settings.orchestrator.concurrency().max(1);
         Ok(Self {
             config,
             ctx,
@@ -181,27 +177,22 @@ impl Workspace {
         );
         let _ = writeln!(
             out,
-            "results store  {} {}",
-            self.ctx.store.backend(),
-            s.store.path.display()
+            "results store  {}",
+            crate::wiring::describe_store(&self.config)
         );
         let _ = writeln!(out, "benchmarks     {}", self.ctx.benchmarks.describe());
         let _ = writeln!(
             out,
-            "orchestrator   local, concurrency {}, logs {}",
-            s.orchestrator.concurrency,
-            s.orchestrator.log_dir.display()
+            "orchestrator   {}",
+            crate::wiring::describe_orchestrator(&self.config)
         );
         let _ = writeln!(
             out,
             "retry          {} attempts, {:?} apart",
             self.ctx.retry.attempts, self.ctx.retry.delay
         );
-        let _ = writeln!(out, "notifications  {}", s.notify.outbox.display());
-        let diagnostics = crate::console::diagnostics_file()
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "(no state directory)".into());
-        let _ = writeln!(out, "console log    {diagnostics}");
+        let _ = writeln!(out, "notifications  {}", self.ctx.notifier.describe());
+        let _ = writeln!(out, "metrics        {}", self.ctx.metrics.describe());
         out
     }
 }

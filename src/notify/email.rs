@@ -11,7 +11,7 @@ use lettre::{Message, SmtpTransport, Transport};
 use serde::{Deserialize, Serialize};
 
 use super::{DeliveryError, DeliveryRetry, Secret, clip, read_secret};
-use crate::jobs::{Notification, Notifier};
+use crate::jobs::{Notification, Notifier, NotifyError};
 
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -50,6 +50,9 @@ pub struct EmailSettings {
     pub password_env: String,
     /// Sender address, e.g. `driftdeck <mlops@example.com>`.
     pub from: String,
+    /// Recipients of every failure notice and refresh summary, besides each model's own.
+    #[serde(default)]
+    pub email_recipients: Vec<String>,
     /// Attempts, backoff and timeout.
     #[serde(default)]
     pub retry: DeliveryRetry,
@@ -193,7 +196,14 @@ impl EmailNotifier {
 }
 
 impl Notifier for EmailNotifier {
-    fn notify(&self, notification: &Notification) -> Result<(), String> {
-        self.send(notification).map_err(|e| e.to_string())
+    fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.send(notification).map_err(|e| NotifyError::Refused {
+            target: self.target.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("email {} from {}", self.target, self.from)
     }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{DeliveryError, DeliveryRetry, Secret, clip, read_secret};
-use crate::jobs::{Notification, Notifier};
+use crate::jobs::{Notification, Notifier, NotifyError};
 
 /// `[notify] kind = "slack"` settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +35,7 @@ impl Default for SlackSettings {
 #[derive(Debug)]
 pub struct SlackNotifier {
     webhook: Secret,
+    env_name: String,
     retry: DeliveryRetry,
     client: reqwest::blocking::Client,
 }
@@ -70,6 +71,7 @@ impl SlackNotifier {
             .map_err(|e| DeliveryError::Setup(format!("HTTP client: {e}")))?;
         Ok(Self {
             webhook,
+            env_name: settings.webhook_env.clone(),
             retry,
             client,
         })
@@ -106,7 +108,14 @@ impl SlackNotifier {
 }
 
 impl Notifier for SlackNotifier {
-    fn notify(&self, notification: &Notification) -> Result<(), String> {
-        self.send(notification).map_err(|e| e.to_string())
+    fn notify(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.send(notification).map_err(|e| NotifyError::Refused {
+            target: "slack webhook".into(),
+            message: e.to_string(),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("slack webhook (URL from {})", self.env_name)
     }
 }

@@ -1,5 +1,5 @@
 //! Tail of a job log: the last N lines of a file, then every appended line, in a bounded ring
-//! buffer with a counter of lines dropped from its front (the console's log pane, DESIGN 9.5).
+//! buffer with a counter of lines dropped from its front (the console's log pane, README, Design §7).
 //!
 //! Synchronous and non-blocking beyond one read: the console calls [`LogTail::poll`] from a
 //! task on a timer and sends the new lines to the UI loop.

@@ -1,4 +1,4 @@
-//! Orchestration of jobs (DESIGN sections 3 and 8): the console asks an [`Orchestrator`] to run,
+//! Orchestration of jobs (README, Design §2 and §5): the console asks an [`Orchestrator`] to run,
 //! backfill or refresh, lists the jobs, follows their logs and cancels them.
 //!
 //! The embedded default is [`local::LocalRunner`]: child processes of the driftdeck binary with
@@ -138,7 +138,7 @@ impl fmt::Display for JobKind {
     }
 }
 
-/// The work of a job, following the job CLI contract (CONTRACT.md).
+/// The work of a job, following the job CLI contract (README, Design §5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum JobSpec {

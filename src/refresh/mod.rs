@@ -333,7 +333,7 @@ pub fn source_for(config: &Config, src: &RefreshSourceConfig) -> Box<dyn Benchma
             reason: format!(
                 "a query source is served by the Snowflake results store; this workspace's store \
                  is {:?}",
-                config.settings.store.kind
+                crate::config::Backend::kind(&config.settings.store)
             ),
         }),
         _ => Box::new(UnavailableSource {
@@ -540,7 +540,7 @@ fn refresh_model_inner(
     let (vs, id) = (&job.value_stream, &job.model_id);
     let store = ctx.benchmarks.as_ref();
     let target = store.benchmark_path(vs, id)?;
-    check_inside(&config.settings.benchmarks.root, &target)?;
+    check_inside(config.settings.benchmarks.root(), &target)?;
     let (_lock, recovered) = store.lock_and_recover(vs, Some(id))?;
     if recovered {
         tracing::warn!(event = "refresh_recovered", model = %id, "completed an interrupted benchmark installation");
@@ -825,6 +825,7 @@ pub fn refresh(
                             e
                         }
                     };
+                    send_metrics(ctx, &entry);
                     tracing::info!(
                         event = "refresh_model",
                         model = %entry.model,
@@ -857,6 +858,55 @@ pub fn refresh(
     };
     finish(config, ctx, &report, opts);
     report
+}
+
+/// Metric names of the refresh job (tags: model, value_stream, action = `refresh`).
+pub mod metric_names {
+    /// Counter: a model's refresh started.
+    pub const STARTED: &str = "refresh.started";
+    /// Counter: one per outcome, `refresh.replaced`, `refresh.rejected`, `refresh.failed`, ...
+    pub const OUTCOME_PREFIX: &str = "refresh.";
+    /// Counter: failing validation findings.
+    pub const VALIDATIONS_FAILED: &str = "refresh.validations_failed";
+    /// Counter: rows quarantined.
+    pub const ROWS_QUARANTINED: &str = "refresh.rows_quarantined";
+    /// Timing: duration of one model's refresh.
+    pub const DURATION: &str = "refresh.duration";
+    /// Gauge: PSI of the score, old vs new benchmark.
+    pub const SHIFT_PSI: &str = "refresh.shift.psi";
+}
+
+fn send_metrics(ctx: &JobContext, e: &ModelRefresh) {
+    if e.outcome == Outcome::Skipped {
+        return;
+    }
+    let tags = crate::jobs::metrics::Tags {
+        model: &e.model,
+        value_stream: &e.value_stream,
+        action: "refresh",
+    };
+    let m = &ctx.metrics;
+    m.count(metric_names::STARTED, 1, &tags);
+    m.count(
+        &format!("{}{}", metric_names::OUTCOME_PREFIX, e.outcome.as_str()),
+        1,
+        &tags,
+    );
+    let failed = e
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fail)
+        .count() as u64;
+    m.count(metric_names::VALIDATIONS_FAILED, failed, &tags);
+    m.count(metric_names::ROWS_QUARANTINED, e.quarantined, &tags);
+    m.timing(
+        metric_names::DURATION,
+        std::time::Duration::from_secs_f64(e.seconds.max(0.0)),
+        &tags,
+    );
+    if let Some(p) = e.psi {
+        m.gauge(metric_names::SHIFT_PSI, p, &tags);
+    }
 }
 
 /// Saves the report, writes the audit rows and sends the summary.
@@ -930,7 +980,7 @@ pub fn summary_notification(config: &Config, report: &RefreshReport) -> Notifica
     let mut email: BTreeSet<String> = config
         .settings
         .notify
-        .email_recipients
+        .email_recipients()
         .iter()
         .cloned()
         .collect();

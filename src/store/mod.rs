@@ -1,14 +1,23 @@
 //! Results store: where PSI/CSI results, per-characteristic bins, run attempts and the audit log live.
 //!
-//! [`ResultsStore`] is the seam between jobs (writers) and the console (reader). The embedded
-//! default is [`sqlite::SqliteStore`]; a Snowflake implementation follows the same schema
-//! (DESIGN section 5):
+//! [`ResultsStore`] is the seam between jobs (writers) and the console and reports (readers);
+//! its docs hold the async policy and the batched calls. The embedded default is
+//! [`sqlite::SqliteStore`]; a Snowflake implementation mirrors the same logical schema
+//! (README, Design §4):
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`, exactly as the seed job's table;
-//! - `PCI_CSI_CHARACTERISTICS`: one row per (model, date, characteristic) with the bins as JSON;
+//! - `PCI_CSI_PROFILES` (the benchmark side of a result's columns, once per model and profile
+//!   version) and `PCI_CSI_DAILY_BINS` (one compact row per result: actual counts and indexes),
+//!   laid out in [`compact`];
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions.
+//!
+//! The contract every backend meets is `store::contract` (feature `testkit`), run by
+//! `tests/store_contract.rs`.
 
+pub mod compact;
+#[cfg(feature = "testkit")]
+pub mod contract;
 pub mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -48,6 +57,23 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
+    /// A NaN or infinite value offered for storage (refused before anything is written).
+    #[error(
+        "refusing to store non-finite {field} {value} for model {model_id} on {calculation_date}"
+    )]
+    NonFinite {
+        /// Which value (`psi_score`, `index of age`, ...).
+        field: String,
+        /// The value.
+        value: f64,
+        /// Model id.
+        model_id: String,
+        /// Calculation date.
+        calculation_date: NaiveDate,
+    },
+    /// A write that is inconsistent in itself (a characteristic of another result, ...).
+    #[error("invalid write to the results store: {0}")]
+    Invalid(String),
     /// Any other backend error.
     #[error("results store error: {0}")]
     Backend(String),
@@ -70,17 +96,11 @@ pub struct ResultRecord {
     pub execution_time: DateTime<Utc>,
 }
 
-/// Role of a column in a model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ColumnRole {
-    /// The model output; its index is the PSI.
-    Score,
-    /// An input feature; its index is a CSI.
-    Characteristic,
-}
+/// Role of a column in a model (defined in [`crate::domain`] so the engine needs no store).
+pub use crate::domain::ColumnRole;
 
-/// One row of `PCI_CSI_CHARACTERISTICS`: the index and bins of one column of one result.
+/// The index and bins of one column of one result (stored split into profile and day, see
+/// [`compact`]).
 ///
 /// The score column is stored here too (role `score`), so the console can drill into its bins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,16 +175,88 @@ pub struct AuditRecord {
     pub outcome: String,
 }
 
-/// Storage of results, runs and audit entries. Implementations are synchronous and thread-safe;
-/// async callers (the console) use `spawn_blocking`.
+/// The characteristic with the largest CSI of one result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorstCharacteristic {
+    /// Column name.
+    pub characteristic: String,
+    /// Its CSI.
+    pub csi: f64,
+}
+
+/// One model's line of the overview: what the console's models table and the daily report need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelOverview {
+    /// Model id.
+    pub model_id: String,
+    /// Value stream: of the latest result, else of the latest attempt.
+    pub value_stream: String,
+    /// The result with the newest calculation date, when the model has one.
+    pub latest: Option<ResultRecord>,
+    /// The characteristic (role `characteristic`, never the score) with the largest CSI in
+    /// `latest`; ties go to the smallest name. `None` without a result or characteristics.
+    pub worst: Option<WorstCharacteristic>,
+    /// The newest attempt (largest `started_at`, then `attempt`, then `run_id`), when any.
+    pub latest_run: Option<RunRecord>,
+}
+
+/// What is stored for one (model, calculation date): for backfill planning
+/// (`--only-missing`, `--only-failed`) without one query per model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateStatus {
+    /// Model id.
+    pub model_id: String,
+    /// Calculation date.
+    pub calculation_date: NaiveDate,
+    /// A row exists in `PCI_CSI_RESULTS`.
+    pub has_result: bool,
+    /// Status of the newest attempt for this date (order as in [`ModelOverview::latest_run`]).
+    pub run_status: Option<RunStatus>,
+}
+
+/// Storage of results, runs and audit entries.
 ///
+/// # Calls per screen, not per model
+/// Readers that cover the estate use the batched calls: [`ResultsStore::overview`] (latest
+/// result + worst characteristic + latest attempt of every model), [`ResultsStore::trends`]
+/// (results of all or selected models in a date range) and [`ResultsStore::date_status`]
+/// (which dates exist, and with what run status). A console refresh or a daily report of 1,000
+/// models is therefore a constant number of calls, which matters when each call is a network
+/// round trip (Snowflake). Per-model calls ([`ResultsStore::history`],
+/// [`ResultsStore::characteristics`], [`ResultsStore::runs`]) serve the drill-down of one model.
+///
+/// # Async policy: synchronous trait, documented bridge
+/// The trait is synchronous and `Send + Sync`; every method may block on I/O. The rules:
+/// - **Async callers** (the console) call it inside `tokio::task::spawn_blocking`, never on a
+///   runtime worker thread.
+/// - **Headless callers** (CronJob / Job processes, the CLI) call it directly; no runtime exists.
+/// - **An async backend** (Snowflake through `snowflake-api`, which is tokio-based) owns a
+///   private tokio runtime (built once in its constructor, current-thread or a small
+///   multi-thread one) and calls `runtime.block_on(..)` inside each method. This is safe from
+///   both paths above: the CronJob path has no ambient runtime, and a `spawn_blocking` thread
+///   is not inside an async context, so `block_on` does not panic with "Cannot start a runtime
+///   from within a runtime". It must not be called from an `async fn` directly.
+///
+/// # Writes
 /// Every write is idempotent on its key and atomic: a failed call leaves nothing half-written.
+/// A non-finite index (NaN, ±inf) is refused with [`StoreError::NonFinite`] before anything is
+/// written.
+///
+/// # Ordering
+/// Orders are total and identical across backends (checked by the contract suite,
+/// `store::contract` behind the `testkit` feature): results by (model, date) unless stated;
+/// models by (value stream, model); attempts newest first by (`started_at`, `attempt`,
+/// `run_id`) descending; characteristics score first, then CSI descending, then name.
 pub trait ResultsStore: Send + Sync {
     /// Short backend name for headers: `sqlite`, `snowflake`.
     fn backend(&self) -> &'static str;
 
     /// Upserts one result and replaces its characteristic rows, in one transaction.
     /// A rerun of the same (model, date) replaces, never duplicates.
+    ///
+    /// # Errors
+    /// [`StoreError::NonFinite`] for a NaN/infinite score or index (nothing written);
+    /// [`StoreError::Invalid`] for a characteristic of another (model, date); backend errors.
     fn save_result(
         &self,
         result: &ResultRecord,
@@ -177,6 +269,11 @@ pub trait ResultsStore: Send + Sync {
     /// The latest result (by calculation date) of every model, ordered by value stream, model.
     fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError>;
 
+    /// Every model that has a result or an attempt, with its latest result, the worst
+    /// characteristic of that result and its newest attempt; ordered by value stream, model.
+    /// One call for the whole estate; its cost must not grow with the stored history.
+    fn overview(&self) -> Result<Vec<ModelOverview>, StoreError>;
+
     /// Results of one model with `from <= calculation_date <= to` (bounds optional), by date.
     fn history(
         &self,
@@ -185,14 +282,37 @@ pub trait ResultsStore: Send + Sync {
         to: Option<NaiveDate>,
     ) -> Result<Vec<ResultRecord>, StoreError>;
 
-    /// Results of every model in a date range, ordered by model then date (console trends).
-    fn history_all(
+    /// Results with `from <= calculation_date <= to` (bounds optional) of the models in
+    /// `models` (`None`: every model; unknown ids are ignored), ordered by model then date.
+    /// One call for the console's trend column and the report's window.
+    fn trends(
         &self,
+        models: Option<&[String]>,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<ResultRecord>, StoreError>;
 
-    /// Characteristic rows (score included) of one result, score first then CSI descending.
+    /// Results of every model in a date range, ordered by model then date: `trends(None, ..)`.
+    fn history_all(
+        &self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<ResultRecord>, StoreError> {
+        self.trends(None, from, to)
+    }
+
+    /// For the models in `models`, every date in `[from, to]` that has a result or an attempt,
+    /// with whether the result exists and the newest attempt's status; ordered by model, date.
+    /// Dates with neither are absent.
+    fn date_status(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DateStatus>, StoreError>;
+
+    /// Characteristic rows (score included) of one result: score first, then CSI descending,
+    /// then name ascending.
     fn characteristics(
         &self,
         model_id: &str,
@@ -202,12 +322,122 @@ pub trait ResultsStore: Send + Sync {
     /// Attempts, newest first; one model or all; at most `limit` rows.
     fn runs(&self, model_id: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
 
-    /// The newest attempt of every model (for the status column).
+    /// The newest attempt of every model, ordered by value stream, model.
     fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError>;
 
     /// Appends an audit entry.
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError>;
 
-    /// Audit entries, newest first, at most `limit`.
+    /// Audit entries, newest first (insertion order), at most `limit`.
     fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+/// Checks that a value to be stored is finite.
+///
+/// # Errors
+/// [`StoreError::NonFinite`] naming the field, model and date.
+pub fn check_finite(
+    value: f64,
+    field: &str,
+    model_id: &str,
+    calculation_date: NaiveDate,
+) -> Result<(), StoreError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(StoreError::NonFinite {
+            field: field.to_string(),
+            value,
+            model_id: model_id.to_string(),
+            calculation_date,
+        })
+    }
+}
+
+/// Validates a result and its characteristics before a write: finite values, every
+/// characteristic belonging to the result. Backends call it first so they refuse alike.
+///
+/// # Errors
+/// [`StoreError::NonFinite`], [`StoreError::Invalid`].
+pub fn validate_result(
+    result: &ResultRecord,
+    characteristics: &[CharacteristicRecord],
+) -> Result<(), StoreError> {
+    let date = result.calculation_date;
+    check_finite(result.psi_score, "psi_score", &result.model_id, date)?;
+    check_finite(result.csi_score, "csi_score", &result.model_id, date)?;
+    let mut names = std::collections::HashSet::new();
+    for c in characteristics {
+        if !names.insert(c.characteristic.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "characteristic {} appears twice in {} {date}",
+                c.characteristic, result.model_id
+            )));
+        }
+        if c.model_id != result.model_id || c.calculation_date != date {
+            return Err(StoreError::Invalid(format!(
+                "characteristic {} belongs to {} {} but the result is {} {}",
+                c.characteristic, c.model_id, c.calculation_date, result.model_id, date
+            )));
+        }
+        check_finite(
+            c.index_value,
+            &format!("index of {}", c.characteristic),
+            &result.model_id,
+            date,
+        )?;
+        for b in &c.bins {
+            for (what, v) in [
+                ("expected_share", b.expected_share),
+                ("actual_share", b.actual_share),
+                ("contribution", b.contribution),
+            ] {
+                check_finite(
+                    v,
+                    &format!("{what} of bin {} of {}", b.label, c.characteristic),
+                    &result.model_id,
+                    date,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Joins latest results (with their worst characteristic) and latest attempts per model,
+/// ordered by value stream, model: the assembly step of [`ResultsStore::overview`] for a
+/// backend that fetches the two halves with two queries.
+pub fn merge_overview(
+    latest: Vec<(ResultRecord, Option<WorstCharacteristic>)>,
+    runs: Vec<RunRecord>,
+) -> Vec<ModelOverview> {
+    let mut by_model: std::collections::BTreeMap<String, ModelOverview> =
+        std::collections::BTreeMap::new();
+    for (result, worst) in latest {
+        by_model.insert(
+            result.model_id.clone(),
+            ModelOverview {
+                model_id: result.model_id.clone(),
+                value_stream: result.value_stream.clone(),
+                latest: Some(result),
+                worst,
+                latest_run: None,
+            },
+        );
+    }
+    for run in runs {
+        let entry = by_model
+            .entry(run.model_id.clone())
+            .or_insert_with(|| ModelOverview {
+                model_id: run.model_id.clone(),
+                value_stream: run.value_stream.clone(),
+                latest: None,
+                worst: None,
+                latest_run: None,
+            });
+        entry.latest_run = Some(run);
+    }
+    let mut out: Vec<ModelOverview> = by_model.into_values().collect();
+    out.sort_by(|a, b| (&a.value_stream, &a.model_id).cmp(&(&b.value_stream, &b.model_id)));
+    out
 }

@@ -1,13 +1,15 @@
 //! SQLite results store (embedded default): one file, WAL mode, versioned migrations.
 //!
-//! Schema (DESIGN section 5), version [`SCHEMA_VERSION`] kept in `PRAGMA user_version`:
+//! Schema (README, Design §4), version [`SCHEMA_VERSION`] kept in `PRAGMA user_version`:
 //! - `PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, csi_score,
 //!   execution_time)`, key `(model_id, calculation_date)`: exactly the seed job's columns.
 //!   Dates are `TEXT` `YYYY-MM-DD`; `execution_time` is RFC 3339 UTC with nanoseconds
 //!   (`2013-02-01T06:00:00.000000000Z`, fixed width so text order is time order).
-//! - `PCI_CSI_CHARACTERISTICS (model_id, calculation_date, characteristic, role, kind,
-//!   index_value, bins_json)`, key `(model_id, calculation_date, characteristic)`, a child of
-//!   the result (foreign key, `ON DELETE CASCADE`).
+//! - `PCI_CSI_PROFILES (profile_id, model_id, profile_sha, columns_json)` and
+//!   `PCI_CSI_DAILY_BINS (model_id, calculation_date, profile_id, worst_characteristic,
+//!   worst_csi, actual)`, the latter a child of the result (foreign key, `ON DELETE CASCADE`):
+//!   the compact layout of [`super::compact`] (benchmark side once per profile version, a
+//!   ~600-byte payload per daily result).
 //! - `PCI_CSI_RUNS (run_id, attempt, max_attempts, model_id, value_stream, calculation_date,
 //!   action, status, error, started_at, finished_at, benchmark_version, rows_benchmark,
 //!   rows_current, triggered_by, log_path)`, key `(run_id, attempt)`, indexed for newest-first
@@ -16,7 +18,9 @@
 //!
 //! Migrations: version 1 is the seed's `PCI_CSI_RESULTS` alone (created `IF NOT EXISTS`, so a
 //! seed-made file is adopted; `WITHOUT ROWID` so rows are clustered by (model, date)); version 2
-//! adds characteristics, runs, audit and the indexes.
+//! adds characteristics (one JSON row per column), runs, audit and the indexes; version 3
+//! moves the characteristics into the compact tables (in Rust, same transaction, values
+//! unchanged) and drops `PCI_CSI_CHARACTERISTICS`.
 //! Each step runs in one immediate transaction that re-reads the version first, so two
 //! processes opening a fresh file at once do not race.
 //!
@@ -32,19 +36,21 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
+use super::compact;
 use super::{
-    AuditRecord, CharacteristicRecord, ColumnRole, ResultRecord, ResultsStore, RunRecord,
-    StoreError,
+    AuditRecord, CharacteristicRecord, ColumnRole, DateStatus, ModelOverview, ResultRecord,
+    ResultsStore, RunRecord, StoreError, WorstCharacteristic, merge_overview, validate_result,
 };
 use crate::domain::{BinStat, RunAction, RunStatus};
 
 /// Schema version this binary writes and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 1;
 
 /// Default time a write waits for another writer's lock before [`StoreError::Busy`].
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`.
+/// SQL migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`.
+/// The last step (to [`SCHEMA_VERSION`], the compact schema) is [`migrate_to_compact`].
 const MIGRATIONS: [&str; 2] = [
     // v1: the seed job's table, unchanged.
     "CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS (
@@ -254,18 +260,133 @@ fn opt_u64_sql(v: Option<u64>, what: &str) -> Result<Option<i64>, StoreError> {
     .transpose()
 }
 
-fn check_finite(value: f64, what: &str, model_id: &str, date: NaiveDate) -> Result<(), StoreError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(StoreError::Backend(format!(
-            "refusing to store non-finite {what} {value} for model {model_id} on {date}"
-        )))
-    }
-}
-
 const RESULTS: &str = "PCI_CSI_RESULTS";
 const CHARS: &str = "PCI_CSI_CHARACTERISTICS";
+const PROFILES: &str = "PCI_CSI_PROFILES";
+const BINS: &str = "PCI_CSI_DAILY_BINS";
+
+/// Tables of the compact schema (version 3; layout in [`super::compact`]).
+const COMPACT_TABLES: &str = "CREATE TABLE PCI_CSI_PROFILES (
+        profile_id   INTEGER PRIMARY KEY,
+        model_id     TEXT NOT NULL,
+        profile_sha  TEXT NOT NULL,
+        columns_json TEXT NOT NULL,
+        UNIQUE (model_id, profile_sha)
+    );
+    CREATE TABLE PCI_CSI_DAILY_BINS (
+        model_id             TEXT NOT NULL,
+        calculation_date     TEXT NOT NULL,
+        profile_id           INTEGER NOT NULL REFERENCES PCI_CSI_PROFILES (profile_id),
+        worst_characteristic TEXT,
+        worst_csi            REAL,
+        actual               BLOB NOT NULL,
+        PRIMARY KEY (model_id, calculation_date),
+        FOREIGN KEY (model_id, calculation_date)
+            REFERENCES PCI_CSI_RESULTS (model_id, calculation_date) ON DELETE CASCADE
+    ) WITHOUT ROWID;
+    CREATE INDEX PCI_CSI_DAILY_BINS_BY_PROFILE ON PCI_CSI_DAILY_BINS (profile_id);";
+
+/// Replaces the day's bins row of (model, date): upserts the profile version, writes the
+/// payload; `None` (no characteristics) removes the row.
+fn write_bins(
+    conn: &Connection,
+    model_id: &str,
+    date: &str,
+    split: Option<&compact::Split>,
+) -> Result<(), StoreError> {
+    let Some(split) = split else {
+        conn.prepare_cached(
+            "DELETE FROM PCI_CSI_DAILY_BINS WHERE model_id = ?1 AND calculation_date = ?2",
+        )
+        .and_then(|mut s| s.execute(rusqlite::params![model_id, date]))
+        .map_err(map_err)?;
+        return Ok(());
+    };
+    conn.prepare_cached(
+        "INSERT INTO PCI_CSI_PROFILES (model_id, profile_sha, columns_json) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (model_id, profile_sha) DO NOTHING",
+    )
+    .and_then(|mut s| {
+        s.execute(rusqlite::params![
+            model_id,
+            split.profile_sha,
+            split.profile_json
+        ])
+    })
+    .map_err(map_err)?;
+    let profile_id: i64 = conn
+        .prepare_cached(
+            "SELECT profile_id FROM PCI_CSI_PROFILES WHERE model_id = ?1 AND profile_sha = ?2",
+        )
+        .and_then(|mut s| s.query_row(rusqlite::params![model_id, split.profile_sha], |r| r.get(0)))
+        .map_err(map_err)?;
+    let (worst_name, worst_csi) = match &split.worst {
+        Some((n, v)) => (Some(n.as_str()), Some(*v)),
+        None => (None, None),
+    };
+    conn.prepare_cached(
+        "INSERT INTO PCI_CSI_DAILY_BINS (model_id, calculation_date, profile_id, \
+         worst_characteristic, worst_csi, actual) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (model_id, calculation_date) DO UPDATE SET \
+         profile_id = excluded.profile_id, worst_characteristic = excluded.worst_characteristic, \
+         worst_csi = excluded.worst_csi, actual = excluded.actual",
+    )
+    .and_then(|mut s| {
+        s.execute(rusqlite::params![
+            model_id,
+            date,
+            profile_id,
+            worst_name,
+            worst_csi,
+            split.payload
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Version 2 → 3: creates the compact tables, moves every `PCI_CSI_CHARACTERISTICS` row into
+/// them (grouped per result, values unchanged) and drops the old table. Runs inside the
+/// migration's transaction: all or nothing.
+fn migrate_to_compact(conn: &Connection) -> Result<(), StoreError> {
+    let step = |e: StoreError| StoreError::Backend(format!("migration to schema version 3: {e}"));
+    conn.execute_batch(COMPACT_TABLES)
+        .map_err(|e| step(map_err(e)))?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT model_id, calculation_date, characteristic, role, kind, index_value, \
+             bins_json FROM PCI_CSI_CHARACTERISTICS ORDER BY model_id, calculation_date, \
+             characteristic",
+        )
+        .map_err(|e| step(map_err(e)))?;
+    let mut rows = stmt.query([]).map_err(|e| step(map_err(e)))?;
+    let mut group: Vec<CharacteristicRecord> = Vec::new();
+    let flush = |group: &mut Vec<CharacteristicRecord>| -> Result<(), StoreError> {
+        let Some(first) = group.first() else {
+            return Ok(());
+        };
+        let model_id = first.model_id.clone();
+        let date = date_text(first.calculation_date);
+        let split = compact::split(group).map_err(StoreError::Invalid)?;
+        write_bins(conn, &model_id, &date, Some(&split))?;
+        group.clear();
+        Ok(())
+    };
+    while let Some(row) = rows.next().map_err(|e| step(map_err(e)))? {
+        let record = characteristic_from_row(row).map_err(step)?;
+        if group.first().is_some_and(|g| {
+            g.model_id != record.model_id || g.calculation_date != record.calculation_date
+        }) {
+            flush(&mut group).map_err(step)?;
+        }
+        group.push(record);
+    }
+    flush(&mut group).map_err(step)?;
+    drop(rows);
+    drop(stmt);
+    conn.execute_batch("DROP TABLE PCI_CSI_CHARACTERISTICS;")
+        .map_err(|e| step(map_err(e)))
+}
 const RUNS: &str = "PCI_CSI_RUNS";
 const AUDIT: &str = "PCI_CSI_AUDIT";
 
@@ -360,6 +481,28 @@ fn query_all<T>(
         out.push(decode(row)?);
     }
     Ok(out)
+}
+
+/// The newest attempt of every model (loose index scan over `PCI_CSI_RUNS_BY_MODEL`), ordered
+/// by value stream, model.
+static LATEST_RUNS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH RECURSIVE m(id) AS ( \
+           SELECT MIN(model_id) FROM PCI_CSI_RUNS \
+           UNION ALL \
+           SELECT (SELECT MIN(model_id) FROM PCI_CSI_RUNS WHERE model_id > m.id) \
+           FROM m WHERE m.id IS NOT NULL) \
+         SELECT {RUN_COLS} FROM m JOIN PCI_CSI_RUNS r ON r.rowid = \
+           (SELECT rowid FROM PCI_CSI_RUNS WHERE model_id = m.id \
+            ORDER BY started_at DESC, attempt DESC, run_id DESC LIMIT 1) \
+         ORDER BY r.value_stream, r.model_id"
+    )
+});
+
+/// A list of model ids as a JSON array, for `json_each` (one bound parameter, any length).
+fn ids_json(models: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(models)
+        .map_err(|e| StoreError::Invalid(format!("model ids as JSON: {e}")))
 }
 
 fn limit_sql(limit: usize) -> i64 {
@@ -494,15 +637,18 @@ impl SqliteStore {
                     supported: SCHEMA_VERSION,
                 });
             }
-            let Some(step) = usize::try_from(version)
-                .ok()
-                .and_then(|v| MIGRATIONS.get(v))
-            else {
+            if version >= SCHEMA_VERSION {
                 return Ok(());
-            };
-            tx.execute_batch(step).map_err(|e| {
-                StoreError::Backend(format!("migration to schema version {}: {e}", version + 1))
-            })?;
+            }
+            let step = usize::try_from(version)
+                .ok()
+                .and_then(|v| MIGRATIONS.get(v));
+            match step {
+                Some(sql) => tx.execute_batch(sql).map_err(|e| {
+                    StoreError::Backend(format!("migration to schema version {}: {e}", version + 1))
+                })?,
+                None => migrate_to_compact(&tx)?,
+            }
             tx.pragma_update(None, "user_version", version + 1)
                 .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
@@ -562,32 +708,18 @@ impl ResultsStore for SqliteStore {
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
     ) -> Result<(), StoreError> {
+        validate_result(result, characteristics)?;
         let date = result.calculation_date;
-        check_finite(result.psi_score, "psi_score", &result.model_id, date)?;
-        check_finite(result.csi_score, "csi_score", &result.model_id, date)?;
-        let mut encoded = Vec::with_capacity(characteristics.len());
-        for c in characteristics {
-            if c.model_id != result.model_id || c.calculation_date != date {
-                return Err(StoreError::Backend(format!(
-                    "characteristic {} belongs to {} {} but the result is {} {}",
-                    c.characteristic, c.model_id, c.calculation_date, result.model_id, date
-                )));
-            }
-            check_finite(
-                c.index_value,
-                &format!("index of {}", c.characteristic),
-                &result.model_id,
-                date,
-            )?;
-            let bins = serde_json::to_string(&c.bins).map_err(|e| {
-                StoreError::Backend(format!("bins of {} as JSON: {e}", c.characteristic))
-            })?;
-            let role = match c.role {
-                ColumnRole::Score => "score",
-                ColumnRole::Characteristic => "characteristic",
-            };
-            encoded.push((c, role, bins));
-        }
+        let split = if characteristics.is_empty() {
+            None
+        } else {
+            Some(compact::split(characteristics).map_err(|e| {
+                StoreError::Invalid(format!(
+                    "characteristics of {} {date}: {e}",
+                    result.model_id
+                ))
+            })?)
+        };
         let date_s = date_text(date);
         let mut conn = self.write_guard()?;
         let tx = conn
@@ -611,39 +743,7 @@ impl ResultsStore for SqliteStore {
             ])
         })
         .map_err(map_err)?;
-        tx.prepare_cached(
-            "DELETE FROM PCI_CSI_CHARACTERISTICS WHERE model_id = ?1 AND calculation_date = ?2",
-        )
-        .and_then(|mut s| s.execute(rusqlite::params![result.model_id, date_s]))
-        .map_err(map_err)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO PCI_CSI_CHARACTERISTICS (model_id, calculation_date, \
-                     characteristic, role, kind, index_value, bins_json) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(map_err)?;
-            for (c, role, bins) in &encoded {
-                insert
-                    .execute(rusqlite::params![
-                        result.model_id,
-                        date_s,
-                        c.characteristic,
-                        role,
-                        c.kind,
-                        c.index_value,
-                        bins,
-                    ])
-                    .map_err(|e| match map_err(e) {
-                        StoreError::Backend(m) => StoreError::Backend(format!(
-                            "characteristic {} of {} {}: {m}",
-                            c.characteristic, result.model_id, date
-                        )),
-                        other => other,
-                    })?;
-            }
-        }
+        write_bins(&tx, &result.model_id, &date_s, split.as_ref())?;
         tx.commit().map_err(map_err)
     }
 
@@ -726,26 +826,119 @@ impl ResultsStore for SqliteStore {
         )
     }
 
-    fn history_all(
+    fn trends(
         &self,
+        models: Option<&[String]>,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<ResultRecord>, StoreError> {
-        // One ordered pass over the clustered primary key (model, date) with the date filter:
-        // no sort, and for the console's 90-365 day windows cheaper than a date index plus a
-        // sort of the matching rows (measured on 1,000 models x 365 days). The `+` keeps the
-        // planner off any date index.
         let (lo, hi) = date_bounds(from, to);
+        match models {
+            // One ordered pass over the clustered primary key (model, date) with the date
+            // filter: no sort, and for the console's 90-365 day windows cheaper than a date
+            // index plus a sort (measured on 1,000 models x 365 days). The `+` keeps the
+            // planner off any date index.
+            None => query_all(
+                &self.lock(),
+                &format!(
+                    "SELECT {RESULT_COLS} FROM PCI_CSI_RESULTS r \
+                     WHERE +r.calculation_date >= ?1 AND +r.calculation_date <= ?2 \
+                     ORDER BY r.model_id, r.calculation_date"
+                ),
+                rusqlite::params![lo, hi],
+                result_from_row,
+            ),
+            // Selected models: one range seek per model on the primary key.
+            Some(models) => query_all(
+                &self.lock(),
+                &format!(
+                    "SELECT {RESULT_COLS} FROM PCI_CSI_RESULTS r \
+                     WHERE r.model_id IN (SELECT value FROM json_each(?1)) \
+                     AND r.calculation_date >= ?2 AND r.calculation_date <= ?3 \
+                     ORDER BY r.model_id, r.calculation_date"
+                ),
+                rusqlite::params![ids_json(models)?, lo, hi],
+                result_from_row,
+            ),
+        }
+    }
+
+    fn overview(&self) -> Result<Vec<ModelOverview>, StoreError> {
+        // Latest result per model by a loose index scan over the primary key (one seek per
+        // model, independent of the history length), its worst characteristic by a seek into
+        // the characteristics of that one date, and the newest attempt per model through
+        // the runs index; both statements in one read transaction (one snapshot).
         let sql = format!(
-            "SELECT {RESULT_COLS} FROM PCI_CSI_RESULTS r \
-             WHERE +r.calculation_date >= ?1 AND +r.calculation_date <= ?2 \
-             ORDER BY r.model_id, r.calculation_date"
+            "WITH RECURSIVE m(id) AS ( \
+               SELECT MIN(model_id) FROM PCI_CSI_RESULTS \
+               UNION ALL \
+               SELECT (SELECT MIN(model_id) FROM PCI_CSI_RESULTS WHERE model_id > m.id) \
+               FROM m WHERE m.id IS NOT NULL) \
+             SELECT {RESULT_COLS}, b.worst_characteristic, b.worst_csi \
+             FROM m JOIN PCI_CSI_RESULTS r \
+               ON r.model_id = m.id AND r.calculation_date = \
+                  (SELECT MAX(calculation_date) FROM PCI_CSI_RESULTS WHERE model_id = m.id) \
+             LEFT JOIN PCI_CSI_DAILY_BINS b ON b.model_id = r.model_id \
+               AND b.calculation_date = r.calculation_date"
         );
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(map_err)?;
+        let latest = query_all(&tx, &sql, [], |row| {
+            let result = result_from_row(row)?;
+            let name: Option<String> = get(row, 6, BINS, "worst_characteristic")?;
+            let csi: Option<f64> = get(row, 7, BINS, "worst_csi")?;
+            let worst = match (name, csi) {
+                (Some(characteristic), Some(csi)) => Some(WorstCharacteristic {
+                    characteristic,
+                    csi,
+                }),
+                _ => None,
+            };
+            Ok((result, worst))
+        })?;
+        let runs = query_all(&tx, LATEST_RUNS_SQL.as_str(), [], run_from_row)?;
+        tx.finish().map_err(map_err)?;
+        Ok(merge_overview(latest, runs))
+    }
+
+    fn date_status(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DateStatus>, StoreError> {
+        let sql = "WITH sel(id) AS (SELECT value FROM json_each(?1)), \
+             res AS (SELECT model_id, calculation_date FROM PCI_CSI_RESULTS \
+               WHERE model_id IN sel AND calculation_date >= ?2 AND calculation_date <= ?3), \
+             att AS (SELECT model_id, calculation_date, status, ROW_NUMBER() OVER ( \
+                 PARTITION BY model_id, calculation_date \
+                 ORDER BY started_at DESC, attempt DESC, run_id DESC) AS n \
+               FROM PCI_CSI_RUNS \
+               WHERE model_id IN sel AND calculation_date >= ?2 AND calculation_date <= ?3), \
+             k AS (SELECT model_id, calculation_date FROM res \
+               UNION SELECT model_id, calculation_date FROM att) \
+             SELECT k.model_id, k.calculation_date, \
+               EXISTS (SELECT 1 FROM res WHERE res.model_id = k.model_id \
+                 AND res.calculation_date = k.calculation_date), \
+               (SELECT status FROM att WHERE att.model_id = k.model_id \
+                 AND att.calculation_date = k.calculation_date AND att.n = 1) \
+             FROM k ORDER BY k.model_id, k.calculation_date";
         query_all(
             &self.lock(),
-            &sql,
-            rusqlite::params![lo, hi],
-            result_from_row,
+            sql,
+            rusqlite::params![ids_json(models)?, date_text(from), date_text(to)],
+            |row| {
+                let status: Option<String> = get(row, 3, RUNS, "status")?;
+                Ok(DateStatus {
+                    model_id: get(row, 0, RESULTS, "model_id")?,
+                    calculation_date: get_date(row, 1, RESULTS, "calculation_date")?,
+                    has_result: get(row, 2, RESULTS, "calculation_date")?,
+                    run_status: status
+                        .map(|s| s.parse::<RunStatus>())
+                        .transpose()
+                        .map_err(|e| corrupt(RUNS, "status", e))?,
+                })
+            },
         )
     }
 
@@ -754,15 +947,42 @@ impl ResultsStore for SqliteStore {
         model_id: &str,
         calculation_date: NaiveDate,
     ) -> Result<Vec<CharacteristicRecord>, StoreError> {
-        query_all(
-            &self.lock(),
-            "SELECT model_id, calculation_date, characteristic, role, kind, index_value, \
-             bins_json FROM PCI_CSI_CHARACTERISTICS \
-             WHERE model_id = ?1 AND calculation_date = ?2 \
-             ORDER BY CASE role WHEN 'score' THEN 0 ELSE 1 END, index_value DESC, characteristic",
-            rusqlite::params![model_id, date_text(calculation_date)],
-            characteristic_from_row,
-        )
+        let row = self
+            .lock()
+            .prepare_cached(
+                "SELECT p.columns_json, b.actual FROM PCI_CSI_DAILY_BINS b \
+                 JOIN PCI_CSI_PROFILES p ON p.profile_id = b.profile_id \
+                 WHERE b.model_id = ?1 AND b.calculation_date = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    rusqlite::params![model_id, date_text(calculation_date)],
+                    |r| Ok((r.get::<_, String>(0), r.get::<_, Vec<u8>>(1))),
+                )
+                .optional()
+            })
+            .map_err(map_err)?;
+        let Some((profile, payload)) = row else {
+            return Ok(Vec::new());
+        };
+        let profile = profile.map_err(|e| corrupt(PROFILES, "columns_json", e.to_string()))?;
+        let payload = payload.map_err(|e| corrupt(BINS, "actual", e.to_string()))?;
+        let mut rows =
+            compact::join(model_id, calculation_date, &profile, &payload).map_err(|e| {
+                corrupt(
+                    BINS,
+                    "actual",
+                    format!("{model_id} {calculation_date}: {e}"),
+                )
+            })?;
+        rows.sort_by(|a, b| {
+            let ra = u8::from(a.role != ColumnRole::Score);
+            let rb = u8::from(b.role != ColumnRole::Score);
+            ra.cmp(&rb)
+                .then(b.index_value.total_cmp(&a.index_value))
+                .then_with(|| a.characteristic.cmp(&b.characteristic))
+        });
+        Ok(rows)
     }
 
     fn runs(&self, model_id: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
@@ -772,7 +992,7 @@ impl ResultsStore for SqliteStore {
                 &conn,
                 &format!(
                     "SELECT {RUN_COLS} FROM PCI_CSI_RUNS r WHERE r.model_id = ?1 \
-                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT ?2"
+                     ORDER BY r.started_at DESC, r.attempt DESC, r.run_id DESC LIMIT ?2"
                 ),
                 rusqlite::params![model_id, limit_sql(limit)],
                 run_from_row,
@@ -781,7 +1001,7 @@ impl ResultsStore for SqliteStore {
                 &conn,
                 &format!(
                     "SELECT {RUN_COLS} FROM PCI_CSI_RUNS r \
-                     ORDER BY r.started_at DESC, r.attempt DESC LIMIT ?1"
+                     ORDER BY r.started_at DESC, r.attempt DESC, r.run_id DESC LIMIT ?1"
                 ),
                 rusqlite::params![limit_sql(limit)],
                 run_from_row,
@@ -790,18 +1010,7 @@ impl ResultsStore for SqliteStore {
     }
 
     fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let sql = format!(
-            "WITH RECURSIVE m(id) AS ( \
-               SELECT MIN(model_id) FROM PCI_CSI_RUNS \
-               UNION ALL \
-               SELECT (SELECT MIN(model_id) FROM PCI_CSI_RUNS WHERE model_id > m.id) \
-               FROM m WHERE m.id IS NOT NULL) \
-             SELECT {RUN_COLS} FROM m JOIN PCI_CSI_RUNS r ON r.rowid = \
-               (SELECT rowid FROM PCI_CSI_RUNS WHERE model_id = m.id \
-                ORDER BY started_at DESC, attempt DESC LIMIT 1) \
-             ORDER BY r.value_stream, r.model_id"
-        );
-        query_all(&self.lock(), &sql, [], run_from_row)
+        query_all(&self.lock(), LATEST_RUNS_SQL.as_str(), [], run_from_row)
     }
 
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {

@@ -70,7 +70,9 @@ impl App {
 
     /// A warning shown in the confirm dialog when the dispatcher will refuse the action.
     pub fn forecast_denial(&self, action: &Action) -> Option<String> {
-        crate::console::action::authorize(self.session.role, self.session.read_only, action).err()
+        crate::console::action::authorize(self.session.role, self.session.read_only, action)
+            .err()
+            .map(|d| d.to_string())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Console state and the pure `update` function: one [`Msg`] in, state changed, a list of
 //! [`Effect`]s out. No terminal, no I/O, no clock: everything the runtime learns arrives as a
 //! message, everything the console wants done leaves as an effect, so the whole interaction
-//! logic is unit-testable (DESIGN section 9, habit 1).
+//! logic is unit-testable (README, Design §7, item 1).
 
 mod actions;
 mod data;

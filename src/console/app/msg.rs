@@ -94,4 +94,7 @@ pub enum Msg {
     },
     /// Result of saving a log.
     LogSaved(Result<PathBuf, String>),
+    /// The backends' health check at start: one line per failing backend
+    /// (`backend: problem — fix: ...`); empty when all are healthy.
+    Health(Vec<String>),
 }

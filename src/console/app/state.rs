@@ -51,73 +51,76 @@ impl Default for Session {
     }
 }
 
-/// The whole console state.
+/// The whole console state. Its fields are private to the console: only the console's update
+/// functions change them (README, Design §7); benches and tests use the accessors below.
 #[derive(Debug, Clone)]
 pub struct App {
     /// Session facts.
-    pub session: Session,
+    pub(in crate::console) session: Session,
     /// Theme.
-    pub theme: Theme,
+    pub(in crate::console) theme: Theme,
     /// Key registry.
-    pub keys: KeyMap,
+    pub(in crate::console) keys: KeyMap,
     /// Configured models by id.
-    pub meta: BTreeMap<String, ModelMeta>,
+    pub(in crate::console) meta: BTreeMap<String, ModelMeta>,
     /// Every model (configured or found in the store).
-    pub rows: Vec<ModelRow>,
+    pub(in crate::console) rows: Vec<ModelRow>,
     /// Indices into `rows` after filter and sort.
-    pub visible: Vec<usize>,
+    pub(in crate::console) visible: Vec<usize>,
     /// Selected index into `visible`.
-    pub selected: usize,
+    pub(in crate::console) selected: usize,
     /// Sort order.
-    pub sort: SortKey,
+    pub(in crate::console) sort: SortKey,
     /// Group by value stream first.
-    pub group_by_stream: bool,
+    pub(in crate::console) group_by_stream: bool,
     /// Only this value stream.
-    pub stream_filter: Option<String>,
+    pub(in crate::console) stream_filter: Option<String>,
     /// Substring filter on `value_stream/model`; a leading `!` inverts.
-    pub filter: String,
+    pub(in crate::console) filter: String,
     /// Focused pane.
-    pub focus: Pane,
+    pub(in crate::console) focus: Pane,
     /// Modal state.
-    pub mode: Mode,
+    pub(in crate::console) mode: Mode,
     /// Detail of the selected model (when loaded and still selected).
-    pub detail: Option<Detail>,
+    pub(in crate::console) detail: Option<Detail>,
     /// Detail query in flight for this model.
-    pub detail_loading: Option<String>,
+    pub(in crate::console) detail_loading: Option<String>,
     /// Why the detail could not be loaded.
-    pub detail_error: Option<String>,
+    pub(in crate::console) detail_error: Option<String>,
     /// Index into `detail.history` of the date cursor.
-    pub cursor: Option<usize>,
+    pub(in crate::console) cursor: Option<usize>,
     /// Characteristic rows of the cursor date.
-    pub characteristics: Option<(String, NaiveDate, Vec<CharacteristicRecord>)>,
+    pub(in crate::console) characteristics: Option<(String, NaiveDate, Vec<CharacteristicRecord>)>,
     /// Why they could not be loaded.
-    pub characteristics_error: Option<String>,
+    pub(in crate::console) characteristics_error: Option<String>,
     /// Selected characteristic row.
-    pub char_selected: usize,
+    pub(in crate::console) char_selected: usize,
     /// Selected run row.
-    pub run_selected: usize,
+    pub(in crate::console) run_selected: usize,
     /// Log pane.
-    pub log: LogView,
+    pub(in crate::console) log: LogView,
     /// Status line.
-    pub status: Option<StatusLine>,
+    pub(in crate::console) status: Option<StatusLine>,
     /// Why the overview could not be loaded (store missing, locked, ...).
-    pub overview_error: Option<String>,
+    pub(in crate::console) overview_error: Option<String>,
     /// Time of the last successful overview load.
-    pub last_refresh: Option<DateTime<Utc>>,
+    pub(in crate::console) last_refresh: Option<DateTime<Utc>>,
     /// Wall clock as last reported.
-    pub now: DateTime<Utc>,
+    pub(in crate::console) now: DateTime<Utc>,
     /// Overview query in flight.
-    pub overview_loading: bool,
+    pub(in crate::console) overview_loading: bool,
     /// Another overview load was asked for while one was in flight.
-    pub overview_pending: bool,
+    pub(in crate::console) overview_pending: bool,
     /// Jobs started from this console that have not finished.
-    pub console_jobs: BTreeMap<String, JobTicket>,
+    pub(in crate::console) console_jobs: BTreeMap<String, JobTicket>,
     /// Terminal size.
-    pub size: (u16, u16),
+    pub(in crate::console) size: (u16, u16),
     /// State changed since the last draw.
-    pub dirty: bool,
+    pub(in crate::console) dirty: bool,
     /// Leave the loop.
-    pub should_quit: bool,
+    pub(in crate::console) should_quit: bool,
+    /// Failing backends from the start-up health check (`backend: problem — fix: ...`).
+    pub(in crate::console) failing_backends: Vec<String>,
 }
 
 impl App {
@@ -160,9 +163,46 @@ impl App {
             size: (80, 24),
             dirty: true,
             should_quit: false,
+            failing_backends: Vec::new(),
         };
         app.apply_overview(Overview::default());
         app
+    }
+
+    /// Sets the clock the view renders relative times against (tests and benches pin it).
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+    }
+
+    /// Every model row (configured or found in the store), in load order.
+    pub fn rows(&self) -> &[ModelRow] {
+        &self.rows
+    }
+
+    /// The rows after filter and sort, in display order.
+    pub fn visible_rows(&self) -> impl Iterator<Item = &ModelRow> {
+        self.visible.iter().filter_map(|&i| self.rows.get(i))
+    }
+
+    /// Why the last overview load failed, if it did.
+    pub fn overview_error(&self) -> Option<&str> {
+        self.overview_error.as_deref()
+    }
+
+    /// The log pane's state.
+    pub fn log(&self) -> &LogView {
+        &self.log
+    }
+
+    /// The theme in use.
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Replaces the theme (e.g. `NO_COLOR`).
+    pub fn set_theme(&mut self, theme: Theme) {
+        self.theme = theme;
+        self.dirty = true;
     }
 
     /// Effects to run at start: the first overview load.

@@ -151,6 +151,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Health(failing) => {
+            if !failing.is_empty() {
+                app.set_status(
+                    Level::Error,
+                    format!("backend check: {}", failing.join("; ")),
+                );
+            }
+            app.failing_backends = failing;
+            app.dirty = true;
+            Vec::new()
+        }
         Msg::LogSaved(result) => {
             match result {
                 Ok(p) => app.set_status(Level::Info, format!("log saved to {}", p.display())),

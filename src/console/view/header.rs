@@ -1,4 +1,4 @@
-//! Header line: workspace, orchestrator, store, model counts by state, last refresh, user and role.
+//! Header line: workspace, orchestrator, store, failing backends, model counts by state, last refresh, user and role.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -22,6 +22,20 @@ pub(super) fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
         Span::raw(s.orchestrator.clone()),
         sep(),
         Span::raw(s.store.clone()),
+    ];
+    if !app.failing_backends.is_empty() {
+        let names: Vec<&str> = app
+            .failing_backends
+            .iter()
+            .map(|f| f.split(':').next().unwrap_or(f).trim())
+            .collect();
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("✗ {} failing (doctor)", names.join(", ")),
+            t.style(Role::Failed).add_modifier(Modifier::BOLD),
+        ));
+    }
+    spans.extend([
         Span::styled(" │ ", t.style(Role::Muted)),
         Span::raw(format!("{models} models")),
         sep(),
@@ -51,7 +65,7 @@ pub(super) fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
                 t.style(Role::Muted)
             },
         ),
-    ];
+    ]);
     if running > 0 {
         spans.push(sep());
         spans.push(Span::styled(
