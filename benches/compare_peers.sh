@@ -7,7 +7,13 @@
 #   (python3 $PEERS/gen_synthetic.py 1000000 DATA_DIR: 1-2 minutes, about 1 GB).
 #   PEERS (default ../shared/peers, relative to the project root) is the directory of psi_numpy_peer.py and gen_synthetic.py.
 # Prints: peer M cells/s (compute only, both sides), ours for compare() in memory (both sides)
-# and for evaluate() with a frozen profile (current side), and the ratios.
+# and for evaluate() with a frozen profile (current side), and the ratios; then (unless E2E=0)
+# the criterion pipeline bench; then (unless PROCESS=0) whole processes: `driftdeck psi` on
+# Parquet and CSV timed with /usr/bin/time -v (wall, CPU %, peak RSS) beside the peer's process
+# with --repeat 1 (its read + one compute, as a user runs it), with the load average.
+# PROCESS_ONLY=1 runs only the whole-process part. BIN: the driftdeck binary (default: build
+# the release profile and use target/release/driftdeck). RUNS: runs per side (default 3, the
+# median is reported).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS=${PEERS:-../shared/peers}
@@ -21,6 +27,63 @@ DIR=$(mkdir -p "$DIR" && cd "$DIR" && pwd)
 if [ ! -f "$DIR/benchmark.csv" ] || [ ! -f "$DIR/current.csv" ]; then
   echo "== generating 1,000,000-row synthetic populations in $DIR"
   python3 "$PEERS/gen_synthetic.py" 1000000 "$DIR"
+fi
+
+whole_process() {
+  local bin=${BIN:-}
+  if [ -z "$bin" ]; then
+    cargo build --release --locked --bin driftdeck >&2
+    bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/driftdeck
+  fi
+  local runs=${RUNS:-3} out="$DIR/process.tsv"
+  : > "$out"
+  echo "== whole processes ($runs runs each; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  # One line per run: who, format, wall s, CPU %, peak RSS KB.
+  timed() {
+    local who=$1 ext=$2; shift 2
+    /usr/bin/time -v -o "$DIR/time.txt" "$@" > "$DIR/$who-$ext.out"
+    python3 - "$DIR/time.txt" "$who" "$ext" >> "$out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", t).group(1)
+secs = 0.0
+for part in wall.split(":"):
+    secs = secs * 60 + float(part)
+cpu = re.search(r"Percent of CPU this job got: (\d+)%", t).group(1)
+rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{secs:.3f}\t{cpu}\t{rss}")
+PY
+  }
+  for ext in parquet csv; do
+    for _ in $(seq "$runs"); do
+      timed driftdeck "$ext" "$bin" psi "$DIR/benchmark.$ext" "$DIR/current.$ext" --exclude y --json
+      timed peer "$ext" python3 "$PEERS/psi_numpy_peer.py" "$DIR/benchmark.$ext" "$DIR/current.$ext" \
+        --exclude y --repeat 1 --json
+    done
+  done
+  python3 - "$out" "$DIR" <<'PY'
+import json, statistics, sys
+rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
+def med(who, ext, i):
+    return statistics.median(float(r[i]) for r in rows if r[0] == who and r[1] == ext)
+print()
+print(f"{'whole process':22s} {'wall s':>8s} {'CPU %':>6s} {'peak RSS MB':>12s}")
+for ext in ("parquet", "csv"):
+    for who in ("driftdeck", "peer"):
+        print(f"{who + ' ' + ext:22s} {med(who, ext, 2):8.3f} {med(who, ext, 3):6.0f} {med(who, ext, 4) / 1024:12.0f}")
+    peer = json.load(open(f"{sys.argv[2]}/peer-{ext}.out"))
+    rc = peer["seconds_read"] + peer["seconds_compute_median"]
+    ours = med("driftdeck", ext, 2)
+    print(f"  {ext}: peer process / driftdeck process = {med('peer', ext, 2) / ours:.1f}x;"
+          f" peer read {peer['seconds_read']:.3f} s + compute {peer['seconds_compute_median']:.3f} s"
+          f" = {rc:.3f} s -> {rc / ours:.1f}x")
+PY
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+if [ "${PROCESS_ONLY:-0}" = "1" ]; then
+  whole_process
+  exit 0
 fi
 
 echo "== numpy peer (psi_numpy_peer.py, compute only, median of 3)"
@@ -72,4 +135,8 @@ for ext, peer_file in (("parquet", "peer.json"), ("csv", "peer-csv.json")):
           f" | peer read {p['seconds_read']:6.3f} s + compute {p['seconds_compute_median']:6.3f} s"
           f" = {peer:6.3f} s | ratio {peer / ours:5.1f}x")
 PY
+fi
+
+if [ "${PROCESS:-1}" = "1" ]; then
+  whole_process
 fi

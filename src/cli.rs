@@ -59,11 +59,12 @@ pub enum Command {
     /// Run the models' cron schedules with the local runner, in the foreground (for teams
     /// without Kubernetes). Ctrl-C stops scheduling; started runs finish.
     Schedule(ScheduleArgs),
+    /// Refresh the benchmarks of a model, a value stream (and its `common/` data) or everything
+    /// from their configured sources (the monthly CronJob): validate, quarantine bad rows,
+    /// replace atomically keeping the previous version, notify. Exit 1 when a model failed.
+    RefreshBenchmarks(RefreshBenchmarksArgs),
     /// Print resolved configuration paths and backends.
     Info,
-    /// Refresh benchmarks from their configured sources (the monthly job): validate, quarantine
-    /// bad rows, replace atomically keeping the previous version, notify.
-    RefreshBenchmarks(RefreshArgs),
     /// Install a kept benchmark version of a model again (the replaced one is kept too).
     RollbackBenchmark(RollbackArgs),
     /// List a model's benchmark versions (current first, then the kept ones, newest first).
@@ -73,14 +74,15 @@ pub enum Command {
     Doctor,
 }
 
-/// `driftdeck refresh-benchmarks`.
+/// `driftdeck refresh-benchmarks`: exactly one of `--model`, `--value-stream`, `--all`.
 #[derive(Debug, Args)]
-pub struct RefreshArgs {
+#[command(group(clap::ArgGroup::new("selection").required(true).args(["model", "value_stream", "all"])))]
+pub struct RefreshBenchmarksArgs {
     /// Model id.
-    #[arg(long, conflicts_with_all = ["all", "value_stream"], required_unless_present_any = ["all", "value_stream"])]
+    #[arg(long)]
     pub model: Option<String>,
     /// Every model of this value stream, and the stream's `common/` data.
-    #[arg(long, conflicts_with = "all")]
+    #[arg(long)]
     pub value_stream: Option<String>,
     /// Every model and every value stream's `common/` data.
     #[arg(long)]
@@ -88,15 +90,15 @@ pub struct RefreshArgs {
     /// Validate only; replace nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Who started it (`schedule` for CronJobs, a user name for the console).
-    #[arg(long, default_value = "schedule")]
-    pub triggered_by: String,
     /// Models refreshed at once. Default: `[refresh] concurrency`.
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Who started it, run id.
+    #[command(flatten)]
+    pub job: JobArgs,
 }
 
 /// `driftdeck rollback-benchmark`.
@@ -181,7 +183,8 @@ pub struct BackfillArgs {
     /// Last calculation date (YYYY-MM-DD), included.
     #[arg(long)]
     pub to: String,
-    /// Skip dates that already have a result (run only missing ones).
+    /// Run only dates without a result or whose newest attempt failed (the console's "only
+    /// missing or failed").
     #[arg(long)]
     pub only_missing: bool,
     /// Runs at once. Default: `[orchestrator] concurrency`.

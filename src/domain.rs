@@ -241,6 +241,12 @@ impl RunAction {
     }
 }
 
+impl fmt::Display for RunAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FromStr for RunAction {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

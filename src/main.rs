@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::{Result, WrapErr};
 
 use driftdeck::cli::{
-    BenchmarksArgs, Cli, Command, DemoCommand, RefreshArgs, RollbackArgs, RunArgs,
+    BenchmarksArgs, Cli, Command, DemoCommand, RefreshBenchmarksArgs, RollbackArgs, RunArgs,
 };
 use driftdeck::{demo, domain, jobs};
 
@@ -19,20 +19,84 @@ fn main() -> ExitCode {
     } else {
         color_eyre::config::Theme::new()
     };
-    if let Err(e) = color_eyre::config::HookBuilder::default()
+    // Panics are bugs: color-eyre's panic hook prints them with a backtrace (RUST_BACKTRACE=1).
+    // Errors returned to `main` are reported by `report_error` as a message chain, so the eyre
+    // hook is eyre's default handler: creating a `Report` then never symbolises a backtrace
+    // (color-eyre's handler resolves one at creation whenever RUST_BACKTRACE is set).
+    match color_eyre::config::HookBuilder::default()
         .theme(theme)
-        .install()
+        .try_into_hooks()
     {
-        eprintln!("driftdeck: cannot install error reporting: {e}");
+        Ok((panic_hook, _)) => panic_hook.install(),
+        Err(e) => eprintln!("driftdeck: cannot install error reporting: {e}"),
     }
+    let _ = color_eyre::eyre::set_hook(Box::new(color_eyre::eyre::DefaultHandler::default_with));
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => code,
         Err(report) => {
-            eprintln!("Error: {report:?}");
+            eprint!("{}", render_error(&report, backtrace_wanted()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A usage problem found by `main` itself (a missing flag); an input error like the typed ones.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(&'static str);
+
+/// True when an error in the chain is one of the typed errors the library returns for input and
+/// environment problems (a bad file, config key, date, model id, an unreachable store...): these
+/// are reported as a message, like a tool's, never with a backtrace or a source location.
+fn is_user_error(report: &color_eyre::Report) -> bool {
+    report.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.is::<driftdeck::sources::SourceError>()
+            || e.is::<driftdeck::config::ConfigError>()
+            || e.is::<driftdeck::engine::EngineError>()
+            || e.is::<driftdeck::jobs::JobError>()
+            || e.is::<driftdeck::store::StoreError>()
+            || e.is::<driftdeck::domain::DomainError>()
+            || e.is::<driftdeck::benchmarks::BenchmarkError>()
+            || e.is::<driftdeck::orchestrator::OrchestratorError>()
+            || e.is::<driftdeck::schedule::ScheduleError>()
+            || e.is::<driftdeck::demo::DemoError>()
+            || e.is::<std::io::Error>()
+    })
+}
+
+/// Whether the user asked for backtraces (`RUST_LIB_BACKTRACE` wins over `RUST_BACKTRACE`).
+fn backtrace_wanted() -> bool {
+    let on = |v: std::ffi::OsString| v != "0";
+    std::env::var_os("RUST_LIB_BACKTRACE")
+        .map(on)
+        .or_else(|| std::env::var_os("RUST_BACKTRACE").map(on))
+        .unwrap_or(false)
+}
+
+/// The text printed for an error returned to `main`: `Error: ` and the message chain, one cause
+/// per numbered line. Only an error that is none of the typed input errors ([`is_user_error`]),
+/// i.e. probably a bug, adds eyre's location and backtrace, and only when backtraces are wanted.
+fn render_error(report: &color_eyre::Report, backtrace: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("Error: ");
+    let chain: Vec<String> = report.chain().map(|e| e.to_string()).collect();
+    if let [only] = chain.as_slice() {
+        let _ = writeln!(out, "{only}");
+    } else {
+        out.push('\n');
+        for (i, msg) in chain.iter().enumerate() {
+            let _ = writeln!(out, "  {i:>2}: {msg}");
+        }
+    }
+    if backtrace && !is_user_error(report) {
+        let _ = writeln!(
+            out,
+            "\n(not an input error: details for a bug report)\n{report:?}"
+        );
+    }
+    out
 }
 
 fn init_job_logging(format: &str, default_level: &str) {
@@ -250,7 +314,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
         let id = args
             .model
             .as_deref()
-            .ok_or_else(|| eyre!("--model, --all or --failed"))?;
+            .ok_or(UsageError("--model, --all or --failed"))?;
         vec![(ws.job(id)?, date)]
     };
     let several = runs.len() > 1;
@@ -297,7 +361,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
 }
 
 /// `driftdeck refresh-benchmarks`: exit 0 when nothing failed, 1 otherwise.
-fn cmd_refresh(config: Option<&std::path::Path>, args: &RefreshArgs) -> Result<ExitCode> {
+fn cmd_refresh(config: Option<&std::path::Path>, args: &RefreshBenchmarksArgs) -> Result<ExitCode> {
     let ws = jobs::setup::Workspace::open(config)?;
     let models = ws.select(
         args.model.as_deref(),
@@ -311,7 +375,7 @@ fn cmd_refresh(config: Option<&std::path::Path>, args: &RefreshArgs) -> Result<E
     };
     let options = driftdeck::refresh::RefreshOptions {
         dry_run: args.dry_run,
-        triggered_by: args.triggered_by.clone(),
+        triggered_by: args.job.triggered_by.clone(),
         role: "job".into(),
         concurrency: args
             .concurrency
@@ -379,4 +443,27 @@ fn cmd_benchmarks(config: Option<&std::path::Path>, args: &BenchmarksArgs) -> Re
         println!("(no benchmark for {})", job.model_id);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_errors_are_messages_and_other_errors_keep_details_when_asked() {
+        let input = color_eyre::Report::new(driftdeck::sources::SourceError::NotFound {
+            path: "b.csv".into(),
+        })
+        .wrap_err("reading the benchmark");
+        let text = render_error(&input, true);
+        assert_eq!(
+            text,
+            "Error: \n   0: reading the benchmark\n   1: b.csv: file not found\n"
+        );
+        let bug = color_eyre::eyre::eyre!("invariant broken");
+        assert_eq!(render_error(&bug, false), "Error: invariant broken\n");
+        let detailed = render_error(&bug, true);
+        assert!(detailed.contains("not an input error"), "{detailed}");
+        assert!(detailed.contains("Location"), "{detailed}");
+    }
 }

@@ -1021,3 +1021,72 @@ fn benchmarking_path_to_a_file_is_read_through_the_benchmark_store() {
     let out = ws.run(&["run", "--model", "m1", "--date", "2024-05-01"]);
     assert_fails_with(&out, &["benchmarks/vs/m1/benchmark.csv"]);
 }
+
+/// `refresh-benchmarks` requires a selection, as in the job contract (the job itself is tested
+/// in tests/refresh_cli.rs and tests/refresh_kill.rs).
+#[test]
+fn refresh_benchmarks_requires_a_selection() {
+    let out = command()
+        .args(["refresh-benchmarks"])
+        .output()
+        .expect("driftdeck binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("--model"), "{}", stderr_of(&out));
+}
+
+/// `backfill --only-missing` runs the dates without a result and the dates whose newest attempt
+/// failed (the rule the console's dry run shows, `jobs::backfill::plan_dates`).
+#[test]
+fn only_missing_backfill_reruns_dates_whose_newest_attempt_failed() {
+    let ws = demo_ws();
+    for d in ["2013-03-09", "2013-03-10"] {
+        assert_ok(&ws.run(&["run", "--model", "jfk_delay", "--date", d]), d);
+    }
+    // 2013-03-10 fails on a rerun: its older result stays, its newest attempt is failed.
+    let march = ws.root.join("data/current_2013-03.csv");
+    let original = std::fs::read_to_string(&march).expect("march");
+    std::fs::write(&march, format!("{original}1,2,3\n")).expect("write");
+    let out = ws.run(&[
+        "run",
+        "--model",
+        "jfk_delay",
+        "--date",
+        "2013-03-10",
+        "--attempts",
+        "1",
+        "--retry-delay",
+        "0",
+    ]);
+    assert!(!out.status.success(), "the rerun fails");
+    assert_eq!(
+        ws.results("jfk_delay", "2013-03-10").len(),
+        1,
+        "result kept"
+    );
+    std::fs::write(&march, original).expect("restore");
+
+    let out = ws.run(&[
+        "backfill",
+        "--model",
+        "jfk_delay",
+        "--from",
+        "2013-03-09",
+        "--to",
+        "2013-03-11",
+        "--only-missing",
+        "--retry-delay",
+        "0",
+    ]);
+    assert_ok(&out, "backfill");
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("2 runs, 2 succeeded, 0 failed, 1 skipped"),
+        "03-10 (failed) and 03-11 (missing) run, 03-09 is skipped: {text}"
+    );
+    let runs = ws.runs("jfk_delay", "2013-03-10");
+    assert_eq!(
+        runs.iter().filter(|r| r.2 == "succeeded").count(),
+        2,
+        "{runs:?}"
+    );
+}

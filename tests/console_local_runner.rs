@@ -80,14 +80,28 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     assert_eq!(tickets.len(), 1);
     let done = finished(&mut rx, 1).await;
     assert_eq!(done, vec![(tickets[0].job_id.clone(), true)]);
-    let log =
-        std::fs::read_to_string(tickets[0].log_path.as_ref().expect("log path")).expect("log");
+    // The console reads the job's log through the orchestrator, by its opaque reference.
+    let log_ref = tickets[0].log.clone().expect("log reference");
+    let lines: Vec<String> = futures::StreamExt::collect::<Vec<_>>(dispatcher.orchestrator.logs(
+        &log_ref,
+        driftdeck::orchestrator::LogOptions {
+            follow: false,
+            tail: None,
+            since: None,
+        },
+    ))
+    .await
+    .into_iter()
+    .map(|l| l.expect("log line"))
+    .collect();
+    let log = lines.join("\n");
     assert!(
         log.contains("run --model okmodel --date 2013-02-01 --triggered-by alice"),
         "{log}"
     );
 
-    // Backfill only-missing with one failed-but-stored date: a backfill job plus one run job.
+    // Backfill only-missing with one failed-but-stored date: one backfill job, which plans the
+    // failed date itself (jobs::backfill::plan_dates); the console adds no run jobs.
     let backfill = Action::Backfill {
         model_id: "failmodel".into(),
         value_stream: "vs".into(),
@@ -104,8 +118,8 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     let Outcome::Started(tickets) = report.outcome else {
         panic!("{report:?}")
     };
-    assert_eq!(tickets.len(), 2);
-    let done = finished(&mut rx, 2).await;
+    assert_eq!(tickets.len(), 1);
+    let done = finished(&mut rx, 1).await;
     assert!(
         done.iter().all(|(_, ok)| !ok),
         "failmodel jobs fail: {done:?}"
@@ -127,7 +141,7 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     assert!(matches!(report.outcome, Outcome::NotConfigured(_)));
     let audit = store.audit_entries();
     assert_eq!(audit.len(), 3);
-    assert_eq!(audit[1].outcome, "started 2 job(s)");
+    assert_eq!(audit[1].outcome, "started 1 job(s)");
 }
 
 #[test]

@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use driftdeck::domain::ModelId;
 use driftdeck::orchestrator::local::INDEX_FILE;
 use driftdeck::orchestrator::{
-    JobEvent, JobId, JobInfo, JobKind, JobRequest, JobSpec, JobState, LocalRunner,
-    LocalRunnerConfig, LogTail, Orchestrator, OrchestratorError,
+    JobEvent, JobId, JobInfo, JobRequest, JobSpec, JobState, LocalRunner, LocalRunnerConfig,
+    LogTail, Orchestrator, OrchestratorError,
 };
 use tokio::sync::broadcast;
 
@@ -123,31 +123,32 @@ async fn a_run_job_writes_its_log_and_succeeds() {
         .await
         .expect("submit");
     assert_eq!(queued.state, JobState::Queued);
-    assert_eq!(queued.spec.kind(), JobKind::Run);
+    assert_eq!(queued.spec.kind(), driftdeck::domain::RunAction::Run);
     assert_eq!(JobId::new(queued.id.as_str()).expect("safe id"), queued.id);
     assert!(
         queued.id.as_str().starts_with("run-ok_model-20130201-"),
         "{}",
         queued.id
     );
+    // The trait gives an opaque log reference; the file is a local-runner detail.
+    assert_eq!(queued.log.as_str(), format!("local:{}", queued.id));
     assert_eq!(
-        queued.log_path,
+        runner.log_file(&queued.id),
         dir.path().join("logs").join(format!("{}.log", queued.id))
     );
-    assert_eq!(runner.log_path(&queued.id), Some(queued.log_path.clone()));
 
     let done = wait_final(&mut rx, std::slice::from_ref(&queued.id)).await;
     let job = &done[&queued.id];
     assert_eq!(job.state, JobState::Succeeded);
     assert_eq!(job.exit_code, Some(0));
-    assert!(job.pid.is_some());
+    assert!(runner.pid(&job.id).is_some());
     let (started, finished) = (
         job.started_at.expect("started"),
         job.finished_at.expect("finished"),
     );
     assert!(queued.submitted_at <= started && started <= finished);
 
-    let log = read(&job.log_path);
+    let log = read(&runner.log_file(&job.id));
     let config_path = dir.path().join("config/driftdeck.toml");
     let expected_args = format!(
         "args: --config {} run --model ok_model --date 2013-02-01 --triggered-by ana --run-id {}",
@@ -191,7 +192,7 @@ async fn a_failing_job_reports_its_exit_code_and_every_state() {
         states,
         [JobState::Queued, JobState::Running, JobState::Failed]
     );
-    assert!(read(&job.log_path).contains("failing on purpose"));
+    assert!(read(&runner.log_file(&job.id)).contains("failing on purpose"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +250,7 @@ async fn a_fresh_runner_reads_back_finished_jobs() {
     assert_eq!(*by_id[&ok.id], done[&ok.id]);
     assert_eq!(by_id[&bad.id].state, JobState::Failed);
     assert_eq!(by_id[&bad.id].exit_code, Some(3));
-    assert_eq!(by_id[&bad.id].log_path, bad.log_path);
+    assert_eq!(by_id[&bad.id].log, bad.log);
     // Newest submission first.
     assert!(jobs[0].submitted_at >= jobs[1].submitted_at);
     // A torn last line (crash mid-write) does not prevent reading the index.
@@ -271,7 +272,7 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
         .enable_all()
         .build()
         .expect("runtime 1");
-    let (gated, queued) = rt1.block_on(async {
+    let gated = rt1.block_on(async {
         let runner = LocalRunner::open(config(dir.path(), 1)).expect("runner");
         let mut rx = runner.subscribe();
         let gated = runner
@@ -284,11 +285,12 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
             .await
             .expect("queued");
         let running = wait_state(&mut rx, &gated.id, JobState::Running).await;
-        (running, queued)
+        let pid = runner.pid(&gated.id).expect("pid");
+        (running, queued, pid)
     });
+    let (gated, queued, pid) = (gated.0, gated.1, gated.2);
     // The console closes: its runtime and runner go away.
     rt1.shutdown_background();
-    let pid = gated.pid.expect("pid");
     // The job outlives the console. (Poll briefly: right after spawn the process may still be
     // inside execve, before its command line shows the marker.)
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -307,10 +309,10 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
         let mut rx = runner.subscribe();
         let adopted = runner.job(gated.id.clone()).await.expect("adopted job");
         assert_eq!(adopted.state, JobState::Running);
-        assert_eq!(adopted.pid, Some(pid));
+        assert_eq!(runner.pid(&adopted.id), Some(pid));
         let never = runner.job(queued.id.clone()).await.expect("queued job");
         assert_eq!(never.state, JobState::Cancelled);
-        assert!(never.pid.is_none());
+        assert!(runner.pid(&never.id).is_none());
 
         std::fs::write(dir.path().join("gate"), b"").expect("open gate");
         let done = wait_final(&mut rx, std::slice::from_ref(&gated.id)).await;
@@ -321,7 +323,7 @@ fn jobs_survive_the_console_and_are_adopted_by_the_next_one() {
             Some(0),
             "exit code from the wrapper's record"
         );
-        assert!(read(&job.log_path).contains("gate passed"));
+        assert!(read(&runner.log_file(&job.id)).contains("gate passed"));
     });
 }
 
@@ -352,9 +354,10 @@ async fn cancel_stops_running_and_queued_jobs() {
     let done = wait_final(&mut rx, &[hang.id.clone(), waiting.id.clone()]).await;
     assert_eq!(done[&hang.id].state, JobState::Cancelled);
     assert_eq!(done[&waiting.id].state, JobState::Cancelled);
-    assert!(done[&waiting.id].pid.is_none(), "never started");
+    assert!(runner.pid(&waiting.id).is_none(), "never started");
+    let _ = running;
     assert!(
-        !alive(running.pid.expect("pid"), &hang.id),
+        !alive(runner.pid(&hang.id).expect("pid"), &hang.id),
         "process group stopped"
     );
     // Cancelling a finished job is a no-op.
@@ -413,7 +416,7 @@ async fn missing_program_fails_with_its_message_in_the_log() {
     let done = wait_final(&mut rx, std::slice::from_ref(&job.id)).await;
     assert_eq!(done[&job.id].state, JobState::Failed);
     assert_eq!(done[&job.id].exit_code, Some(127));
-    assert!(read(&job.log_path).contains("no-such-driftdeck"));
+    assert!(read(&runner.log_file(&job.id)).contains("no-such-driftdeck"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,11 +482,23 @@ fn cli_args_follow_the_job_contract() {
         (Some(date("2013-02-01")), Some(date("2013-02-03")))
     );
     let refresh = JobSpec::RefreshBenchmarks {
-        model: model("jfk_delay"),
+        model: None,
+        value_stream: Some("Flights East".into()),
+        all: false,
+        dry_run: true,
     };
     assert_eq!(
         refresh.cli_args(&id, "ana"),
-        ["refresh-benchmarks", "--model", "jfk_delay"]
+        [
+            "refresh-benchmarks",
+            "--value-stream",
+            "Flights East",
+            "--dry-run",
+            "--triggered-by",
+            "ana",
+            "--run-id",
+            "backfill-m-1"
+        ]
     );
     let run = JobSpec::Run {
         model: model("jfk_delay"),
@@ -606,4 +621,139 @@ fn log_tail_handles_missing_truncated_and_long_lines() {
     assert!(cut.ends_with('…'));
     assert!(cut.len() <= driftdeck::orchestrator::log_tail::MAX_LINE_BYTES + '…'.len_utf8());
     assert_eq!(lines[lines.len() - 1], "\u{fffd}\u{fffd}");
+}
+
+// ---- every JobSpec::cli_args parsed back by the real CLI parser ----
+
+/// Parses `driftdeck --config C <args>` with the binary's own clap definition.
+fn parse_job_args(args: &[String]) -> driftdeck::cli::Command {
+    use clap::Parser;
+    let argv = ["driftdeck", "--config", "/tmp/driftdeck.toml"]
+        .into_iter()
+        .map(String::from)
+        .chain(args.iter().cloned());
+    match driftdeck::cli::Cli::try_parse_from(argv) {
+        Ok(cli) => cli.command.expect("a job always names a subcommand"),
+        Err(e) => panic!("the CLI rejects the job contract {args:?}: {e}"),
+    }
+}
+
+#[test]
+fn every_job_spec_is_accepted_by_the_cli_parser() {
+    use driftdeck::cli::Command;
+    let id = JobId::new("run-jfk_delay-20130201-1").expect("id");
+    let specs = [
+        JobSpec::Run {
+            model: model("jfk_delay"),
+            date: Some(date("2013-02-01")),
+        },
+        JobSpec::Run {
+            model: model("jfk_delay"),
+            date: None,
+        },
+        JobSpec::Backfill {
+            model: model("jfk_delay"),
+            from: date("2013-02-01"),
+            to: date("2013-02-28"),
+            only_missing: true,
+        },
+        JobSpec::Backfill {
+            model: model("lga_delay"),
+            from: date("2013-02-01"),
+            to: date("2013-02-01"),
+            only_missing: false,
+        },
+        JobSpec::RefreshBenchmarks {
+            model: Some(model("jfk_delay")),
+            value_stream: None,
+            all: false,
+            dry_run: false,
+        },
+        JobSpec::RefreshBenchmarks {
+            model: None,
+            value_stream: Some("flights -- east".into()),
+            all: false,
+            dry_run: true,
+        },
+        JobSpec::RefreshBenchmarks {
+            model: None,
+            value_stream: None,
+            all: true,
+            dry_run: false,
+        },
+    ];
+    for spec in specs {
+        spec.validate().expect("valid spec");
+        let args = spec.cli_args(&id, "ana");
+        let parsed = parse_job_args(&args);
+        // The parsed arguments mean the same job.
+        match (&spec, parsed) {
+            (JobSpec::Run { model, date }, Command::Run(a)) => {
+                assert_eq!(a.model.as_deref(), Some(model.as_str()));
+                assert_eq!(a.date, date.map(|d| d.to_string()));
+                assert!(!a.all && !a.failed);
+                assert_eq!(a.job.triggered_by, "ana");
+                assert_eq!(a.job.run_id.as_deref(), Some(id.as_str()));
+            }
+            (
+                JobSpec::Backfill {
+                    model,
+                    from,
+                    to,
+                    only_missing,
+                },
+                Command::Backfill(a),
+            ) => {
+                assert_eq!(a.model.as_deref(), Some(model.as_str()));
+                assert_eq!((a.from, a.to), (from.to_string(), to.to_string()));
+                assert_eq!(a.only_missing, *only_missing);
+                assert_eq!(a.job.triggered_by, "ana");
+                assert_eq!(a.job.run_id.as_deref(), Some(id.as_str()));
+            }
+            (
+                JobSpec::RefreshBenchmarks {
+                    model,
+                    value_stream,
+                    all,
+                    dry_run,
+                },
+                Command::RefreshBenchmarks(a),
+            ) => {
+                assert_eq!(a.model.as_deref(), model.as_ref().map(|m| m.as_str()));
+                assert_eq!(&a.value_stream, value_stream);
+                assert_eq!((a.all, a.dry_run), (*all, *dry_run));
+                assert_eq!(a.job.run_id.as_deref(), Some(id.as_str()));
+            }
+            (spec, other) => panic!("{spec:?} parsed as another command: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_refresh_must_select_exactly_one_target() {
+    let none = JobSpec::RefreshBenchmarks {
+        model: None,
+        value_stream: None,
+        all: false,
+        dry_run: false,
+    };
+    assert!(matches!(
+        none.validate(),
+        Err(OrchestratorError::InvalidRequest(_))
+    ));
+    let two = JobSpec::RefreshBenchmarks {
+        model: Some(model("jfk_delay")),
+        value_stream: None,
+        all: true,
+        dry_run: false,
+    };
+    assert!(two.validate().is_err());
+    // The CLI refuses the same combinations.
+    use clap::Parser;
+    for argv in [
+        vec!["driftdeck", "refresh-benchmarks"],
+        vec!["driftdeck", "refresh-benchmarks", "--model", "m", "--all"],
+    ] {
+        assert!(driftdeck::cli::Cli::try_parse_from(argv).is_err());
+    }
 }

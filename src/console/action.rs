@@ -11,7 +11,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::domain::{Role, RunAction};
+use crate::domain::{ModelId, Role};
+use crate::orchestrator::JobSpec;
 use crate::store::{AuditRecord, ResultsStore};
 
 use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
@@ -176,55 +177,46 @@ impl Action {
         }
     }
 
-    /// The orchestrator requests that carry the action out.
-    pub fn requests(&self, user: &str) -> Vec<JobRequest> {
-        let one = |action, model_id: &str, value_stream: &str, dates: Vec<NaiveDate>| JobRequest {
-            action,
-            model_id: model_id.to_string(),
-            value_stream: value_stream.to_string(),
-            dates,
-            range: None,
-            only_missing: false,
-            rerun_existing: Vec::new(),
+    /// The orchestrator requests (the jobs' own vocabulary, [`JobSpec`]) that carry the action
+    /// out: a rerun is one `run` job, a backfill one `backfill` job over its range (the job plans
+    /// its dates with the dry run's rules), a refresh one `refresh-benchmarks --model` job.
+    ///
+    /// # Errors
+    /// A model id read from the store that is not a valid id.
+    pub fn requests(&self, user: &str) -> Result<Vec<JobRequest>, String> {
+        let model = |id: &str| ModelId::new(id).map_err(|e| e.to_string());
+        let request = |spec| JobRequest {
+            spec,
             triggered_by: user.to_string(),
         };
-        match self {
-            Action::Rerun(t) => vec![one(
-                RunAction::Run,
-                &t.model_id,
-                &t.value_stream,
-                vec![t.date],
-            )],
+        let run = |t: &RunTarget| -> Result<JobRequest, String> {
+            Ok(request(JobSpec::Run {
+                model: model(&t.model_id)?,
+                date: Some(t.date),
+            }))
+        };
+        Ok(match self {
+            Action::Rerun(t) => vec![run(t)?],
             Action::Backfill {
                 model_id,
-                value_stream,
                 from,
                 to,
-                dates,
-                existing,
                 only_missing,
-            } => {
-                let mut request = one(RunAction::Backfill, model_id, value_stream, dates.clone());
-                request.range = Some((*from, *to));
-                request.only_missing = *only_missing;
-                if *only_missing {
-                    request.rerun_existing = dates
-                        .iter()
-                        .copied()
-                        .filter(|d| existing.contains(d))
-                        .collect();
-                }
-                vec![request]
-            }
-            Action::RerunFailed(targets) => targets
-                .iter()
-                .map(|t| one(RunAction::Run, &t.model_id, &t.value_stream, vec![t.date]))
-                .collect(),
-            Action::Refresh {
-                model_id,
-                value_stream,
-            } => vec![one(RunAction::Refresh, model_id, value_stream, Vec::new())],
-        }
+                ..
+            } => vec![request(JobSpec::Backfill {
+                model: model(model_id)?,
+                from: *from,
+                to: *to,
+                only_missing: *only_missing,
+            })],
+            Action::RerunFailed(targets) => targets.iter().map(run).collect::<Result<_, _>>()?,
+            Action::Refresh { model_id, .. } => vec![request(JobSpec::RefreshBenchmarks {
+                model: Some(model(model_id)?),
+                value_stream: None,
+                all: false,
+                dry_run: false,
+            })],
+        })
     }
 }
 
@@ -370,8 +362,12 @@ impl Dispatcher {
         if action.run_count() == 0 && !matches!(action, Action::Refresh { .. }) {
             return Outcome::Failed("nothing to run".into());
         }
+        let requests = match action.requests(&self.user) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(e),
+        };
         let mut tickets = Vec::new();
-        for request in action.requests(&self.user) {
+        for request in requests {
             match self.orchestrator.submit(&request, events.clone()) {
                 Ok(mut t) => tickets.append(&mut t),
                 Err(RunnerError::NotConfigured(m)) => return Outcome::NotConfigured(m),

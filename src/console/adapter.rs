@@ -1,18 +1,16 @@
 //! Adapter from the project's [`Orchestrator`] (local runner, later Kubernetes) to the small
-//! [`ConsoleOrchestrator`] interface the console dispatches to.
-//!
-//! - rerun → one `run --model M --date D` job;
-//! - backfill → one `backfill --from --to [--only-missing]` job, plus one `run` job per date
-//!   that has a result but whose last run failed (the dry run promised those too);
-//! - refresh → `refresh-benchmarks --model M`, only when `refresh_configured`;
-//! - job state changes (from every console and the scheduler) become [`JobEvent`]s.
+//! synchronous [`ConsoleOrchestrator`] interface the console's dispatcher calls from its
+//! blocking pool. Thin: requests are the orchestrator's own [`JobRequest`]s (built by
+//! [`super::action::Action::requests`]); the adapter only refuses a refresh while no refresh
+//! job is configured, submits, forwards job state changes (from every console and the
+//! scheduler) as the console's [`JobEvent`] messages, and forwards [`ConsoleOrchestrator::logs`].
+//! Backfill rules live in `jobs::backfill`.
 
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::domain::{ModelId, RunAction};
-use crate::orchestrator::{self as orch, JobSpec, JobState, Orchestrator};
+use crate::orchestrator::{JobSpec, JobState, LogOptions, LogRef, LogStream, Orchestrator};
 
 use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
 
@@ -81,53 +79,27 @@ impl OrchestratorAdapter {
         });
     }
 
-    fn specs(&self, request: &JobRequest) -> Result<Vec<JobSpec>, RunnerError> {
-        let model = ModelId::new(request.model_id.clone())
-            .map_err(|e| RunnerError::Invalid(e.to_string()))?;
-        Ok(match request.action {
-            RunAction::Run => request
-                .dates
-                .iter()
-                .map(|d| JobSpec::Run {
-                    model: model.clone(),
-                    date: Some(*d),
-                })
-                .collect(),
-            RunAction::Backfill => {
-                let (Some(from), Some(to)) =
-                    (request.range.map(|r| r.0), request.range.map(|r| r.1))
-                else {
-                    return Err(RunnerError::Invalid("backfill without a date range".into()));
-                };
-                let mut specs = vec![JobSpec::Backfill {
-                    model: model.clone(),
-                    from,
-                    to,
-                    only_missing: request.only_missing,
-                }];
-                if request.only_missing {
-                    specs.extend(request.rerun_existing.iter().map(|d| JobSpec::Run {
-                        model: model.clone(),
-                        date: Some(*d),
-                    }));
-                }
-                specs
-            }
-            RunAction::Refresh => {
-                if !self.refresh_configured {
-                    return Err(RunnerError::NotConfigured(
-                        super::action::REFRESH_NOT_CONFIGURED.into(),
-                    ));
-                }
-                vec![JobSpec::RefreshBenchmarks { model }]
-            }
-        })
+    /// The one rule the adapter keeps: a refresh needs a configured refresh job.
+    fn check(&self, request: &JobRequest) -> Result<(), RunnerError> {
+        if matches!(request.spec, JobSpec::RefreshBenchmarks { .. }) && !self.refresh_configured {
+            return Err(RunnerError::NotConfigured(
+                super::action::REFRESH_NOT_CONFIGURED.into(),
+            ));
+        }
+        request
+            .spec
+            .validate()
+            .map_err(|e| RunnerError::Invalid(e.to_string()))
     }
 }
 
 impl ConsoleOrchestrator for OrchestratorAdapter {
     fn kind(&self) -> &str {
         self.inner.kind()
+    }
+
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        self.inner.logs(log, options)
     }
 
     fn refresh_configured(&self) -> bool {
@@ -139,37 +111,24 @@ impl ConsoleOrchestrator for OrchestratorAdapter {
         request: &JobRequest,
         events: UnboundedSender<JobEvent>,
     ) -> Result<Vec<JobTicket>, RunnerError> {
-        let specs = self.specs(request)?;
+        self.check(request)?;
         self.ensure_forwarding(&events);
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| RunnerError::Unavailable("no tokio runtime".into()))?;
-        let mut tickets = Vec::new();
-        for spec in specs {
-            let date = match &spec {
-                JobSpec::Run { date, .. } => *date,
-                _ => None,
-            };
-            let job = orch::JobRequest {
-                spec,
-                triggered_by: request.triggered_by.clone(),
-            };
-            // Called from a blocking thread (the dispatcher runs on spawn_blocking).
-            match handle.block_on(self.inner.submit(job)) {
-                Ok(info) => tickets.push(JobTicket {
-                    job_id: info.id.to_string(),
-                    model_id: request.model_id.clone(),
-                    date,
-                    log_path: Some(info.log_path),
-                }),
-                Err(e) if tickets.is_empty() => {
-                    return Err(RunnerError::Unavailable(e.to_string()));
-                }
-                Err(e) => {
-                    tracing::warn!("job not started: {e}");
-                    break;
-                }
-            }
-        }
+        let date = match &request.spec {
+            JobSpec::Run { date, .. } => *date,
+            _ => None,
+        };
+        // Called from a blocking thread (the dispatcher runs on spawn_blocking).
+        let info = handle
+            .block_on(self.inner.submit(request.clone()))
+            .map_err(|e| RunnerError::Unavailable(e.to_string()))?;
+        let tickets = vec![JobTicket {
+            job_id: info.id.to_string(),
+            model_id: request.spec.target(),
+            date,
+            log: Some(info.log),
+        }];
         Ok(tickets)
     }
 }

@@ -326,25 +326,21 @@ impl ConsoleOrchestrator for FixtureOrchestrator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(request.clone());
-        let dates: Vec<Option<NaiveDate>> = if request.dates.is_empty() {
-            vec![None]
-        } else {
-            request.dates.iter().copied().map(Some).collect()
+        let date = match &request.spec {
+            crate::orchestrator::JobSpec::Run { date, .. } => *date,
+            _ => None,
         };
-        let tickets: Vec<JobTicket> = dates
-            .into_iter()
-            .map(|d| JobTicket {
-                job_id: format!(
-                    "{}-{}-{}",
-                    request.action.as_str(),
-                    request.model_id,
-                    d.map_or_else(|| "all".to_string(), |d| d.to_string())
-                ),
-                model_id: request.model_id.clone(),
-                date: d,
-                log_path: None,
-            })
-            .collect();
+        let tickets = vec![JobTicket {
+            job_id: format!(
+                "{}-{}-{}",
+                request.spec.kind(),
+                request.spec.target(),
+                date.map_or_else(|| "all".to_string(), |d| d.to_string())
+            ),
+            model_id: request.spec.target(),
+            date,
+            log: None,
+        }];
         if let Some(success) = self.auto_finish {
             for t in &tickets {
                 let _ = events.send(JobEvent::Started {

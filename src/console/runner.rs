@@ -7,34 +7,13 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
+
+use crate::orchestrator::{LogOptions, LogRef, LogStream, follow_file};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::domain::RunAction;
-
-/// One request to an orchestrator: run `action` for one model on each of `dates`.
-///
-/// A rerun has one date, a backfill several (possibly non-contiguous when only missing or failed
-/// dates are asked for), a benchmark refresh none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRequest {
-    /// run / backfill / refresh.
-    pub action: RunAction,
-    /// Model id.
-    pub model_id: String,
-    /// Value stream of the model.
-    pub value_stream: String,
-    /// Calculation dates that will run, ascending; empty for a refresh.
-    pub dates: Vec<NaiveDate>,
-    /// Backfill range `(from, to)` as asked (the job may skip dates inside it).
-    pub range: Option<(NaiveDate, NaiveDate)>,
-    /// Backfill: only dates without a result (plus `rerun_existing`).
-    pub only_missing: bool,
-    /// Backfill with `only_missing`: dates that have a result but whose last run failed, so
-    /// they run again although a result exists.
-    pub rerun_existing: Vec<NaiveDate>,
-    /// User name recorded as `triggered_by` in `PCI_CSI_RUNS`.
-    pub triggered_by: String,
-}
+/// The console submits the orchestrator's own [`JobRequest`] (one job vocabulary for console,
+/// `schedule` and CLI: a [`crate::orchestrator::JobSpec`] plus who asked).
+pub use crate::orchestrator::JobRequest;
 
 /// A job accepted by an orchestrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +24,8 @@ pub struct JobTicket {
     pub model_id: String,
     /// Calculation date, when the job is for one date.
     pub date: Option<NaiveDate>,
-    /// Where the job writes its log, when the orchestrator keeps a file.
-    pub log_path: Option<PathBuf>,
+    /// The job's log for [`ConsoleOrchestrator::logs`], when the orchestrator keeps one.
+    pub log: Option<LogRef>,
 }
 
 /// What a running job reports back to the console.
@@ -99,7 +78,7 @@ pub trait ConsoleOrchestrator: Send + Sync {
     /// "benchmark refresh is not configured".
     fn refresh_configured(&self) -> bool;
 
-    /// Starts the jobs of `request`; one ticket per job (per date for run/backfill).
+    /// Starts the job of `request`; one ticket per job the orchestrator started for it.
     ///
     /// # Errors
     /// [`RunnerError`] when nothing could be started.
@@ -108,6 +87,13 @@ pub trait ConsoleOrchestrator: Send + Sync {
         request: &JobRequest,
         events: UnboundedSender<JobEvent>,
     ) -> Result<Vec<JobTicket>, RunnerError>;
+
+    /// The lines of a job's or a stored run's log (see [`crate::orchestrator::Orchestrator::logs`]).
+    /// The default, for consoles without a real orchestrator (tests, no runner configured),
+    /// follows `log` as a file path.
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        follow_file(PathBuf::from(log.as_str()), options)
+    }
 }
 
 /// An orchestrator that runs nothing: the console's fallback when none is configured.

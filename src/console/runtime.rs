@@ -3,8 +3,7 @@
 //! only send messages and never touch UI state (README, Design §7, item 1).
 
 use std::collections::HashMap;
-use std::io::SeekFrom;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +11,6 @@ use chrono::Utc;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 
@@ -21,15 +19,15 @@ use crate::store::{ResultsStore, StoreError};
 use super::ConsoleContext;
 use super::action::Dispatcher;
 use super::app::{Detail, Effect, LogSource, Msg, Overview, TREND_POINTS, update};
+use super::logbuf::DEFAULT_LOG_CAPACITY;
 use super::runner::JobEvent;
 use super::view::view;
+use crate::orchestrator::{LogOptions, LogStream};
 
 /// Attempts shown in the runs pane per model.
 pub const RUNS_LIMIT: usize = 200;
-/// Largest chunk of a log file read at once (older bytes are skipped with a note).
-pub const LOG_CHUNK: u64 = 2 * 1024 * 1024;
-/// How often a tailed log file is polled.
-pub const LOG_POLL: Duration = Duration::from_millis(400);
+/// Most log lines forwarded to the UI loop in one message.
+pub const LOG_BATCH: usize = 1024;
 
 /// Queries everything the header and models table need, in two store calls whatever the
 /// number of models: [`ResultsStore::overview`] (latest result, worst characteristic and
@@ -89,18 +87,16 @@ pub struct Executor {
     tx: UnboundedSender<Msg>,
     job_tx: UnboundedSender<JobEvent>,
     tail: Option<JoinHandle<()>>,
-    log_root: PathBuf,
 }
 
 impl Executor {
-    /// An executor over the context's store and dispatcher; relative log paths resolve
-    /// against `log_root`.
+    /// An executor over the context's store and dispatcher; logs are read through the
+    /// dispatcher's orchestrator.
     pub fn new(
         store: Arc<dyn ResultsStore>,
         dispatcher: Arc<Dispatcher>,
         tx: UnboundedSender<Msg>,
         job_tx: UnboundedSender<JobEvent>,
-        log_root: PathBuf,
     ) -> Self {
         Self {
             store,
@@ -108,7 +104,6 @@ impl Executor {
             tx,
             job_tx,
             tail: None,
-            log_root,
         }
     }
 
@@ -151,17 +146,18 @@ impl Executor {
                     let _ = tx.send(Msg::Dispatched(report));
                 });
             }
-            Effect::TailLog { source, path } => {
+            Effect::TailLog { source, log } => {
                 if let Some(old) = self.tail.take() {
                     old.abort();
                 }
-                if let Some(path) = path {
-                    let path = if path.is_relative() {
-                        self.log_root.join(path)
-                    } else {
-                        path
+                if let Some(log) = log {
+                    let options = LogOptions {
+                        follow: true,
+                        tail: Some(DEFAULT_LOG_CAPACITY),
+                        since: None,
                     };
-                    self.tail = Some(tokio::spawn(tail_file(path, source, tx)));
+                    let stream = self.dispatcher.orchestrator.logs(&log, options);
+                    self.tail = Some(tokio::spawn(tail_log(stream, source, tx)));
                 }
             }
             Effect::SaveLog { path, text } => {
@@ -189,74 +185,30 @@ fn save(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
-/// Follows `path`, sending new complete lines; reports a missing file once and keeps waiting.
-async fn tail_file(path: PathBuf, source: LogSource, tx: UnboundedSender<Msg>) {
-    let mut offset: u64 = 0;
-    let mut partial: Vec<u8> = Vec::new();
-    let mut reported: Option<String> = None;
-    loop {
-        let step: Result<Vec<String>, String> = async {
-            let mut file = tokio::fs::File::open(&path)
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?;
-            let len = file
-                .metadata()
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?
-                .len();
-            let mut lines = Vec::new();
-            if len < offset {
-                offset = 0;
-                partial.clear();
-                lines.push("── log file was truncated; reading from the start ──".to_string());
-            }
-            if len - offset > LOG_CHUNK {
-                lines.push(format!(
-                    "── skipped {} bytes of older log ──",
-                    len - offset - LOG_CHUNK
-                ));
-                offset = len - LOG_CHUNK;
-                partial.clear();
-            }
-            file.seek(SeekFrom::Start(offset))
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?;
-            let mut buf = Vec::new();
-            let n = file
-                .take(len - offset)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(|e| format!("log {}: {e}", path.display()))?;
-            offset += n as u64;
-            partial.extend_from_slice(&buf);
-            while let Some(pos) = partial.iter().position(|b| *b == b'\n') {
-                let rest = partial.split_off(pos + 1);
-                let line = String::from_utf8_lossy(&partial[..pos])
-                    .trim_end_matches('\r')
-                    .to_string();
-                lines.push(line);
-                partial = rest;
-            }
-            Ok(lines)
-        }
-        .await;
-        match step {
-            Ok(lines) => {
-                reported = None;
-                if !lines.is_empty()
-                    && tx
-                        .send(Msg::LogLines {
-                            source: source.clone(),
-                            lines,
-                        })
-                        .is_err()
-                {
-                    return;
-                }
-            }
-            Err(message) => {
-                if reported.as_deref() != Some(message.as_str()) {
-                    reported = Some(message.clone());
+/// Forwards the lines of an orchestrator log stream to the UI loop in batches (whatever is ready
+/// at once); an error item is shown once until it changes. Dropping the task (abort) drops the
+/// stream, which stops the orchestrator's reading.
+async fn tail_log(stream: LogStream, source: LogSource, tx: UnboundedSender<Msg>) {
+    let mut chunks = stream.ready_chunks(LOG_BATCH);
+    while let Some(items) = chunks.next().await {
+        let mut lines = Vec::new();
+        for item in items {
+            match item {
+                Ok(line) => lines.push(line),
+                Err(e) => {
+                    if !lines.is_empty() {
+                        let batch = std::mem::take(&mut lines);
+                        if tx
+                            .send(Msg::LogLines {
+                                source: source.clone(),
+                                lines: batch,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    let message = format!("log: {e}");
                     if tx
                         .send(Msg::LogError {
                             source: source.clone(),
@@ -269,7 +221,16 @@ async fn tail_file(path: PathBuf, source: LogSource, tx: UnboundedSender<Msg>) {
                 }
             }
         }
-        tokio::time::sleep(LOG_POLL).await;
+        if !lines.is_empty()
+            && tx
+                .send(Msg::LogLines {
+                    source: source.clone(),
+                    lines,
+                })
+                .is_err()
+        {
+            return;
+        }
     }
 }
 
@@ -290,13 +251,7 @@ pub async fn run_loop(
         role: ctx.role,
         read_only: ctx.read_only,
     });
-    let mut exec = Executor::new(
-        Arc::clone(&ctx.store),
-        dispatcher,
-        tx.clone(),
-        job_tx,
-        ctx.workspace_root.clone(),
-    );
+    let mut exec = Executor::new(Arc::clone(&ctx.store), dispatcher, tx.clone(), job_tx);
     let refresh_every = ctx.refresh_every;
     let mut ctx = ctx;
     let health_check = ctx.health_check.take();

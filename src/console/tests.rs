@@ -250,7 +250,7 @@ fn moving_in_runs_tails_that_runs_log() {
                 run_id: "model_0002-2013-02-27".into(),
                 attempt: 1
             },
-            path: Some("logs/model_0002/2013-02-27.log".into()),
+            log: Some("logs/model_0002/2013-02-27.log".into()),
         }]
     );
 }
@@ -457,7 +457,7 @@ fn quit_asks_while_console_jobs_run() {
             job_id: "j1".into(),
             model_id: "model_0002".into(),
             date: None,
-            log_path: None,
+            log: None,
         },
     );
     assert!(press(&mut app, &e, key('q')).is_empty());
@@ -611,16 +611,13 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     let Outcome::Started(tickets) = &report.outcome else {
         panic!("{report:?}")
     };
-    assert_eq!(tickets.len(), 2);
+    // One backfill job over the range (the job plans its dates).
+    assert_eq!(tickets.len(), 1);
     let reqs = orch.received();
     assert_eq!(reqs.len(), 1);
     assert_eq!(
-        (
-            reqs[0].action,
-            reqs[0].dates.len(),
-            reqs[0].triggered_by.as_str()
-        ),
-        (RunAction::Backfill, 2, "alice")
+        (reqs[0].spec.kind(), reqs[0].triggered_by.as_str()),
+        (RunAction::Backfill, "alice")
     );
     assert!(matches!(rx.try_recv(), Ok(JobEvent::Started { .. })));
     // Refresh is admin-only: denied for an operator.
@@ -632,7 +629,7 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     assert!(matches!(report.outcome, Outcome::Denied(_)));
     let audit = store.audit_entries();
     assert_eq!(audit.len(), 2);
-    assert_eq!(audit[0].outcome, "started 2 job(s)");
+    assert_eq!(audit[0].outcome, "started 1 job(s)");
     assert_eq!(audit[0].target, "m1 2013-02-01..2013-02-03");
     assert!(audit[1].outcome.contains("needs the admin role"));
 }
@@ -685,7 +682,7 @@ fn dispatched_report_updates_status_jobs_and_log() {
         job_id: "run-model_0002-2013-02-28".into(),
         model_id: "model_0002".into(),
         date: Some(date("2013-02-28")),
-        log_path: None,
+        log: None,
     };
     let fx = update(
         &mut app,
@@ -775,7 +772,7 @@ fn role_flag_cannot_exceed_configured_role() {
 }
 
 #[test]
-fn backfill_request_carries_range_and_failed_existing_dates() {
+fn backfill_request_is_one_backfill_job_over_the_range() {
     let action = Action::Backfill {
         model_id: "m".into(),
         value_stream: "vs".into(),
@@ -785,14 +782,25 @@ fn backfill_request_carries_range_and_failed_existing_dates() {
         existing: vec![date("2013-02-26"), date("2013-02-27"), date("2013-02-28")],
         only_missing: true,
     };
-    let reqs = action.requests("alice");
+    let reqs = action.requests("alice").expect("valid model id");
     assert_eq!(reqs.len(), 1);
     assert_eq!(
-        reqs[0].range,
-        Some((date("2013-02-26"), date("2013-03-02")))
+        reqs[0].spec,
+        crate::orchestrator::JobSpec::Backfill {
+            model: crate::domain::ModelId::new("m").expect("id"),
+            from: date("2013-02-26"),
+            to: date("2013-03-02"),
+            only_missing: true,
+        }
     );
-    assert!(reqs[0].only_missing);
-    assert_eq!(reqs[0].rerun_existing, vec![date("2013-02-28")]);
+    assert_eq!(reqs[0].triggered_by, "alice");
+    // A hostile model id from the store is refused, not passed to a job.
+    let bad = Action::Rerun(super::action::RunTarget {
+        model_id: "../x; rm".into(),
+        value_stream: "vs".into(),
+        date: date("2013-02-26"),
+    });
+    assert!(bad.requests("alice").is_err());
 }
 
 #[test]
@@ -803,7 +811,7 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
         job_id: "run-model_0002-2013-02-28".into(),
         model_id: "model_0002".into(),
         date: Some(date("2013-02-28")),
-        log_path: Some("logs/run-model_0002-2013-02-28.log".into()),
+        log: Some("logs/run-model_0002-2013-02-28.log".into()),
     };
     let job = LogSource::Job(ticket.job_id.clone());
     let fx = update(
@@ -816,7 +824,7 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
     );
     assert!(fx.contains(&Effect::TailLog {
         source: job.clone(),
-        path: ticket.log_path.clone(),
+        log: ticket.log.clone(),
     }));
     // The overview and detail reloads (start, finish, refresh ticks) keep the job's log.
     settle(&mut app, &e.store, fx);

@@ -8,7 +8,7 @@ use super::JobError;
 use crate::domain::BinStat;
 use crate::engine::column::Column;
 use crate::engine::{self, Binning, ColumnSpec, EngineOptions, Kind};
-use crate::sources::{ColumnRequest, KindHint, read_table};
+use crate::sources::{ColumnRequest, KindHint, column_names, read_table};
 use crate::store::ColumnRole;
 
 /// Which columns to compare and how.
@@ -89,36 +89,24 @@ pub fn compare_files(
             KindHint::Infer
         }
     };
-    let bench_requests: Option<Vec<ColumnRequest>> = if options.columns.is_empty() {
-        None
-    } else {
-        Some(
-            options
-                .columns
-                .iter()
-                .map(|n| ColumnRequest {
-                    name: n.clone(),
-                    kind: hint(n),
-                })
-                .collect(),
-        )
-    };
-    let mut bench = read_table(benchmark, bench_requests.as_deref())?;
-    if bench_requests.is_none() {
-        // Re-read forced kinds only where the user asked for them.
-        let forced: Vec<ColumnRequest> = bench
-            .names
-            .iter()
+    // The columns to read: the chosen ones, else every header column that is not excluded, so
+    // excluded columns are never parsed and forced kinds need no second read.
+    let names = if options.columns.is_empty() {
+        column_names(benchmark)?
+            .into_iter()
             .filter(|n| !options.exclude.contains(n))
-            .map(|n| ColumnRequest {
-                name: n.clone(),
-                kind: hint(n),
-            })
-            .collect();
-        if forced.iter().any(|r| r.kind != KindHint::Infer) {
-            bench = read_table(benchmark, Some(&forced))?;
-        }
-    }
+            .collect()
+    } else {
+        options.columns.clone()
+    };
+    let bench_requests: Vec<ColumnRequest> = names
+        .iter()
+        .map(|n| ColumnRequest {
+            name: n.clone(),
+            kind: hint(n),
+        })
+        .collect();
+    let bench = read_table(benchmark, Some(&bench_requests))?;
     let specs: Vec<ColumnSpec> = bench
         .names
         .iter()
@@ -135,14 +123,18 @@ pub fn compare_files(
         })
         .collect();
     let current_requests: Vec<ColumnRequest> = ColumnRequest::for_specs(&specs);
-    let curr = read_table(current, Some(&current_requests))?;
     let opts = EngineOptions { eps: options.eps };
     let engine_err = |source| JobError::Adhoc {
         benchmark: benchmark.to_path_buf(),
         current: current.to_path_buf(),
         source,
     };
+    // No checksum: an ad-hoc comparison stores no profile version. The benchmark table is
+    // dropped once its profile is built, before the current file is read (peak memory = one
+    // table, not two).
     let profile = engine::build_profile(&bench, &specs, &opts, "").map_err(engine_err)?;
+    drop(bench);
+    let curr = read_table(current, Some(&current_requests))?;
     let evaluation = engine::evaluate(&profile, &curr).map_err(engine_err)?;
     let columns = evaluation
         .columns

@@ -1,14 +1,97 @@
 //! Backfill: runs for a range of calculation dates over one or more models, with bounded
-//! concurrency. Idempotent: results are upserted, and `only_missing` skips dates already stored.
+//! concurrency. Idempotent: results are upserted, and `only_missing` runs only the dates without
+//! a result or whose newest attempt failed.
+//!
+//! [`plan_dates`] holds the planning rules (which dates exist, only-missing/failed vs all, range
+//! bounds) for every caller: the CLI's `backfill`, the console's dry run and the jobs the console
+//! asks the orchestrator for.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDate;
 
 use super::run::{RunOutcome, RunRequest, run_model};
 use super::{JobContext, JobError, ModelJob};
-use crate::domain::{RunAction, date_range};
+use crate::domain::{RunAction, RunStatus, date_range};
+
+/// Longest backfill range accepted, in days (ten years).
+pub const MAX_BACKFILL_DAYS: i64 = 3_660;
+
+/// Which dates of one model's backfill range run, and which already have a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatePlan {
+    /// Dates that will run, ascending.
+    pub dates: Vec<NaiveDate>,
+    /// Dates of the range that already have a stored result, ascending.
+    pub existing: Vec<NaiveDate>,
+    /// Dates that have a result but run again because their newest attempt failed
+    /// (`only_missing` only), ascending.
+    pub failed: Vec<NaiveDate>,
+}
+
+/// Plans one model's backfill of `from..=to`: every date, or with `only_missing` the dates
+/// without a stored result plus those whose newest attempt failed. `stored` are the dates with a
+/// result; `newest_status` the status of each date's newest attempt (dates absent: unknown).
+///
+/// # Errors
+/// [`JobError::Other`] when `from > to` or the range is longer than [`MAX_BACKFILL_DAYS`].
+pub fn plan_dates(
+    from: NaiveDate,
+    to: NaiveDate,
+    only_missing: bool,
+    stored: &BTreeSet<NaiveDate>,
+    newest_status: &HashMap<NaiveDate, RunStatus>,
+) -> Result<DatePlan, JobError> {
+    if from > to {
+        return Err(JobError::Other(format!(
+            "backfill range {from}..{to}: start is after end"
+        )));
+    }
+    let days = (to - from).num_days() + 1;
+    if days > MAX_BACKFILL_DAYS {
+        return Err(JobError::Other(format!(
+            "range of {days} days is longer than {MAX_BACKFILL_DAYS}"
+        )));
+    }
+    let range = date_range(from, to)?;
+    let failed_last = |d: &NaiveDate| newest_status.get(d) == Some(&RunStatus::Failed);
+    let existing: Vec<NaiveDate> = range
+        .iter()
+        .copied()
+        .filter(|d| stored.contains(d))
+        .collect();
+    let failed: Vec<NaiveDate> = if only_missing {
+        existing.iter().copied().filter(failed_last).collect()
+    } else {
+        Vec::new()
+    };
+    let dates = if only_missing {
+        range
+            .into_iter()
+            .filter(|d| !stored.contains(d) || failed_last(d))
+            .collect()
+    } else {
+        range
+    };
+    Ok(DatePlan {
+        dates,
+        existing,
+        failed,
+    })
+}
+
+/// The status of each date's newest attempt among `runs` (newest first, as the store returns
+/// them).
+pub fn newest_status_by_date<'a>(
+    runs: impl IntoIterator<Item = &'a crate::store::RunRecord>,
+) -> HashMap<NaiveDate, RunStatus> {
+    let mut out = HashMap::new();
+    for run in runs {
+        out.entry(run.calculation_date).or_insert(run.status);
+    }
+    out
+}
 
 /// One planned run of a backfill.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +102,12 @@ pub struct PlannedRun {
     pub date: NaiveDate,
     /// A result already exists for this (model, date).
     pub exists: bool,
+    /// It runs under `only_missing` ([`plan_dates`]: no result, or the newest attempt failed).
+    pub runs_when_only_missing: bool,
 }
 
-/// The dry run of a backfill: every (model, date) with whether a result exists.
+/// The dry run of a backfill: every (model, date) with whether a result exists and whether it
+/// runs under `only_missing` (rules of [`plan_dates`]). One store call for all models.
 ///
 /// # Errors
 /// An invalid range or a store failure.
@@ -31,25 +117,43 @@ pub fn plan(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<PlannedRun>, JobError> {
-    let dates = date_range(from, to)?;
-    // One store call for every model of the plan (not one per model).
+    // One store call for every model of the plan (not one per model): which dates have a
+    // result and the status of each date's newest attempt.
     let ids: Vec<String> = models
         .iter()
         .map(|m| m.model_id.as_str().to_string())
         .collect();
-    let existing: HashSet<(String, NaiveDate)> = ctx
-        .store
-        .date_status(&ids, from, to)?
-        .into_iter()
-        .filter(|s| s.has_result)
-        .map(|s| (s.model_id, s.calculation_date))
-        .collect();
-    let mut out = Vec::with_capacity(dates.len() * models.len());
+    let mut stored: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
+    let mut newest: HashMap<String, HashMap<NaiveDate, RunStatus>> = HashMap::new();
+    for row in ctx.store.date_status(&ids, from, to)? {
+        if row.has_result {
+            stored
+                .entry(row.model_id.clone())
+                .or_default()
+                .insert(row.calculation_date);
+        }
+        if let Some(status) = row.run_status {
+            newest
+                .entry(row.model_id)
+                .or_default()
+                .insert(row.calculation_date, status);
+        }
+    }
+    let (no_dates, no_status) = (BTreeSet::new(), HashMap::new());
+    let mut out = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        out.extend(dates.iter().map(|&date| PlannedRun {
+        let stored = stored.get(id).unwrap_or(&no_dates);
+        let newest = newest.get(id).unwrap_or(&no_status);
+        let all = plan_dates(from, to, false, stored, newest)?;
+        let missing: HashSet<NaiveDate> = plan_dates(from, to, true, stored, newest)?
+            .dates
+            .into_iter()
+            .collect();
+        out.extend(all.dates.into_iter().map(|date| PlannedRun {
             model: i,
             date,
-            exists: existing.contains(&(id.clone(), date)),
+            exists: stored.contains(&date),
+            runs_when_only_missing: missing.contains(&date),
         }));
     }
     Ok(out)
@@ -75,7 +179,7 @@ pub struct BackfillOptions {
     pub from: NaiveDate,
     /// Last date (included).
     pub to: NaiveDate,
-    /// Skip dates that already have a result.
+    /// Run only dates without a result or whose newest attempt failed ([`plan_dates`]).
     pub only_missing: bool,
     /// Runs at once (≥ 1).
     pub concurrency: usize,
@@ -104,7 +208,7 @@ pub fn backfill(
     let total_planned = planned.len();
     let todo: Vec<&PlannedRun> = planned
         .iter()
-        .filter(|p| !(options.only_missing && p.exists))
+        .filter(|p| !options.only_missing || p.runs_when_only_missing)
         .collect();
     let total = todo.len();
     let done = AtomicUsize::new(0);
@@ -146,4 +250,53 @@ pub fn backfill(
         }
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2013, 2, day).expect("date")
+    }
+
+    #[test]
+    fn only_missing_runs_missing_and_failed_dates_all_runs_every_date() {
+        let stored: BTreeSet<NaiveDate> = [d(1), d(2), d(4)].into_iter().collect();
+        // 2013-02-02: newest attempt failed (an older result stays); 02-04: newest succeeded
+        // after an older failure; 02-03: failed and no result.
+        let newest: HashMap<NaiveDate, RunStatus> = [
+            (d(2), RunStatus::Failed),
+            (d(3), RunStatus::Failed),
+            (d(4), RunStatus::Succeeded),
+        ]
+        .into_iter()
+        .collect();
+        let plan = plan_dates(d(1), d(5), true, &stored, &newest).expect("plan");
+        assert_eq!(plan.dates, [d(2), d(3), d(5)]);
+        assert_eq!(plan.existing, [d(1), d(2), d(4)]);
+        assert_eq!(plan.failed, [d(2)]);
+        let all = plan_dates(d(1), d(5), false, &stored, &newest).expect("plan");
+        assert_eq!(all.dates, [d(1), d(2), d(3), d(4), d(5)]);
+        assert!(all.failed.is_empty());
+    }
+
+    #[test]
+    fn range_bounds_are_enforced() {
+        let none = BTreeSet::new();
+        let no = HashMap::new();
+        assert!(plan_dates(d(2), d(1), false, &none, &no).is_err());
+        let from = d(1);
+        let longest = from + chrono::Days::new(MAX_BACKFILL_DAYS as u64 - 1);
+        assert_eq!(
+            plan_dates(from, longest, false, &none, &no)
+                .expect("longest range")
+                .dates
+                .len(),
+            MAX_BACKFILL_DAYS as usize
+        );
+        let err = plan_dates(from, longest + chrono::Days::new(1), false, &none, &no)
+            .expect_err("too long");
+        assert!(err.to_string().contains("longer than"), "{err}");
+    }
 }

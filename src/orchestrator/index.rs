@@ -57,9 +57,9 @@ pub(crate) fn append(path: &Path, event: &IndexEvent) -> Result<(), Orchestrator
     file.write_all(&line).map_err(io)
 }
 
-/// Reads the index and folds it into the last known snapshot of every job, in file order of
-/// submission. A missing file is an empty index.
-pub(crate) fn load(path: &Path) -> Result<Vec<JobInfo>, OrchestratorError> {
+/// Reads the index and folds it into the last known snapshot of every job with the pid of its
+/// process (when it started), in file order of submission. A missing file is an empty index.
+pub(crate) fn load(path: &Path) -> Result<Vec<(JobInfo, Option<u32>)>, OrchestratorError> {
     let text = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -71,7 +71,7 @@ pub(crate) fn load(path: &Path) -> Result<Vec<JobInfo>, OrchestratorError> {
         }
     };
     let mut order: Vec<JobId> = Vec::new();
-    let mut jobs: HashMap<JobId, JobInfo> = HashMap::new();
+    let mut jobs: HashMap<JobId, (JobInfo, Option<u32>)> = HashMap::new();
     for (n, line) in text.split(|b| *b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -89,33 +89,35 @@ pub(crate) fn load(path: &Path) -> Result<Vec<JobInfo>, OrchestratorError> {
                 spec,
                 triggered_by,
                 at,
-                log_path,
+                log_path: _,
             } => {
                 if !jobs.contains_key(&id) {
                     order.push(id.clone());
                 }
                 jobs.insert(
                     id.clone(),
-                    JobInfo {
-                        id,
-                        spec,
-                        triggered_by,
-                        state: JobState::Queued,
-                        submitted_at: at,
-                        started_at: None,
-                        finished_at: None,
-                        exit_code: None,
-                        pid: None,
-                        log_path,
-                        note: None,
-                    },
+                    (
+                        JobInfo {
+                            log: super::local::log_ref(&id),
+                            id,
+                            spec,
+                            triggered_by,
+                            state: JobState::Queued,
+                            submitted_at: at,
+                            started_at: None,
+                            finished_at: None,
+                            exit_code: None,
+                            note: None,
+                        },
+                        None,
+                    ),
                 );
             }
             IndexEvent::Started { id, at, pid } => {
-                if let Some(job) = jobs.get_mut(&id) {
+                if let Some((job, job_pid)) = jobs.get_mut(&id) {
                     job.state = JobState::Running;
                     job.started_at = Some(at);
-                    job.pid = Some(pid);
+                    *job_pid = Some(pid);
                 }
             }
             IndexEvent::Finished {
@@ -125,7 +127,7 @@ pub(crate) fn load(path: &Path) -> Result<Vec<JobInfo>, OrchestratorError> {
                 exit_code,
                 note,
             } => {
-                if let Some(job) = jobs.get_mut(&id) {
+                if let Some((job, _)) = jobs.get_mut(&id) {
                     job.state = state;
                     job.finished_at = Some(at);
                     job.exit_code = exit_code;

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, broadcast, watch};
@@ -29,7 +30,8 @@ use tokio::sync::{Semaphore, broadcast, watch};
 use super::index::{self, IndexEvent};
 use super::process::{job_alive, marker, terminate_group};
 use super::{
-    JobEvent, JobId, JobInfo, JobRequest, JobSpec, JobState, Orchestrator, OrchestratorError,
+    JobEvent, JobId, JobInfo, JobRequest, JobSpec, JobState, LogOptions, LogRef, LogStream,
+    Orchestrator, OrchestratorError,
 };
 
 /// The wrapper run as `/bin/sh -c WRAPPER <marker> <exit file> <program> <args>...`: runs the
@@ -42,8 +44,17 @@ pub const INDEX_FILE: &str = "jobs.jsonl";
 /// Capacity of the [`JobEvent`] broadcast channel.
 const EVENT_CAPACITY: usize = 1024;
 
-/// Environment variable through which a job learns the path of its own log file.
+/// Environment variable through which a job learns the [`LogRef`] of its own log
+/// (`local:<job id>`), which it records in `PCI_CSI_RUNS.log_path`.
 pub const JOB_LOG_ENV: &str = "DRIFTDECK_JOB_LOG";
+
+/// Scheme of the local runner's log references: `local:<job id>`.
+pub const LOG_REF_SCHEME: &str = "local:";
+
+/// The log reference of a local job: `local:<job id>`.
+pub fn log_ref(id: &JobId) -> LogRef {
+    LogRef::new(format!("{LOG_REF_SCHEME}{id}"))
+}
 
 /// Settings of a [`LocalRunner`] (from `[orchestrator]` in `driftdeck.toml`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +135,8 @@ struct Entry {
     cancel_requested: bool,
     /// Running process started by an earlier console, polled for exit.
     adopted: bool,
+    /// Process id of the job's wrapper (also its process group id), once started.
+    pid: Option<u32>,
 }
 
 struct Inner {
@@ -140,6 +153,36 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> OrchestratorError {
     OrchestratorError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
+    }
+}
+
+/// `text` as a job id part: lowercase, characters outside `[a-z0-9._-]` as `_`, at most 64.
+fn id_part(text: &str) -> String {
+    text.chars()
+        .take(64)
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// True for `word:rest` references of other backends (`k8s:ns/pod`); a Windows drive letter
+/// or a path with a `:` after a `/` is not a scheme.
+fn has_scheme(text: &str) -> bool {
+    match text.split_once(':') {
+        Some((scheme, _)) => {
+            scheme.len() > 1
+                && !scheme.contains('/')
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        }
+        None => false,
     }
 }
 
@@ -170,10 +213,10 @@ impl LocalRunner {
         let mut to_finish = Vec::new();
         {
             let mut jobs = inner.lock();
-            for info in loaded {
+            for (info, pid) in loaded {
                 let id = info.id.clone();
                 let mut adopted = false;
-                match (info.state, info.pid) {
+                match (info.state, pid) {
                     (JobState::Queued, _) => to_finish.push((
                         id.clone(),
                         JobState::Cancelled,
@@ -198,6 +241,7 @@ impl LocalRunner {
                         cancel: None,
                         cancel_requested: false,
                         adopted,
+                        pid,
                     },
                 );
             }
@@ -216,6 +260,17 @@ impl LocalRunner {
     /// The settings in force.
     pub fn config(&self) -> &LocalRunnerConfig {
         &self.inner.config
+    }
+
+    /// Local detail: the log file of job `id` (`<log_dir>/<id>.log`), whether or not it exists.
+    pub fn log_file(&self, id: &JobId) -> PathBuf {
+        self.inner.log_path(id)
+    }
+
+    /// Local detail: the process id (= process group id) of job `id`'s wrapper once it started
+    /// (kept after it ended); `None` for an unknown or never started job.
+    pub fn pid(&self, id: &JobId) -> Option<u32> {
+        self.inner.lock().get(id).and_then(|e| e.pid)
     }
 
     /// Path of the job index (`<log_dir>/jobs.jsonl`).
@@ -334,7 +389,7 @@ impl Inner {
         JobId::new(format!(
             "{}-{}-{}-{}-{}",
             spec.kind().as_str(),
-            spec.model(),
+            id_part(&spec.target()),
             dates,
             now.format("%Y%m%dt%H%M%S%3f"),
             seq
@@ -364,7 +419,7 @@ impl Inner {
             log,
             "# driftdeck job {id}: {} {} submitted {} by {}",
             request.spec.kind(),
-            request.spec.model(),
+            request.spec.target(),
             now.to_rfc3339(),
             request.triggered_by
         )
@@ -378,8 +433,7 @@ impl Inner {
             started_at: None,
             finished_at: None,
             exit_code: None,
-            pid: None,
-            log_path: log_path.clone(),
+            log: log_ref(&id),
             note: None,
         };
         index::append(
@@ -400,6 +454,7 @@ impl Inner {
                 cancel: Some(cancel_tx),
                 cancel_requested: false,
                 adopted: false,
+                pid: None,
             },
         );
         self.broadcast(info.clone());
@@ -419,7 +474,7 @@ impl Inner {
         if let Some(tx) = &entry.cancel {
             let _ = tx.send(true);
         } else if entry.adopted
-            && let Some(pid) = entry.info.pid
+            && let Some(pid) = entry.pid
             && job_alive(pid, &marker(id.as_str()))
             && let Err(e) = terminate_group(pid)
         {
@@ -437,7 +492,7 @@ impl Inner {
             };
             entry.info.state = JobState::Running;
             entry.info.started_at = Some(at);
-            entry.info.pid = Some(pid);
+            entry.pid = Some(pid);
             entry.info.clone()
         };
         self.append_index(&IndexEvent::Started {
@@ -446,6 +501,28 @@ impl Inner {
             pid,
         });
         self.broadcast(info);
+    }
+
+    /// The file behind a log reference: `local:<job id>` is `<log_dir>/<id>.log`; a plain path
+    /// (recorded by versions before log references) is read as is, relative paths against the
+    /// log directory.
+    fn resolve_log(&self, log: &LogRef) -> Result<PathBuf, OrchestratorError> {
+        let text = log.as_str();
+        if let Some(id) = text.strip_prefix(LOG_REF_SCHEME) {
+            let id = JobId::new(id).map_err(|_| {
+                OrchestratorError::InvalidRequest(format!(
+                    "log reference {text:?}: not a local job id"
+                ))
+            })?;
+            return Ok(self.log_path(&id));
+        }
+        if text.is_empty() || text.len() > 4096 || text.contains('\0') || has_scheme(text) {
+            return Err(OrchestratorError::InvalidRequest(format!(
+                "log reference {:?} is not one of the local runner's (local:<job id> or a file path)",
+                text.chars().take(200).collect::<String>()
+            )));
+        }
+        Ok(self.config.log_dir.join(text))
     }
 
     fn job_of(&self, id: &JobId) -> Option<(JobInfo, bool)> {
@@ -492,12 +569,10 @@ async fn run_job(inner: Arc<Inner>, id: JobId, mut cancel_rx: watch::Receiver<bo
     let fail = |note: String| {
         inner.finish(&id, JobState::Failed, None, Utc::now(), Some(note));
     };
-    let log = match std::fs::OpenOptions::new()
-        .append(true)
-        .open(&info.log_path)
-    {
+    let log_path = inner.log_path(&id);
+    let log = match std::fs::OpenOptions::new().append(true).open(&log_path) {
         Ok(f) => f,
-        Err(e) => return fail(format!("cannot open log {}: {e}", info.log_path.display())),
+        Err(e) => return fail(format!("cannot open log {}: {e}", log_path.display())),
     };
     let cfg = &inner.config;
     let mut args: Vec<OsString> = cfg.program_args.clone();
@@ -520,11 +595,11 @@ async fn run_job(inner: Arc<Inner>, id: JobId, mut cancel_rx: watch::Receiver<bo
         shown.join(" ")
     );
     if let Err(e) = (&log).write_all(header.as_bytes()) {
-        return fail(format!("cannot write log {}: {e}", info.log_path.display()));
+        return fail(format!("cannot write log {}: {e}", log_path.display()));
     }
     let stdout = match log.try_clone() {
         Ok(f) => f,
-        Err(e) => return fail(format!("cannot share log {}: {e}", info.log_path.display())),
+        Err(e) => return fail(format!("cannot share log {}: {e}", log_path.display())),
     };
     let mut cmd = tokio::process::Command::new("/bin/sh");
     cmd.arg("-c")
@@ -536,8 +611,9 @@ async fn run_job(inner: Arc<Inner>, id: JobId, mut cancel_rx: watch::Receiver<bo
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(log))
-        // The job records this path in PCI_CSI_RUNS, so the console finds the log of any run.
-        .env(JOB_LOG_ENV, &info.log_path)
+        // The job records this reference in PCI_CSI_RUNS, so the console finds the log of
+        // any run through `Orchestrator::logs`.
+        .env(JOB_LOG_ENV, info.log.as_str())
         // Own process group: the terminal's hangup and Ctrl-C do not reach the job, and a
         // cancel signals the job with every child it started.
         .process_group(0)
@@ -602,11 +678,7 @@ async fn poll_adopted(inner: Weak<Inner>, interval: Duration) {
             .lock()
             .values()
             .filter(|e| e.adopted)
-            .filter_map(|e| {
-                e.info
-                    .pid
-                    .map(|p| (e.info.id.clone(), p, e.cancel_requested))
-            })
+            .filter_map(|e| e.pid.map(|p| (e.info.id.clone(), p, e.cancel_requested)))
             .collect();
         if adopted.is_empty() {
             return;
@@ -651,8 +723,11 @@ impl Orchestrator for LocalRunner {
         })
     }
 
-    fn log_path(&self, id: &JobId) -> Option<PathBuf> {
-        self.inner.job_of(id).map(|(info, _)| info.log_path)
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        match self.inner.resolve_log(log) {
+            Ok(path) => super::log_tail::follow_file(path, options),
+            Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
+        }
     }
 
     fn cancel(&self, id: JobId) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>> {

@@ -1,13 +1,29 @@
 //! Tail of a job log: the last N lines of a file, then every appended line, in a bounded ring
 //! buffer with a counter of lines dropped from its front (the console's log pane, README, Design §7).
 //!
-//! Synchronous and non-blocking beyond one read: the console calls [`LogTail::poll`] from a
-//! task on a timer and sends the new lines to the UI loop.
+//! [`LogTail`] is synchronous and non-blocking beyond one read. [`follow_file`] wraps it into
+//! the [`LogStream`] the local runner's [`crate::orchestrator::Orchestrator::logs`] returns: the
+//! one log tailer of the project (the console reads logs only through the orchestrator).
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::{LogOptions, LogStream, OrchestratorError};
+
+/// How often a followed log file is checked for appended lines.
+pub const FOLLOW_POLL: Duration = Duration::from_millis(250);
+
+/// Lines kept between two reads of a followed file; more appended at once are counted as
+/// skipped (a notice line says how many).
+const FOLLOW_CAPACITY: usize = 10_000;
+
+/// Default number of last lines when [`LogOptions::tail`] is `None`.
+pub const DEFAULT_TAIL: usize = 5_000;
 
 /// Longest line kept, in bytes; longer lines are cut there and marked with `…`.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
@@ -159,6 +175,102 @@ impl LogTail {
     /// The followed file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// The lines of the log file at `path` as a stream: its last `options.tail` lines (default
+/// [`DEFAULT_TAIL`]), then, with `options.follow`, every appended line until the stream is
+/// dropped. Local files carry no per-line timestamps: `options.since` is not applied here.
+///
+/// Reads happen on tokio's blocking pool every [`FOLLOW_POLL`]; a bounded channel of 64 batches
+/// holds lines the reader has not taken yet. Must be called inside a tokio runtime (else the
+/// stream yields one [`OrchestratorError::NoRuntime`]).
+///
+/// Errors are items, not the end: a missing file yields one [`OrchestratorError::Io`] and the
+/// stream keeps waiting for it (a queued job has not written its log yet); the same error is
+/// not repeated until it changes.
+pub fn follow_file(path: PathBuf, options: LogOptions) -> LogStream {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return futures::stream::once(async { Err(OrchestratorError::NoRuntime) }).boxed();
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Result<String, OrchestratorError>>>(64);
+    let last_n = options.tail.unwrap_or(DEFAULT_TAIL);
+    runtime.spawn(async move {
+        let mut tail: Option<LogTail> = None;
+        let mut reported: Option<String> = None;
+        let mut skipped_seen = 0u64;
+        loop {
+            let path_c = path.clone();
+            let step = tokio::task::spawn_blocking(move || {
+                let mut items = Vec::new();
+                let mut t = match tail {
+                    Some(t) => t,
+                    None => match std::fs::metadata(&path_c) {
+                        Err(e) => {
+                            return (None, vec![Err(io_error(&path_c, &e))]);
+                        }
+                        Ok(_) => match LogTail::open(&path_c, last_n, FOLLOW_CAPACITY) {
+                            Ok(t) => t,
+                            Err(e) => return (None, vec![Err(io_error(&path_c, &e))]),
+                        },
+                    },
+                };
+                if let Err(e) = t.poll() {
+                    items.push(Err(io_error(&path_c, &e)));
+                }
+                items.extend(t.take_new().into_iter().map(Ok));
+                (Some(t), items)
+            })
+            .await;
+            let Ok((next, mut items)) = step else {
+                return;
+            };
+            tail = next;
+            if let Some(t) = &tail
+                && t.dropped() > skipped_seen
+            {
+                let n = t.dropped() - skipped_seen;
+                skipped_seen = t.dropped();
+                items.insert(0, Ok(format!("── skipped {n} older log lines ──")));
+            }
+            // Report an error once until it changes.
+            items.retain(|item| match item {
+                Err(e) => {
+                    let text = e.to_string();
+                    let fresh = reported.as_deref() != Some(text.as_str());
+                    reported = Some(text);
+                    fresh
+                }
+                Ok(_) => {
+                    reported = None;
+                    true
+                }
+            });
+            if !items.is_empty() && tx.send(items).await.is_err() {
+                return;
+            }
+            if !options.follow {
+                return;
+            }
+            if tx.is_closed() {
+                return;
+            }
+            tokio::time::sleep(FOLLOW_POLL).await;
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|batch| (futures::stream::iter(batch), rx))
+    })
+    .flatten()
+    .boxed()
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> OrchestratorError {
+    OrchestratorError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
     }
 }
 

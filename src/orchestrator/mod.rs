@@ -6,8 +6,9 @@
 //! console that started them. A Kubernetes implementation (Jobs from the model's CronJob) plugs
 //! in behind the same trait.
 //!
-//! [`log_tail::LogTail`] reads the last lines of a job log and follows appended lines into a
-//! bounded ring buffer (for the console's log pane).
+//! Logs are a stream ([`Orchestrator::logs`]) addressed by an opaque [`LogRef`] that jobs
+//! record in the store: the local runner follows its log file ([`log_tail::follow_file`]), a
+//! Kubernetes runner streams pod logs. Process ids and file paths are local-runner details.
 
 mod index;
 pub mod local;
@@ -15,17 +16,17 @@ pub mod log_tail;
 mod process;
 
 use std::fmt;
-use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::domain::ModelId;
+use crate::domain::{ModelId, RunAction};
 
 pub use local::{LocalRunner, LocalRunnerConfig};
-pub use log_tail::LogTail;
+pub use log_tail::{LogTail, follow_file};
 
 /// Errors of an orchestrator.
 #[derive(Debug, thiserror::Error)]
@@ -109,36 +110,8 @@ impl fmt::Display for JobId {
     }
 }
 
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobKind {
-    /// `driftdeck run`: one model, one calculation date.
-    Run,
-    /// `driftdeck backfill`: one model, a date range.
-    Backfill,
-    /// `driftdeck refresh-benchmarks`: replace a model's benchmark.
-    RefreshBenchmarks,
-}
-
-impl JobKind {
-    /// Short name used in job ids and tables: `run`, `backfill`, `refresh`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Run => "run",
-            JobKind::Backfill => "backfill",
-            JobKind::RefreshBenchmarks => "refresh",
-        }
-    }
-}
-
-impl fmt::Display for JobKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The work of a job, following the job CLI contract (README, Design §5).
+/// The work of a job, following the job CLI contract: the subcommands of [`crate::cli`], which
+/// a test checks by parsing every [`JobSpec::cli_args`] back with the real parser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum JobSpec {
@@ -160,29 +133,57 @@ pub enum JobSpec {
         /// Skip dates that already have a result.
         only_missing: bool,
     },
-    /// `refresh-benchmarks --model M`.
+    /// `refresh-benchmarks (--model M | --value-stream V | --all) [--dry-run]`: rebuild the
+    /// benchmarks of the selected models. Exactly one of `model`, `value_stream`, `all`.
     RefreshBenchmarks {
-        /// Model whose benchmark is refreshed.
-        model: ModelId,
+        /// One model.
+        #[serde(default)]
+        model: Option<ModelId>,
+        /// Every model of this value stream.
+        #[serde(default)]
+        value_stream: Option<String>,
+        /// Every model.
+        #[serde(default)]
+        all: bool,
+        /// Report what would be refreshed without writing a benchmark.
+        #[serde(default)]
+        dry_run: bool,
     },
 }
 
 impl JobSpec {
-    /// The kind of job.
-    pub fn kind(&self) -> JobKind {
+    /// The kind of job, in the one vocabulary the store's runs also use (`run`, `backfill`,
+    /// `refresh`).
+    pub fn kind(&self) -> RunAction {
         match self {
-            JobSpec::Run { .. } => JobKind::Run,
-            JobSpec::Backfill { .. } => JobKind::Backfill,
-            JobSpec::RefreshBenchmarks { .. } => JobKind::RefreshBenchmarks,
+            JobSpec::Run { .. } => RunAction::Run,
+            JobSpec::Backfill { .. } => RunAction::Backfill,
+            JobSpec::RefreshBenchmarks { .. } => RunAction::Refresh,
         }
     }
 
-    /// The model the job works on.
-    pub fn model(&self) -> &ModelId {
+    /// The model the job works on; `None` for a refresh of a value stream or of every model.
+    pub fn model(&self) -> Option<&ModelId> {
         match self {
-            JobSpec::Run { model, .. }
-            | JobSpec::Backfill { model, .. }
-            | JobSpec::RefreshBenchmarks { model } => model,
+            JobSpec::Run { model, .. } | JobSpec::Backfill { model, .. } => Some(model),
+            JobSpec::RefreshBenchmarks { model, .. } => model.as_ref(),
+        }
+    }
+
+    /// What the job works on, for job ids, tables and log headers: the model id, `vs-<value
+    /// stream>` or `all`.
+    pub fn target(&self) -> String {
+        match self {
+            JobSpec::Run { model, .. } | JobSpec::Backfill { model, .. } => model.to_string(),
+            JobSpec::RefreshBenchmarks {
+                model,
+                value_stream,
+                ..
+            } => match (model, value_stream) {
+                (Some(m), _) => m.to_string(),
+                (None, Some(v)) => format!("vs-{v}"),
+                (None, None) => "all".to_string(),
+            },
         }
     }
 
@@ -196,20 +197,44 @@ impl JobSpec {
         }
     }
 
-    /// Checks the request: a backfill's `from` must not be after `to`.
+    /// Checks the request: a backfill's `from` must not be after `to`; a refresh selects exactly
+    /// one of a model, a value stream (non-empty, no control characters) or all models.
     ///
     /// # Errors
     /// [`OrchestratorError::InvalidRequest`].
     pub fn validate(&self) -> Result<(), OrchestratorError> {
-        if let JobSpec::Backfill { from, to, .. } = self
-            && from > to
-        {
-            return Err(OrchestratorError::InvalidRequest(format!(
-                "backfill of {} from {from} to {to}: start is after end",
-                self.model()
-            )));
+        match self {
+            JobSpec::Backfill {
+                model, from, to, ..
+            } if from > to => Err(OrchestratorError::InvalidRequest(format!(
+                "backfill of {model} from {from} to {to}: start is after end"
+            ))),
+            JobSpec::RefreshBenchmarks {
+                model,
+                value_stream,
+                all,
+                ..
+            } => {
+                let chosen = usize::from(model.is_some())
+                    + usize::from(value_stream.is_some())
+                    + usize::from(*all);
+                if chosen != 1 {
+                    return Err(OrchestratorError::InvalidRequest(
+                        "refresh-benchmarks needs exactly one of a model, a value stream or all"
+                            .to_string(),
+                    ));
+                }
+                if let Some(v) = value_stream
+                    && (v.is_empty() || v.len() > 200 || v.chars().any(char::is_control))
+                {
+                    return Err(OrchestratorError::InvalidRequest(format!(
+                        "refresh-benchmarks: value stream {v:?} is empty, too long or has control characters"
+                    )));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The subcommand and its arguments for the driftdeck CLI (without the global `--config`),
@@ -257,12 +282,32 @@ impl JobSpec {
                 ]);
                 args
             }
-            JobSpec::RefreshBenchmarks { model } => {
-                vec![
-                    "refresh-benchmarks".into(),
-                    "--model".into(),
-                    model.to_string(),
-                ]
+            JobSpec::RefreshBenchmarks {
+                model,
+                value_stream,
+                all,
+                dry_run,
+            } => {
+                let mut args = vec!["refresh-benchmarks".to_string()];
+                if let Some(m) = model {
+                    args.extend(["--model".into(), m.to_string()]);
+                }
+                if let Some(v) = value_stream {
+                    args.extend(["--value-stream".into(), v.clone()]);
+                }
+                if *all {
+                    args.push("--all".into());
+                }
+                if *dry_run {
+                    args.push("--dry-run".into());
+                }
+                args.extend([
+                    "--triggered-by".into(),
+                    triggered_by.to_string(),
+                    "--run-id".into(),
+                    id.to_string(),
+                ]);
+                args
             }
         }
     }
@@ -341,14 +386,71 @@ pub struct JobInfo {
     pub finished_at: Option<DateTime<Utc>>,
     /// Exit code of the job process, when it exited normally.
     pub exit_code: Option<i32>,
-    /// Process id (local runner; also the process group id).
-    pub pid: Option<u32>,
-    /// The job's combined stdout + stderr.
-    pub log_path: PathBuf,
+    /// Where the job's combined stdout + stderr can be read with [`Orchestrator::logs`] (also
+    /// what the job records in `PCI_CSI_RUNS.log_path`).
+    pub log: LogRef,
     /// Why the state is what it is when the exit code does not say it (signal, spawn error,
     /// console closed before start, ...).
     pub note: Option<String>,
 }
+
+/// Opaque reference to a job's log, as recorded with its runs in the store
+/// (`PCI_CSI_RUNS.log_path`) and handed back to [`Orchestrator::logs`]. Only the orchestrator
+/// that wrote it interprets it: the local runner writes `local:<job id>` (and reads plain file
+/// paths recorded by older versions); a Kubernetes runner would write `k8s:<namespace>/<pod>`.
+/// Callers treat it as text and never open it themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LogRef(String);
+
+impl LogRef {
+    /// Wraps `value` as read from the store or built by an orchestrator (not checked here: the
+    /// orchestrator that resolves it refuses what it cannot read).
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The reference as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for LogRef {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl From<&str> for LogRef {
+    fn from(value: &str) -> Self {
+        Self(value.to_string())
+    }
+}
+
+impl fmt::Display for LogRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What part of a log [`Orchestrator::logs`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogOptions {
+    /// Keep the stream open and yield appended lines until it is dropped; `false` ends the
+    /// stream after the lines present now.
+    pub follow: bool,
+    /// Only the last N lines present now (`None`: the backend's default, 5,000 for the local
+    /// runner).
+    pub tail: Option<usize>,
+    /// Only lines logged at or after this instant, where the backend timestamps lines
+    /// (Kubernetes `sinceTime`); the local runner's files have no per-line time and ignore it.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Lines of a job log (without their newline), oldest first. An `Err` item reports a problem
+/// (file not there yet, API error) without ending the stream; the stream ends when the log
+/// ends (`follow = false`) or when it is dropped (which stops the backend's reading).
+pub type LogStream = BoxStream<'static, Result<String, OrchestratorError>>;
 
 /// A change of a job's state, broadcast to subscribers; carries the job's full new snapshot.
 ///
@@ -384,11 +486,15 @@ pub trait Orchestrator: Send + Sync {
     /// [`OrchestratorError::UnknownJob`].
     fn job(&self, id: JobId) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>>;
 
-    /// Path of the job's log file, if the job is known and keeps one.
-    fn log_path(&self, id: &JobId) -> Option<PathBuf>;
+    /// The log behind `log` (a job's [`JobInfo::log`] or a run's recorded reference) as a
+    /// stream of lines; see [`LogOptions`] and [`LogStream`]. A reference this orchestrator
+    /// cannot read yields one [`OrchestratorError::InvalidRequest`] item and ends.
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream;
 
-    /// Cancels a queued job or stops a running one (SIGTERM to its process group). Cancelling
-    /// a finished job is a no-op that returns its snapshot.
+    /// Cancels a queued job or stops a running one; how is backend-specific (local runner:
+    /// SIGTERM to the job's process group; Kubernetes: deleting the Job with its pods). The
+    /// returned snapshot may still say `Running` until the backend confirms the end through an
+    /// event. Cancelling a finished job is a no-op that returns its snapshot.
     ///
     /// # Errors
     /// [`OrchestratorError::UnknownJob`].

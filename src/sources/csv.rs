@@ -1,10 +1,11 @@
-//! CSV reader: arrow-csv decodes the requested columns as text (so errors can name the line and
-//! value), then [`convert`](super::convert) parses numbers and builds categories, one column per
-//! rayon task.
+//! CSV reader. Files without quotes go through the parallel chunked reader
+//! ([`csv_chunked`](super::csv_chunked)); otherwise (the serial path) arrow-csv decodes the
+//! requested columns as text (so errors can name the line and value), then
+//! [`convert`](super::convert) parses numbers and builds categories, one column per rayon task.
 
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use arrow::error::ArrowError;
 use rayon::prelude::*;
 
 use super::convert::TextColumn;
+use super::csv_chunked::{CHUNK_BYTES, Chunked, read_chunked};
 use super::{ColumnRequest, KindHint, Position, SourceError};
 use crate::engine::column::Table;
 
@@ -196,7 +198,7 @@ fn line_of_offset(path: &Path, offset: u64) -> Option<usize> {
     Some(head.iter().filter(|&&b| b == b'\n').count() + 1)
 }
 
-fn read_header(path: &Path, file: &mut File) -> Result<Vec<String>, SourceError> {
+pub(crate) fn read_header(path: &Path, file: &mut File) -> Result<Vec<String>, SourceError> {
     let (schema, _) = Format::default()
         .with_header(true)
         .infer_schema(&mut *file, Some(0))
@@ -230,8 +232,43 @@ fn read_header(path: &Path, file: &mut File) -> Result<Vec<String>, SourceError>
     Ok(names)
 }
 
+/// The byte offset just after the header line, or `None` when the header holds a quote (it may
+/// span lines: the serial path reads such files).
+fn unquoted_header_end(path: &Path, file: &mut File) -> Result<Option<u64>, SourceError> {
+    let mut line = Vec::new();
+    BufReader::new(Read::by_ref(file))
+        .read_until(b'\n', &mut line)
+        .map_err(|e| SourceError::io(path, &e))?;
+    Ok((!line.contains(&b'"')).then_some(line.len() as u64))
+}
+
 /// Reads a CSV file with a header row. See [`read_table`](super::read_table).
+///
+/// Files without quotes are read in parallel byte ranges ([`read_chunked`]); a file with a
+/// quote, a bare `\r`, a blank line or invalid UTF-8 is read serially by arrow-csv.
 pub(crate) fn read_csv(
+    path: &Path,
+    requests: Option<&[ColumnRequest]>,
+) -> Result<Table, SourceError> {
+    let mut file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
+    let header = read_header(path, &mut file)?;
+    let wanted = resolve_requests(path, &header, requests)?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| SourceError::io(path, &e))?;
+    if let Some(data_start) = unquoted_header_end(path, &mut file)? {
+        match read_chunked(path, header.len(), data_start, &wanted, CHUNK_BYTES)? {
+            Chunked::Table(table) => return Ok(table),
+            Chunked::Fallback(reason) => {
+                tracing::debug!(file = %path.display(), ?reason, "CSV read serially");
+            }
+        }
+    }
+    read_csv_serial(path, requests)
+}
+
+/// The serial path of [`read_csv`]: arrow-csv with the full CSV grammar (quotes, embedded
+/// newlines, `\r` line ends), one thread for the parse, columns converted in parallel.
+pub(crate) fn read_csv_serial(
     path: &Path,
     requests: Option<&[ColumnRequest]>,
 ) -> Result<Table, SourceError> {

@@ -12,6 +12,7 @@
 mod cache;
 mod convert;
 mod csv;
+mod csv_chunked;
 mod current;
 mod error;
 mod parquet;
@@ -140,6 +141,21 @@ pub fn read_table(path: &Path, requests: Option<&[ColumnRequest]>) -> Result<Tab
     match format {
         Format::Csv => csv::read_csv(path, requests),
         Format::Parquet => parquet::read_parquet(path, requests),
+    }
+}
+
+/// The column names of a CSV header or a Parquet schema, in file order, without reading data.
+///
+/// # Errors
+/// Those of [`read_table`] about the file itself (missing, unknown extension, empty, unreadable
+/// header or footer).
+pub fn column_names(path: &Path) -> Result<Vec<String>, SourceError> {
+    match format_of(path)? {
+        Format::Csv => {
+            let mut file = std::fs::File::open(path).map_err(|e| SourceError::io(path, &e))?;
+            csv::read_header(path, &mut file)
+        }
+        Format::Parquet => parquet::column_names(path),
     }
 }
 

@@ -1,14 +1,16 @@
 //! Parquet reader: decodes only the requested root columns (projection), numbers become `f64`
-//! (nulls → NaN), text / dictionary / dates become categories.
+//! (nulls → NaN), text / dictionary / dates become categories; columns decode in parallel.
 
 use std::fs::File;
 use std::path::Path;
 
-use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, Float64Array, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use rayon::prelude::*;
 
 use super::convert::TextColumn;
@@ -47,14 +49,32 @@ fn pq_err(path: &Path, e: impl std::fmt::Display) -> SourceError {
     }
 }
 
+/// The root column names of a Parquet file's schema (footer only).
+pub(crate) fn column_names(path: &Path) -> Result<Vec<String>, SourceError> {
+    let file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        .map_err(|e| pq_err(path, e))?;
+    Ok(metadata
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
 /// Reads a Parquet file. See [`read_table`](super::read_table).
+///
+/// The footer is read once; then every requested column is decoded and converted by its own
+/// rayon task (a Parquet column chunk decodes independently of the others), each task with its
+/// own file handle (handles cloned from one `File` would share one seek offset).
 pub(crate) fn read_parquet(
     path: &Path,
     requests: Option<&[ColumnRequest]>,
 ) -> Result<Table, SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| pq_err(path, e))?;
-    let schema = builder.schema().clone();
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        .map_err(|e| pq_err(path, e))?;
+    let schema = metadata.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let wanted = resolve_requests(path, &names, requests)?;
     for (i, req) in &wanted {
@@ -67,34 +87,38 @@ pub(crate) fn read_parquet(
             });
         }
     }
-    let rows_total = builder.metadata().file_metadata().num_rows().max(0) as usize;
-    let roots: Vec<usize> = wanted.iter().map(|(i, _)| *i).collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| pq_err(path, e))?;
-    let batches: Vec<RecordBatch> = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pq_err(path, e))?;
-    let rows = if wanted.is_empty() {
-        rows_total
-    } else {
-        batches.iter().map(|b| b.num_rows()).sum()
-    };
+    let rows = metadata.metadata().file_metadata().num_rows().max(0) as usize;
 
     let columns = wanted
         .par_iter()
-        .map(|(_, req)| {
-            let arrays: Vec<ArrayRef> = batches
-                .iter()
+        .map(|(i, req)| {
+            let file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
+            let builder =
+                ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
+            let mask = ProjectionMask::roots(builder.parquet_schema(), [*i]);
+            let reader = builder
+                .with_projection(mask)
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| pq_err(path, e))?;
+            let arrays: Vec<ArrayRef> = reader
                 .map(|b| {
+                    let b = b.map_err(|e| pq_err(path, e))?;
                     b.column_by_name(&req.name)
                         .cloned()
                         .ok_or_else(|| pq_err(path, format!("column {:?} not decoded", req.name)))
                 })
                 .collect::<Result<_, _>>()?;
+            let decoded: usize = arrays.iter().map(|a| a.len()).sum();
+            if decoded != rows {
+                return Err(pq_err(
+                    path,
+                    format!(
+                        "column {:?} holds {decoded} values, the footer says {rows} rows",
+                        req.name
+                    ),
+                ));
+            }
             convert_column(path, &req.name, req.kind, &arrays)
         })
         .collect::<Result<Vec<_>, _>>()?;

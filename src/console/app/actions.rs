@@ -1,13 +1,13 @@
 //! Actions: rerun and backfill targets, role forecasts, and dispatch outcomes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
 use crate::console::action::{Action, DispatchReport, Outcome, RunTarget, compact_dates};
-use crate::domain::RunStatus;
+use crate::jobs::backfill::{DatePlan, newest_status_by_date, plan_dates};
 
-use super::{App, BackfillForm, Effect, Level, LogSource, MAX_BACKFILL_DAYS};
+use super::{App, BackfillForm, Effect, Level, LogSource};
 
 impl App {
     pub(super) fn rerun_target(&self) -> Option<RunTarget> {
@@ -23,40 +23,18 @@ impl App {
     pub fn backfill_action(&self, form: &BackfillForm) -> Result<Action, String> {
         let from = crate::domain::parse_date(&form.from).map_err(|e| format!("from: {e}"))?;
         let to = crate::domain::parse_date(&form.to).map_err(|e| format!("to: {e}"))?;
-        let range = crate::domain::date_range(from, to).map_err(|e| e.to_string())?;
-        if (to - from).num_days() >= MAX_BACKFILL_DAYS {
-            return Err(format!(
-                "range of {} days is longer than {MAX_BACKFILL_DAYS}",
-                (to - from).num_days() + 1
-            ));
-        }
+        // The dry run uses the jobs' planning rules on what the detail pane already loaded
+        // (no store call from the UI loop).
         let detail = self.detail.as_ref().filter(|d| d.model_id == form.model_id);
         let stored: BTreeSet<NaiveDate> = detail
             .map(|d| d.history.iter().map(|r| r.calculation_date).collect())
             .unwrap_or_default();
-        // Newest attempt per date decides "failed".
-        let mut last_status: HashMap<NaiveDate, RunStatus> = HashMap::new();
-        if let Some(d) = detail {
-            for run in &d.runs {
-                last_status
-                    .entry(run.calculation_date)
-                    .or_insert(run.status);
-            }
-        }
-        let existing: Vec<NaiveDate> = range
-            .iter()
-            .copied()
-            .filter(|d| stored.contains(d))
-            .collect();
-        let dates: Vec<NaiveDate> = if form.only_missing {
-            range
-                .iter()
-                .copied()
-                .filter(|d| !stored.contains(d) || last_status.get(d) == Some(&RunStatus::Failed))
-                .collect()
-        } else {
-            range
-        };
+        let newest = detail
+            .map(|d| newest_status_by_date(&d.runs))
+            .unwrap_or_default();
+        let DatePlan {
+            dates, existing, ..
+        } = plan_dates(from, to, form.only_missing, &stored, &newest).map_err(|e| e.to_string())?;
         Ok(Action::Backfill {
             model_id: form.model_id.clone(),
             value_stream: form.value_stream.clone(),
@@ -100,11 +78,11 @@ pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect
             // Show the first job's log.
             if let Some(t) = tickets.first() {
                 let source = LogSource::Job(t.job_id.clone());
-                app.switch_log(source.clone(), t.log_path.is_none());
-                if t.log_path.is_some() {
+                app.switch_log(source.clone(), t.log.is_none());
+                if t.log.is_some() {
                     fx.push(Effect::TailLog {
                         source,
-                        path: t.log_path.clone(),
+                        log: t.log.clone(),
                     });
                 }
             }

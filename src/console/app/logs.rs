@@ -1,6 +1,6 @@
 //! Logs: tailing the selected run, switching the log shown, and search matches.
 
-use std::path::PathBuf;
+use crate::orchestrator::LogRef;
 
 use super::{App, Effect, Level, LogSource};
 
@@ -17,14 +17,14 @@ impl App {
             return Vec::new();
         }
         self.switch_log(source.clone(), false);
-        let path = run.log_path.as_ref().map(PathBuf::from);
-        if path.is_none() {
+        let log = run.log_path.clone().map(LogRef::from);
+        if log.is_none() {
             self.log.error = Some(format!(
                 "no log kept for run {} attempt {} (the orchestrator did not record a log path)",
                 run.run_id, run.attempt
             ));
         }
-        vec![Effect::TailLog { source, path }]
+        vec![Effect::TailLog { source, log }]
     }
 
     pub(super) fn switch_log(&mut self, source: LogSource, from_events: bool) {

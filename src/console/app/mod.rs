@@ -36,5 +36,5 @@ use navigation::on_normal_key;
 pub const TREND_POINTS: usize = 30;
 /// Rows moved by page up / page down.
 pub const PAGE: usize = 10;
-/// Longest backfill the dialog accepts, in days.
-pub const MAX_BACKFILL_DAYS: i64 = 3_660;
+/// Longest backfill the dialog accepts, in days (the jobs' planning rule).
+pub use crate::jobs::backfill::MAX_BACKFILL_DAYS;

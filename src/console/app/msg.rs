@@ -7,6 +7,7 @@ use crossterm::event::KeyEvent;
 
 use crate::console::action::{Action, DispatchReport};
 use crate::console::runner::JobEvent;
+use crate::orchestrator::LogRef;
 use crate::store::CharacteristicRecord;
 
 use super::{Detail, LogSource, Overview};
@@ -27,12 +28,13 @@ pub enum Effect {
     },
     /// Send a confirmed action to the dispatcher.
     Dispatch(Action),
-    /// Tail a log file for `source` (replacing any current tail); `None` path stops tailing.
+    /// Follow a log for `source` through the orchestrator (replacing any current tail);
+    /// `None` stops tailing.
     TailLog {
         /// Log shown.
         source: LogSource,
-        /// File to follow.
-        path: Option<PathBuf>,
+        /// The log, as the orchestrator or the run's record names it (opaque).
+        log: Option<LogRef>,
     },
     /// Write the log buffer to a file.
     SaveLog {
