@@ -58,7 +58,8 @@ impl std::fmt::Debug for DogStatsd {
     }
 }
 
-/// The agent address: `DD_AGENT_HOST`[:`DD_DOGSTATSD_PORT`], else `address`, else 127.0.0.1:8125.
+/// The agent address: `DD_AGENT_HOST` (with `DD_DOGSTATSD_PORT`, default 8125), else `address`, else
+/// `127.0.0.1:8125`.
 pub fn resolve_address(
     settings: &DogStatsdSettings,
     env: &dyn Fn(&str) -> Option<String>,

@@ -3,7 +3,7 @@
 //! (rows that fail go to `<workspace>/quarantine/<model>/refresh-<ts>.csv` with a `line` and a
 //! `reason` column), run the population and shift checks ([`checks`]), and only when nothing
 //! fails install it atomically with its recomputed profile, keeping the previous version under
-//! `versions/<ts>/` ([`BenchmarkStore::install`]). A rejected or failed model keeps its old
+//! `versions/<ts>/` ([`BenchmarkStore::install`](crate::benchmarks::BenchmarkStore::install)). A rejected or failed model keeps its old
 //! benchmark. Models run in parallel (`[refresh] concurrency`), each isolated from the others'
 //! failures (a panic included). A value stream's `common/shared_data.csv` is refreshed the same
 //! way (structure and row count only). Every refresh writes a report
