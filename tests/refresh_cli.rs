@@ -452,3 +452,76 @@ fn refresh_summary_goes_to_slack_and_metrics_to_dogstatsd() {
         "{lines:?}"
     );
 }
+
+/// A Parquet extract (written with arrow from the CSV extract) refreshes like the CSV one: every
+/// row kept, numbers and missing values read the same way (same row count and profile rows).
+#[test]
+fn a_parquet_extract_is_a_source_too() {
+    use std::sync::Arc;
+    let (_d, config) = demo();
+    let ws = ws_of(&config);
+    let csv_path = ws.join("data/extracts/lga_delay.csv");
+    let mut file = std::fs::File::open(&csv_path).expect("csv");
+    let (schema, _) = arrow::csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(&mut file, None)
+        .expect("schema");
+    let file = std::fs::File::open(&csv_path).expect("csv");
+    let reader = arrow::csv::ReaderBuilder::new(Arc::new(schema))
+        .with_header(true)
+        .build(file)
+        .expect("reader");
+    let pq_path = ws.join("data/extracts/lga_delay.parquet");
+    let out = std::fs::File::create(&pq_path).expect("parquet");
+    let mut writer: Option<parquet::arrow::ArrowWriter<std::fs::File>> = None;
+    let mut rows = 0;
+    let mut out = Some(out);
+    for batch in reader {
+        let batch = batch.expect("batch");
+        rows += batch.num_rows();
+        if writer.is_none() {
+            writer = Some(
+                parquet::arrow::ArrowWriter::try_new(
+                    out.take().expect("file"),
+                    batch.schema(),
+                    None,
+                )
+                .expect("writer"),
+            );
+        }
+        writer
+            .as_mut()
+            .expect("writer")
+            .write(&batch)
+            .expect("write");
+    }
+    writer.expect("writer").close().expect("close");
+    let models = ws.join("config/models.yaml");
+    let yaml = std::fs::read_to_string(&models).expect("yaml");
+    std::fs::write(
+        &models,
+        yaml.replace(
+            "data/extracts/lga_delay.csv",
+            "data/extracts/lga_delay.parquet",
+        ),
+    )
+    .expect("write yaml");
+    let out = driftdeck(
+        &config,
+        &["refresh-benchmarks", "--model", "lga_delay", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let m = &report["models"][0];
+    assert_eq!(m["outcome"], "replaced", "{m}");
+    assert!(
+        m["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(".parquet"))
+    );
+    assert_eq!(m["rows_read"].as_u64(), Some(rows as u64));
+    assert_eq!(m["quarantined"].as_u64(), Some(0));
+    let table = driftdeck::sources::read_table(&bench(&config, "airports", "lga_delay"), None)
+        .expect("the installed benchmark reads");
+    assert_eq!(table.rows, rows);
+}
