@@ -199,6 +199,37 @@ fn demo_refresh_replaces_good_models_rejects_the_damaged_one_and_rolls_back() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
+    // A run's final failure is one message to the model's and its value stream's recipients.
+    let out = driftdeck(
+        &config,
+        &[
+            "run",
+            "--model",
+            "jfk_delay",
+            "--date",
+            "2014-06-01",
+            "--attempts",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let outbox =
+        std::fs::read_to_string(ws.join("outbox").join("notifications.jsonl")).expect("outbox");
+    let failure: Vec<&str> = outbox
+        .lines()
+        .filter(|l| l.contains("jfk_delay") && l.contains("2014-06-01"))
+        .collect();
+    assert_eq!(failure.len(), 1, "{outbox}");
+    assert!(
+        failure[0].contains("airport-ops-leads@example.com"),
+        "{}",
+        failure[0]
+    );
+    assert!(
+        failure[0].contains("airport-ops@example.com"),
+        "{}",
+        failure[0]
+    );
 }
 
 /// Replaces ewr_delay's extract with `bytes`, refreshes it, and checks the refresh failed with
