@@ -110,7 +110,9 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
     runtime.block_on(async {
         let orchestrator =
             wiring::orchestrator(&config).wrap_err("cannot start the orchestrator")?;
-        let orchestrator = Arc::new(OrchestratorAdapter::new(orchestrator, false));
+        // `f` runs `refresh-benchmarks` jobs once a model names a refresh source.
+        let refresh_configured = !crate::refresh::refreshable(&config).is_empty();
+        let orchestrator = Arc::new(OrchestratorAdapter::new(orchestrator, refresh_configured));
         let mut ctx = ConsoleContext::from_config(
             &config,
             store,

@@ -59,13 +59,18 @@ pub enum Command {
     /// Run the models' cron schedules with the local runner, in the foreground (for teams
     /// without Kubernetes). Ctrl-C stops scheduling; started runs finish.
     Schedule(ScheduleArgs),
-    /// Rebuild the benchmarks of a model, a value stream or every model (the monthly refresh
-    /// CronJob). Not built in this binary yet: prints why and exits with code 2.
+    /// Refresh the benchmarks of a model, a value stream (and its `common/` data) or everything
+    /// from their configured sources (the monthly CronJob): validate, quarantine bad rows,
+    /// replace atomically keeping the previous version, notify. Exit 1 when a model failed.
     RefreshBenchmarks(RefreshBenchmarksArgs),
     /// Print resolved configuration paths and backends.
     Info,
     /// Write deployment manifests: `render k8s [--out DIR]`.
     Render(RenderArgs),
+    /// Install a kept benchmark version of a model again (the replaced one is kept too).
+    RollbackBenchmark(RollbackArgs),
+    /// List a model's benchmark versions (current first, then the kept ones, newest first).
+    Benchmarks(BenchmarksArgs),
     /// Check every configured backend (results store and its schema, benchmark root, job log
     /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
     Doctor,
@@ -111,18 +116,49 @@ pub struct RefreshBenchmarksArgs {
     /// Model id.
     #[arg(long)]
     pub model: Option<String>,
-    /// Every model of this value stream.
+    /// Every model of this value stream, and the stream's `common/` data.
     #[arg(long)]
     pub value_stream: Option<String>,
-    /// Every model.
+    /// Every model and every value stream's `common/` data.
     #[arg(long)]
     pub all: bool,
-    /// Report what would be refreshed without writing a benchmark.
+    /// Validate only; replace nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Models refreshed at once. Default: `[refresh] concurrency`.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
     /// Who started it, run id.
     #[command(flatten)]
     pub job: JobArgs,
+}
+
+/// `driftdeck rollback-benchmark`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: String,
+    /// Version id (from `driftdeck benchmarks`) or checksum prefix; default the newest kept.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Who started it.
+    #[arg(long, default_value = "schedule")]
+    pub triggered_by: String,
+}
+
+/// `driftdeck benchmarks`.
+#[derive(Debug, Args)]
+pub struct BenchmarksArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `driftdeck run`.

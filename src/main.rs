@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
-use driftdeck::cli::{Cli, Command, DemoCommand, RenderArgs, RenderTarget, RunArgs};
+use driftdeck::cli::{
+    BenchmarksArgs, Cli, Command, DemoCommand, RefreshBenchmarksArgs, RenderArgs, RenderTarget,
+    RollbackArgs, RunArgs,
+};
 use driftdeck::{demo, domain, jobs};
 
 fn main() -> ExitCode {
@@ -373,6 +376,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::RefreshBenchmarks(args) => cmd_refresh(config, &args),
+        Command::RollbackBenchmark(args) => cmd_rollback(config, &args),
+        Command::Benchmarks(args) => cmd_benchmarks(config, &args),
         Command::Doctor => {
             let cfg = driftdeck::config::load(config)?;
             println!("config         {}", cfg.settings_path.display());
@@ -388,15 +394,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!("{failed} of {} backends failing", checks.len());
                 Ok(ExitCode::FAILURE)
             }
-        }
-        Command::RefreshBenchmarks(_) => {
-            // The refresh job is built by the benchmark-refresh issue; the subcommand exists so
-            // that the job contract (JobSpec::cli_args) parses today.
-            eprintln!(
-                "driftdeck refresh-benchmarks: the benchmark refresh job is not built in this \
-                 binary yet; no benchmark was changed"
-            );
-            Ok(ExitCode::from(2))
         }
         Command::Info => {
             let ws = jobs::setup::Workspace::open(config)?;
@@ -548,6 +545,91 @@ fn cmd_render(config: Option<&std::path::Path>, args: RenderArgs) -> Result<Exit
             println!("wrote {} manifests to {}", written.len(), dir.display());
         }
         None => print!("{}", manifests::to_yaml_stream(&objects)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `driftdeck refresh-benchmarks`: exit 0 when nothing failed, 1 otherwise.
+fn cmd_refresh(config: Option<&std::path::Path>, args: &RefreshBenchmarksArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?;
+    let models = ws.select(
+        args.model.as_deref(),
+        args.value_stream.as_deref(),
+        args.all,
+    )?;
+    let streams: Vec<domain::ValueStream> = match (&args.value_stream, args.all) {
+        (Some(vs), _) => vec![domain::ValueStream::new(vs.as_str())?],
+        (None, true) => ws.config.value_streams().into_iter().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let options = driftdeck::refresh::RefreshOptions {
+        dry_run: args.dry_run,
+        triggered_by: args.job.triggered_by.clone(),
+        role: "job".into(),
+        concurrency: args
+            .concurrency
+            .unwrap_or(ws.config.settings.refresh.concurrency)
+            .max(1),
+    };
+    let report = driftdeck::refresh::refresh(&ws.config, &ws.ctx, &models, &streams, &options);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `driftdeck rollback-benchmark`.
+fn cmd_rollback(config: Option<&std::path::Path>, args: &RollbackArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?;
+    let job = ws.job(&args.model)?;
+    let options = driftdeck::refresh::RefreshOptions {
+        dry_run: false,
+        triggered_by: args.triggered_by.clone(),
+        role: "job".into(),
+        concurrency: 1,
+    };
+    let report =
+        driftdeck::refresh::rollback(&ws.config, &ws.ctx, job, args.to.as_deref(), &options)?;
+    print!("{}", report.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `driftdeck benchmarks --model M`.
+fn cmd_benchmarks(config: Option<&std::path::Path>, args: &BenchmarksArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?;
+    let job = ws.job(&args.model)?;
+    let versions = ws
+        .ctx
+        .benchmarks
+        .versions(&job.value_stream, Some(&job.model_id))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&versions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<26} {:<16} {:>9} {:>11}  MODIFIED (UTC)",
+        "VERSION", "CHECKSUM", "ROWS", "BYTES"
+    );
+    for v in &versions {
+        println!(
+            "{:<26} {:<16} {:>9} {:>11}  {}",
+            v.id,
+            v.checksum,
+            v.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            v.bytes,
+            v.modified
+                .map(|m| m.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    if versions.is_empty() {
+        println!("(no benchmark for {})", job.model_id);
     }
     Ok(ExitCode::SUCCESS)
 }

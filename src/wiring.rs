@@ -10,7 +10,7 @@
 //! [`health`] asks every configured backend whether it works (`driftdeck doctor`, and the console
 //! header at start).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::benchmarks::{BenchmarkStore, LocalDirStore};
@@ -38,24 +38,20 @@ pub enum WiringError {
     /// The orchestrator could not be started.
     #[error(transparent)]
     Orchestrator(#[from] OrchestratorError),
-    /// A backend kind this binary does not build (normally refused when the configuration loads).
-    #[error("{file}: {key} = {kind:?} is not built into this driftdeck binary")]
-    NotBuilt {
-        /// The configuration file.
-        file: PathBuf,
-        /// The key, e.g. `store.kind`.
+    /// A backend that is built but cannot start (missing secret, unresolvable address).
+    #[error("[{key}]: {message}")]
+    Backend {
+        /// The section, e.g. `notify`.
         key: String,
-        /// The kind asked for.
-        kind: String,
+        /// What is wrong (never a secret).
+        message: String,
     },
 }
 
-fn not_built<B: Backend>(config: &Config, b: &B) -> WiringError {
-    WiringError::NotBuilt {
-        file: config.settings_path.clone(),
-        key: format!("{}.kind", B::SECTION),
-        kind: b.kind().to_string(),
-    }
+/// The process environment, as the notifier and metrics backends read their secrets and the
+/// Datadog agent address.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// The backends of a workspace that jobs, the console and the CLI share. The orchestrator is
@@ -139,7 +135,22 @@ pub fn benchmark_store(config: &Config) -> Result<Arc<dyn BenchmarkStore>, Wirin
 pub fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, WiringError> {
     match &config.settings.notify {
         NotifySettings::Outbox(o) => Ok(Arc::new(OutboxNotifier::new(o.outbox.join(OUTBOX_FILE)))),
-        other => Err(not_built(config, other)),
+        NotifySettings::Slack(s) => crate::notify::SlackNotifier::from_settings(s, &process_env)
+            .map(|n| Arc::new(n) as Arc<dyn Notifier>)
+            .map_err(|e| WiringError::Backend {
+                key: "notify".into(),
+                message: e.to_string(),
+            }),
+        NotifySettings::Email(e) => {
+            let mut e = e.clone();
+            e.ca_file = e.ca_file.map(|p| config.workspace_root.join(p));
+            crate::notify::EmailNotifier::from_settings(&e, &process_env)
+                .map(|n| Arc::new(n) as Arc<dyn Notifier>)
+                .map_err(|err| WiringError::Backend {
+                    key: "notify".into(),
+                    message: err.to_string(),
+                })
+        }
     }
 }
 
@@ -150,7 +161,14 @@ pub fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, WiringError> {
 pub fn metrics(config: &Config) -> Result<Arc<dyn Metrics>, WiringError> {
     match &config.settings.metrics {
         MetricsSettings::None => Ok(Arc::new(NoMetrics)),
-        other => Err(not_built(config, other)),
+        MetricsSettings::Dogstatsd(d) => {
+            crate::metrics_dogstatsd::DogStatsd::from_settings(d, &process_env)
+                .map(|m| Arc::new(m) as Arc<dyn Metrics>)
+                .map_err(|e| WiringError::Backend {
+                    key: "metrics".into(),
+                    message: e.to_string(),
+                })
+        }
     }
 }
 
@@ -473,24 +491,38 @@ fn check_notify(config: &Config) -> Health {
                 ),
             }
         }
-        other => Health::fail(
-            "notify",
-            other.kind().to_string(),
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"outbox\"",
-        ),
+        NotifySettings::Slack(_) | NotifySettings::Email(_) => match notifier(config) {
+            Ok(n) => Health::ok(
+                "notify",
+                n.describe(),
+                "configured (delivery is tried at the first notification)",
+            ),
+            Err(e) => Health::fail(
+                "notify",
+                config.settings.notify.kind().to_string(),
+                e.to_string(),
+                "set the secret's environment variable (or <VAR>_FILE) and check [notify]",
+            ),
+        },
     }
 }
 
 fn check_metrics(config: &Config) -> Health {
     match &config.settings.metrics {
         MetricsSettings::None => Health::ok("metrics", "none".into(), "metrics are off"),
-        other => Health::fail(
-            "metrics",
-            other.kind().to_string(),
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"none\"",
-        ),
+        MetricsSettings::Dogstatsd(_) => match metrics(config) {
+            Ok(m) => Health::ok(
+                "metrics",
+                m.describe(),
+                "UDP socket open (datagrams to an absent agent are dropped, never fail a job)",
+            ),
+            Err(e) => Health::fail(
+                "metrics",
+                "dogstatsd".into(),
+                e.to_string(),
+                "fix [metrics] address or DD_AGENT_HOST / DD_DOGSTATSD_PORT",
+            ),
+        },
     }
 }
 

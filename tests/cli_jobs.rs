@@ -1017,19 +1017,10 @@ fn benchmarking_path_to_a_file_is_read_through_the_benchmark_store() {
     assert_fails_with(&out, &["benchmarks/vs/m1/benchmark.csv"]);
 }
 
-/// The refresh job is not built yet: its subcommand parses (the job contract) but says so and
-/// exits 2 without touching anything.
+/// `refresh-benchmarks` requires a selection, as in the job contract (the job itself is tested
+/// in tests/refresh_cli.rs and tests/refresh_kill.rs).
 #[test]
-fn refresh_benchmarks_is_declared_but_not_built_and_exits_2() {
-    let out = command()
-        .args(["refresh-benchmarks", "--all", "--dry-run"])
-        .output()
-        .expect("driftdeck binary runs");
-    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    let err = stderr_of(&out);
-    assert!(err.contains("not built in this binary yet"), "{err}");
-    assert_eq!(err.lines().count(), 1, "one clear message: {err}");
-    // A selection is required, as in the job contract.
+fn refresh_benchmarks_requires_a_selection() {
     let out = command()
         .args(["refresh-benchmarks"])
         .output()

@@ -520,42 +520,6 @@ fn backend_sections_are_tagged_by_kind() {
         err.contains("password") && err.contains("unknown field"),
         "{err}"
     );
-    for (toml, key, kind) in [
-        ("[notify]\nkind = \"slack\"\n", "notify.kind", "slack"),
-        ("[notify]\nkind = \"email\"\n", "notify.kind", "email"),
-        (
-            "[metrics]\nkind = \"dogstatsd\"\n",
-            "metrics.kind",
-            "dogstatsd",
-        ),
-    ] {
-        let err = load_err(toml, "models: []\n");
-        assert!(
-            err.contains("driftdeck.toml")
-                && err.contains(key)
-                && err.contains(kind)
-                && err.contains("not built"),
-            "{toml}: {err}"
-        );
-    }
-    // kind = "kubernetes" is built (issue 9): its keys load, bad values name the section.
-    let (_dir, p) = workspace(
-        "[orchestrator]\nkind = \"kubernetes\"\nnamespace = \"risk\"\ncontext = \"prod-eks\"\nconcurrency = 3\n",
-        "models: []\n",
-    );
-    let cfg = load_from(&p, &no_env).expect("kubernetes settings load");
-    assert!(
-        matches!(&cfg.settings.orchestrator, driftdeck::config::OrchestratorSettings::Kubernetes(k) if k.namespace == "risk" && k.context.as_deref() == Some("prod-eks"))
-    );
-    assert_eq!(cfg.settings.orchestrator.concurrency(), 3);
-    let err = load_err(
-        "[orchestrator]\nkind = \"kubernetes\"\nnamespace = \"Not_DNS\"\n",
-        "models: []\n",
-    );
-    assert!(
-        err.contains("orchestrator") && err.contains("DNS-1123"),
-        "{err}"
-    );
     // A kind nobody knows, and an unknown key inside a kind.
     let err = load_err("[metrics]\nkind = \"graphite\"\n", "models: []\n");
     assert!(

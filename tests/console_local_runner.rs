@@ -131,6 +131,8 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     let refresh = Action::Refresh {
         model_id: "okmodel".into(),
         value_stream: "vs".into(),
+        scope: driftdeck::console::action::RefreshScope::Model,
+        models: vec!["vs / okmodel".into()],
     };
     forwarding.abort();
     let d = Dispatcher {

@@ -393,6 +393,7 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
     Ok(Config {
         settings,
         models: registry.models,
+        value_stream_settings: registry.value_streams,
         settings_path,
         models_path,
         workspace_root,

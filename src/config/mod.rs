@@ -33,6 +33,10 @@ pub use types::{
     OrchestratorSettings, OutboxSettings, Recipients, Registry, RetrySettings, RolesSettings,
     Settings, SqliteSettings, StoreSettings, ValidationSettings, WorkspaceSettings,
 };
+pub use types::{
+    CommonRefreshConfig, ModelRefreshConfig, RefreshSettings, RefreshSourceConfig, Severity,
+    ValueStreamConfig,
+};
 
 use crate::domain::ColumnRole;
 use crate::domain::ValueStream;
@@ -120,6 +124,8 @@ pub struct Config {
     pub models_path: PathBuf,
     /// The workspace root (same as `settings.workspace.root`).
     pub workspace_root: PathBuf,
+    /// `value_streams:` of models.yaml (recipients, refresh of `common/` data).
+    pub value_stream_settings: Vec<ValueStreamConfig>,
 }
 
 impl Config {

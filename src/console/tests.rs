@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::domain::{Role, RunAction, RunStatus};
 use crate::store::ResultsStore;
 
-use super::action::{Action, Dispatcher, Outcome, REFRESH_NOT_CONFIGURED, RunTarget};
+use super::action::{Action, Dispatcher, Outcome, REFRESH_NOT_CONFIGURED, RefreshScope, RunTarget};
 use super::adapter::OrchestratorAdapter;
 use super::app::{
     App, BackfillField, Effect, LogSource, Mode, Msg, Pane, Session, SortKey, update,
@@ -433,7 +433,40 @@ fn refresh_without_job_skips_confirm_and_dispatches_for_audit() {
     ));
     app.session.refresh_configured = true;
     press(&mut app, &e, key('f'));
-    assert!(matches!(app.mode, Mode::Confirm(Action::Refresh { .. })));
+    assert!(matches!(
+        app.mode,
+        Mode::Confirm(Action::Refresh {
+            scope: RefreshScope::Model,
+            ..
+        })
+    ));
+    // `s` widens the scope: the selected model's value stream, then every model.
+    press(&mut app, &e, key('s'));
+    let Mode::Confirm(Action::Refresh {
+        scope,
+        models,
+        value_stream,
+        ..
+    }) = app.mode.clone()
+    else {
+        panic!("still confirming");
+    };
+    assert_eq!(scope, RefreshScope::ValueStream);
+    assert!(!models.is_empty() && models.iter().all(|m| m.starts_with(&value_stream)));
+    press(&mut app, &e, key('s'));
+    let Mode::Confirm(action) = app.mode.clone() else {
+        panic!("still confirming");
+    };
+    assert_eq!(action.target(), "all models");
+    let Action::Refresh { models, .. } = &action else {
+        panic!("refresh");
+    };
+    assert_eq!(models.len(), 6);
+    let requests = action.requests("ana").expect("requests");
+    assert!(matches!(
+        requests[0].spec,
+        crate::orchestrator::JobSpec::RefreshBenchmarks { all: true, .. }
+    ));
 }
 
 #[test]
@@ -668,6 +701,8 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     let refresh = Action::Refresh {
         model_id: "m1".into(),
         value_stream: "vs".into(),
+        scope: RefreshScope::Model,
+        models: vec!["vs / m1".into()],
     };
     let report = dispatch(&rt, &d, &refresh);
     assert!(matches!(report.outcome, Outcome::Denied(_)));
@@ -688,6 +723,8 @@ fn refresh_reports_not_configured_for_admins() {
     let refresh = Action::Refresh {
         model_id: "m1".into(),
         value_stream: "vs".into(),
+        scope: RefreshScope::Model,
+        models: vec!["vs / m1".into()],
     };
     let report = dispatch(&rt, &d, &refresh);
     assert_eq!(

@@ -45,7 +45,20 @@ impl Workspace {
         for model in &config.models {
             let current = config.current_source(model, cache.clone())?;
             let mut email = model.recipients.email.clone();
-            for r in config.settings.notify.email_recipients() {
+            // The value stream's recipients (models.yaml `value_streams:`) hear about every model
+            // of the stream too.
+            let stream = config
+                .value_stream_settings
+                .iter()
+                .find(|v| v.id == model.value_stream);
+            let stream_email = stream.map(|v| v.recipients.email.as_slice()).unwrap_or(&[]);
+            for r in config
+                .settings
+                .notify
+                .email_recipients()
+                .iter()
+                .chain(stream_email)
+            {
                 if !email.contains(r) {
                     email.push(r.clone());
                 }
@@ -57,7 +70,11 @@ impl Workspace {
                 thresholds: model.thresholds,
                 current: Arc::new(current),
                 email_recipients: email,
-                slack: model.recipients.slack.clone(),
+                slack: model
+                    .recipients
+                    .slack
+                    .clone()
+                    .or_else(|| stream.and_then(|v| v.recipients.slack.clone())),
             });
         }
         let ctx = JobContext {

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use crossterm::event::KeyEvent;
 
-use crate::console::action::{Action, RunTarget};
+use crate::console::action::{Action, RefreshScope, RunTarget};
 use crate::console::keys::KeyAction;
 use crate::domain::RunStatus;
 
@@ -171,6 +171,8 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let action = Action::Refresh {
                 model_id: row.model_id.clone(),
                 value_stream: row.value_stream.clone(),
+                scope: RefreshScope::Model,
+                models: vec![format!("{} / {}", row.value_stream, row.model_id)],
             };
             if app.session.refresh_configured {
                 app.mode = Mode::Confirm(action);

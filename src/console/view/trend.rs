@@ -82,6 +82,35 @@ pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool
     draw_trend_chart(app, frame, area, block, &detail.history, th);
 }
 
+/// Calculation dates on which a model's benchmark version changed: among the succeeded runs
+/// (newest attempt per date), each date whose `benchmark_version` differs from the previous
+/// date's. Only the runs the console loaded are considered.
+pub(crate) fn benchmark_changes(runs: &[crate::store::RunRecord]) -> Vec<chrono::NaiveDate> {
+    use std::collections::BTreeMap;
+    let mut per_date: BTreeMap<chrono::NaiveDate, &crate::store::RunRecord> = BTreeMap::new();
+    for r in runs {
+        if r.status != crate::domain::RunStatus::Succeeded || r.benchmark_version.is_none() {
+            continue;
+        }
+        match per_date.get(&r.calculation_date) {
+            Some(prev) if prev.started_at >= r.started_at => {}
+            _ => {
+                per_date.insert(r.calculation_date, r);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut last: Option<&str> = None;
+    for (date, r) in per_date {
+        let v = r.benchmark_version.as_deref();
+        if last.is_some() && v != last {
+            out.push(date);
+        }
+        last = v;
+    }
+    out
+}
+
 pub(super) fn draw_trend_chart(
     app: &App,
     frame: &mut Frame,
@@ -167,6 +196,29 @@ pub(super) fn draw_trend_chart(
                 .data(&alert_pts),
         );
     }
+    // Dates where the benchmark changed (refresh or rollback): a dotted vertical line, so a new
+    // baseline is not mistaken for drift.
+    let changes: Vec<(f64, f64)> = app
+        .selected_detail()
+        .map(|d| benchmark_changes(&d.runs))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| *d >= first && *d <= last)
+        .flat_map(|d| {
+            let cx = x(d);
+            (0..=10).map(move |i| (cx, y_max * f64::from(i) / 10.0))
+        })
+        .collect();
+    if !changes.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .name("┆ new benchmark")
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(t.style(Role::Muted))
+                .data(&changes),
+        );
+    }
     if !cursor.is_empty() {
         datasets.push(
             Dataset::default()
@@ -206,4 +258,53 @@ pub(super) fn draw_trend_chart(
         .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Percentage(45), Constraint::Percentage(60)));
     frame.render_widget(chart, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::benchmark_changes;
+    use crate::domain::{RunAction, RunStatus};
+    use crate::store::RunRecord;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    fn run(day: u32, version: &str, status: RunStatus, minute: u32) -> RunRecord {
+        RunRecord {
+            run_id: format!("r{day}-{minute}"),
+            attempt: 1,
+            max_attempts: 3,
+            model_id: "m".into(),
+            value_stream: "vs".into(),
+            calculation_date: NaiveDate::from_ymd_opt(2013, 12, day).expect("date"),
+            action: RunAction::Run,
+            status,
+            error: None,
+            started_at: Utc
+                .with_ymd_and_hms(2026, 11, 29, 10, minute, 0)
+                .single()
+                .expect("time"),
+            finished_at: None,
+            benchmark_version: Some(version.into()),
+            rows_benchmark: None,
+            rows_current: None,
+            triggered_by: "t".into(),
+            log_path: None,
+        }
+    }
+
+    #[test]
+    fn a_new_benchmark_version_marks_its_first_date() {
+        let d = |day| NaiveDate::from_ymd_opt(2013, 12, day).expect("date");
+        let runs = vec![
+            run(1, "aaa", RunStatus::Succeeded, 1),
+            run(2, "aaa", RunStatus::Succeeded, 2),
+            run(3, "bbb", RunStatus::Failed, 3), // failed runs do not count
+            run(3, "aaa", RunStatus::Succeeded, 4),
+            run(4, "bbb", RunStatus::Succeeded, 5),
+            run(5, "bbb", RunStatus::Succeeded, 6),
+            run(6, "aaa", RunStatus::Succeeded, 7), // a rollback is a change too
+            run(2, "ccc", RunStatus::Succeeded, 0), // older attempt of day 2, replaced
+        ];
+        assert_eq!(benchmark_changes(&runs), vec![d(4), d(6)]);
+        assert!(benchmark_changes(&[]).is_empty());
+    }
 }
