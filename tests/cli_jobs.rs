@@ -978,19 +978,26 @@ fn doctor_checks_every_backend_with_a_fix_and_fails_on_a_broken_one() {
 }
 
 #[test]
-fn a_kind_not_built_is_a_config_error_naming_key_and_file() {
+fn an_unknown_backend_kind_or_key_is_a_config_error_naming_key_and_file() {
     let ws = mini_ws();
     let original = std::fs::read_to_string(&ws.config).expect("toml");
+    std::fs::write(
+        &ws.config,
+        format!("{original}\n[metrics]\nkind = \"graphite\"\n"),
+    )
+    .expect("write");
+    let out = ws.run(&["status"]);
+    assert_fails_with(
+        &out,
+        &["driftdeck.toml", "metrics.kind", "graphite", "dogstatsd"],
+    );
     std::fs::write(
         &ws.config,
         format!("{original}\n[metrics]\nkind = \"dogstatsd\"\nhost = \"x\"\n"),
     )
     .expect("write");
     let out = ws.run(&["status"]);
-    assert_fails_with(
-        &out,
-        &["driftdeck.toml", "metrics.kind", "dogstatsd", "not built"],
-    );
+    assert_fails_with(&out, &["driftdeck.toml", "metrics.host", "unknown field"]);
 }
 
 #[test]

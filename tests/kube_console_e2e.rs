@@ -269,15 +269,18 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
     tmux.keys(&["r"]);
     tmux.wait_text(&["Confirm rerun", "2013-11-30"]);
     tmux.keys(&["y"]);
+    // The console's user is the OS account (issue 11 #7), not the claimed $USER.
+    let user = driftdeck::identity::os_user();
+    let user = user.as_str();
     tmux.wait_for("the rerun succeeded (✓ by the user)", |s| {
         run_lines(s, "2013-11-30")
             .iter()
-            .any(|l| l.contains("✓ ok") && l.contains(USER))
+            .any(|l| l.contains("✓ ok") && l.contains(user))
     });
     let reruns: Vec<serde_json::Value> = fake
         .list("jobs")
         .into_iter()
-        .filter(|j| j["metadata"]["labels"]["driftdeck.io/triggered-by"] == USER)
+        .filter(|j| j["metadata"]["labels"]["driftdeck.io/triggered-by"] == user)
         .collect();
     assert_eq!(reruns.len(), 1, "one Job created by the console");
     let job = &reruns[0];
