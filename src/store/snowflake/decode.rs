@@ -193,6 +193,24 @@ macro_rules! ints {
     }};
 }
 
+/// Downcasts `array` to `A` and maps each row with `value`; null rows become [`Value::Null`].
+fn map_rows<A: 'static>(
+    array: &ArrayRef,
+    mismatch: impl FnOnce() -> SnowflakeError,
+    value: impl Fn(&A, usize) -> Value,
+) -> Result<Vec<Value>, SnowflakeError> {
+    let a = array.as_any().downcast_ref::<A>().ok_or_else(mismatch)?;
+    Ok((0..array.len())
+        .map(|i| {
+            if array.is_null(i) {
+                Value::Null
+            } else {
+                value(a, i)
+            }
+        })
+        .collect())
+}
+
 fn arrow_column(
     kind: &'static str,
     field: &Field,
@@ -204,79 +222,19 @@ fn arrow_column(
     match array.data_type() {
         DataType::Null => Ok(vec![Value::Null; n]),
         DataType::Utf8 => {
-            let a = array
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(mismatch)?;
-            Ok((0..n)
-                .map(|i| {
-                    if nulls(i) {
-                        Value::Null
-                    } else {
-                        Value::Text(a.value(i).to_owned())
-                    }
-                })
-                .collect())
+            map_rows::<StringArray>(array, mismatch, |a, i| Value::Text(a.value(i).to_owned()))
         }
         DataType::LargeUtf8 => {
-            let a = array
-                .as_any()
-                .downcast_ref::<LargeStringArray>()
-                .ok_or_else(mismatch)?;
-            Ok((0..n)
-                .map(|i| {
-                    if nulls(i) {
-                        Value::Null
-                    } else {
-                        Value::Text(a.value(i).to_owned())
-                    }
-                })
-                .collect())
+            map_rows::<LargeStringArray>(array, mismatch, |a, i| Value::Text(a.value(i).to_owned()))
         }
         DataType::Boolean => {
-            let a = array
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(mismatch)?;
-            Ok((0..n)
-                .map(|i| {
-                    if nulls(i) {
-                        Value::Null
-                    } else {
-                        Value::Bool(a.value(i))
-                    }
-                })
-                .collect())
+            map_rows::<BooleanArray>(array, mismatch, |a, i| Value::Bool(a.value(i)))
         }
         DataType::Float64 => {
-            let a = array
-                .as_any()
-                .downcast_ref::<Float64Array>()
-                .ok_or_else(mismatch)?;
-            Ok((0..n)
-                .map(|i| {
-                    if nulls(i) {
-                        Value::Null
-                    } else {
-                        Value::Float(a.value(i))
-                    }
-                })
-                .collect())
+            map_rows::<Float64Array>(array, mismatch, |a, i| Value::Float(a.value(i)))
         }
         DataType::Float32 => {
-            let a = array
-                .as_any()
-                .downcast_ref::<Float32Array>()
-                .ok_or_else(mismatch)?;
-            Ok((0..n)
-                .map(|i| {
-                    if nulls(i) {
-                        Value::Null
-                    } else {
-                        Value::Float(f64::from(a.value(i)))
-                    }
-                })
-                .collect())
+            map_rows::<Float32Array>(array, mismatch, |a, i| Value::Float(f64::from(a.value(i))))
         }
         DataType::Int8 => ints!(array, Int8Array, field, kind),
         DataType::Int16 => ints!(array, Int16Array, field, kind),
