@@ -12,6 +12,7 @@ use driftdeck::cli::{
 use driftdeck::{demo, domain, jobs};
 
 fn main() -> ExitCode {
+    tune_allocator();
     // Plain error reports when stderr is not a terminal (job logs, CronJob logs) or NO_COLOR is set.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
@@ -654,5 +655,20 @@ mod tests {
         let detailed = render_error(&bug, true);
         assert!(detailed.contains("not an input error"), "{detailed}");
         assert!(detailed.contains("Location"), "{detailed}");
+    }
+}
+
+/// glibc's malloc hands every buffer above its (adaptive) mmap threshold straight back to the
+/// OS and page-faults a fresh one on the next allocation; a 1M-row column is 8 MB, so reading
+/// two populations spent about a quarter of `driftdeck psi` in page faults and zeroing
+/// (measured with perf, benches/compare_peers.sh). Keep buffers up to 32 MB (glibc's maximum)
+/// in the heap and freed memory up to 512 MB for reuse.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
