@@ -14,6 +14,7 @@ pub mod domain;
 pub mod engine;
 pub mod jobs;
 pub mod orchestrator;
+pub mod quality;
 pub mod schedule;
 pub mod sources;
 pub mod store;
