@@ -41,6 +41,9 @@ pub struct Settings {
     /// `[validation]`: benchmark refresh validation.
     #[serde(default)]
     pub validation: ValidationSettings,
+    /// `[quality]`: data-quality checks of every daily run (models override in `quality:`).
+    #[serde(default)]
+    pub quality: crate::quality::QualitySettings,
     /// `[roles]`: console roles.
     #[serde(default)]
     pub roles: RolesSettings,
@@ -725,4 +728,7 @@ pub struct ModelConfig {
     /// Notification recipients.
     #[serde(default)]
     pub recipients: Recipients,
+    /// Data-quality overrides of `[quality]` for this model (e.g. `key_column`, `min_rows`).
+    #[serde(default)]
+    pub quality: crate::quality::QualityOverrides,
 }

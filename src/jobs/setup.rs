@@ -56,6 +56,7 @@ impl Workspace {
                 current: Arc::new(current),
                 email_recipients: email,
                 slack: model.recipients.slack.clone(),
+                quality: config.settings.quality.with(&model.quality),
             });
         }
         let ctx = JobContext {

@@ -278,7 +278,14 @@ pub fn check_row_count(rows: usize, s: &QualitySettings) -> Vec<Finding> {
         observed: rows as f64,
         limit: s.min_rows as f64,
         severity: s.min_rows_severity,
-        message: format!("{rows} current rows, minimum {}", s.min_rows),
+        message: if rows == 0 {
+            format!(
+                "current population is empty (0 rows), minimum {}",
+                s.min_rows
+            )
+        } else {
+            format!("{rows} current rows, minimum {}", s.min_rows)
+        },
     }]
 }
 
