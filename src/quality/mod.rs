@@ -63,8 +63,6 @@ pub enum Check {
     BenchmarkRange,
     /// The same key appears on more than one row (`observed` = rows with a repeated key).
     DuplicateKeys,
-    /// Rows that could not be read were quarantined (`observed` = their share).
-    Quarantine,
 }
 
 impl Check {
@@ -77,7 +75,6 @@ impl Check {
             Check::MissingShare => "missing_share",
             Check::BenchmarkRange => "benchmark_range",
             Check::DuplicateKeys => "duplicate_keys",
-            Check::Quarantine => "quarantine",
         }
     }
 
@@ -90,7 +87,6 @@ impl Check {
             Check::MissingShare,
             Check::BenchmarkRange,
             Check::DuplicateKeys,
-            Check::Quarantine,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -155,9 +151,6 @@ pub struct QualitySettings {
     pub key_column: Option<String>,
     /// Severity of `duplicate_keys`. Default `fail`.
     pub duplicate_keys_severity: Severity,
-    /// Highest share (0..=1) of quarantined (unreadable) rows with which the run goes on.
-    /// Default 0.01.
-    pub max_quarantined_share: f64,
 }
 
 impl Default for QualitySettings {
@@ -175,7 +168,6 @@ impl Default for QualitySettings {
             range_severity: Severity::Warn,
             key_column: None,
             duplicate_keys_severity: Severity::Fail,
-            max_quarantined_share: 0.01,
         }
     }
 }
@@ -197,7 +189,6 @@ pub struct QualityOverrides {
     pub range_severity: Option<Severity>,
     pub key_column: Option<String>,
     pub duplicate_keys_severity: Option<Severity>,
-    pub max_quarantined_share: Option<f64>,
 }
 
 impl QualitySettings {
@@ -220,9 +211,6 @@ impl QualitySettings {
             duplicate_keys_severity: o
                 .duplicate_keys_severity
                 .unwrap_or(self.duplicate_keys_severity),
-            max_quarantined_share: o
-                .max_quarantined_share
-                .unwrap_or(self.max_quarantined_share),
         }
     }
 
@@ -234,7 +222,6 @@ impl QualitySettings {
         for (key, v) in [
             ("min_rows_vs_median", self.min_rows_vs_median),
             ("max_missing_share", self.max_missing_share),
-            ("max_quarantined_share", self.max_quarantined_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("quality.{key} must be between 0 and 1, got {v}"));

@@ -191,7 +191,7 @@ fn gate_orders_fails_first_and_overrides_apply() {
         ..Default::default()
     };
     assert!(bad.validate().unwrap_err().contains("max_missing_share"));
-    for c in [Check::RowCount, Check::WindowCoverage, Check::Quarantine] {
+    for c in [Check::RowCount, Check::WindowCoverage, Check::DuplicateKeys] {
         assert_eq!(Check::parse(c.as_str()), Some(c));
     }
 }

@@ -47,6 +47,8 @@ pub struct ModelRow {
     pub error: Option<String>,
     /// Last [`TREND_POINTS`](super::TREND_POINTS) PSI values, oldest first.
     pub trend: Vec<f64>,
+    /// Worst data-quality finding of the newest attempt, if any.
+    pub quality: Option<crate::quality::Severity>,
 }
 
 impl ModelRow {
@@ -67,6 +69,8 @@ pub struct Overview {
     pub trends: HashMap<String, Vec<f64>>,
     /// Characteristic with the largest CSI at the latest date, per model.
     pub worst: HashMap<String, String>,
+    /// Worst data-quality finding of the newest attempt, per model (models without any absent).
+    pub quality: HashMap<String, crate::quality::Severity>,
     /// When the query ran.
     pub loaded_at: Option<DateTime<Utc>>,
 }
@@ -80,4 +84,19 @@ pub struct Detail {
     pub history: Vec<ResultRecord>,
     /// Attempts, newest first.
     pub runs: Vec<RunRecord>,
+    /// Data-quality findings of those attempts (by run id, attempt, then recorded order).
+    pub findings: Vec<crate::store::FindingRecord>,
+}
+
+impl Detail {
+    /// The findings of one attempt.
+    pub fn findings_of<'a>(
+        &'a self,
+        run: &'a RunRecord,
+    ) -> impl Iterator<Item = &'a crate::quality::Finding> + 'a {
+        self.findings
+            .iter()
+            .filter(move |f| f.run_id == run.run_id && f.attempt == run.attempt)
+            .map(|f| &f.finding)
+    }
 }
