@@ -277,6 +277,26 @@ fn rerun_goes_through_confirm_with_the_cursor_date() {
 }
 
 #[test]
+fn rerun_in_the_runs_pane_reruns_the_selected_runs_date() {
+    let e = estate(6);
+    let mut app = app_for(&e, Role::Operator, false);
+    // The trend cursor moves to another date; the runs pane's selection wins there.
+    press(&mut app, &e, key('h'));
+    press(&mut app, &e, key('5'));
+    press(&mut app, &e, code(KeyCode::Down));
+    press(&mut app, &e, code(KeyCode::Down));
+    let selected = app.selected_run().expect("a run selected").calculation_date;
+    assert_eq!(selected, date("2013-02-26"));
+    assert!(press(&mut app, &e, key('r')).is_empty());
+    let expected = Action::Rerun(RunTarget {
+        model_id: "model_0002".into(),
+        value_stream: "mortgages".into(),
+        date: selected,
+    });
+    assert_eq!(app.mode, Mode::Confirm(expected));
+}
+
+#[test]
 fn backfill_dialog_shows_missing_and_existing_dates() {
     let e = estate(6);
     let mut app = app_for(&e, Role::Operator, false);
