@@ -396,6 +396,40 @@ fn rerun_failed_collects_failed_models() {
 }
 
 #[test]
+fn needs_attention_filter_keeps_failed_retrying_alert_and_quality_findings() {
+    let e = estate(12);
+    // A warning of the quality gate on model_0005's newest attempt (an ok run in the ok band).
+    let newest = e.store.runs(Some("model_0005"), 1).expect("runs");
+    let run = newest.first().expect("run");
+    let finding = crate::quality::Finding {
+        check: crate::quality::Check::RowCountHistory,
+        column: None,
+        observed: 10.0,
+        limit: 500.0,
+        severity: crate::quality::Severity::Warn,
+        message: "10 current rows".into(),
+    };
+    e.store
+        .record_findings(&run.run_id, run.attempt, &[finding])
+        .expect("record");
+    let mut app = app_for(&e, Role::Operator, false);
+    let ids = |app: &App| {
+        let mut v: Vec<String> = app.visible_rows().map(|r| r.model_id.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&app).len(), 12);
+    press(&mut app, &e, key('a'));
+    assert_eq!(
+        ids(&app),
+        ["model_0000", "model_0002", "model_0004", "model_0005"],
+        "alert, failed, retrying, quality warning"
+    );
+    press(&mut app, &e, key('a'));
+    assert_eq!(ids(&app).len(), 12);
+}
+
+#[test]
 fn refresh_without_job_skips_confirm_and_dispatches_for_audit() {
     let e = estate(6);
     let mut app = app_for(&e, Role::Admin, false);

@@ -56,6 +56,14 @@ impl ModelRow {
     pub fn band(&self) -> Option<Band> {
         self.psi.map(|p| self.thresholds.band(p))
     }
+
+    /// True when the newest attempt failed or is retrying, has data-quality findings, or the
+    /// latest PSI is in the alert band (the models table's "needs attention" filter, key `a`).
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.status, Some(RunStatus::Failed | RunStatus::Retrying))
+            || self.quality.is_some()
+            || self.band() == Some(Band::Alert)
+    }
 }
 
 /// What the overview query returns: everything the header and models table need.

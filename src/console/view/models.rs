@@ -32,6 +32,9 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
     if app.group_by_stream {
         title.push(Span::styled(" · grouped", t.style(Role::Muted)));
     }
+    if app.attention_only {
+        title.push(Span::styled(" · needs attention", t.style(Role::Text)));
+    }
     if let Some(vs) = &app.stream_filter {
         title.push(Span::styled(format!(" · stream {vs}"), t.style(Role::Text)));
     }
