@@ -341,7 +341,7 @@ impl Default for KeyMap {
             b(
                 A::NeedsAttention,
                 vec![c('a')],
-                "needs attention (failed, retrying, quality, alert)",
+                "needs attention filter",
                 Models,
                 false,
             ),
