@@ -60,6 +60,8 @@ fn is_user_error(report: &color_eyre::Report) -> bool {
             || e.is::<driftdeck::orchestrator::OrchestratorError>()
             || e.is::<driftdeck::schedule::ScheduleError>()
             || e.is::<driftdeck::demo::DemoError>()
+            || e.is::<driftdeck::wiring::WiringError>()
+            || e.is::<driftdeck::jobs::notify::NotifyError>()
             || e.is::<std::io::Error>()
     })
 }

@@ -1,16 +1,17 @@
 //! The console's dispatcher driving the real LocalRunner (with a fake job program) through the
-//! OrchestratorAdapter: jobs start, events arrive, logs are written, the audit is kept.
+//! OrchestratorAdapter: jobs start, events arrive as the console's `Msg::Job`, logs are
+//! written, the audit is kept.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use driftdeck::console::Msg;
 use driftdeck::console::OrchestratorAdapter;
 use driftdeck::console::action::{Action, Dispatcher, Outcome, RunTarget};
 use driftdeck::console::fixture::{MemoryStore, fixed_now};
-use driftdeck::console::runner::JobEvent;
 use driftdeck::domain::Role;
-use driftdeck::orchestrator::{LocalRunner, LocalRunnerConfig, Orchestrator};
+use driftdeck::orchestrator::{JobState, LocalRunner, LocalRunnerConfig, Orchestrator};
 use driftdeck::store::ResultsStore;
 use tokio::sync::mpsc;
 
@@ -30,18 +31,19 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
 
-async fn finished(rx: &mut mpsc::UnboundedReceiver<JobEvent>, n: usize) -> Vec<(String, bool)> {
+/// The first `n` jobs to reach a final state, as (job id, succeeded), from the messages the
+/// adapter forwards to the console's loop.
+async fn finished(rx: &mut mpsc::UnboundedReceiver<Msg>, n: usize) -> Vec<(String, bool)> {
     let mut done = Vec::new();
     while done.len() < n {
-        let ev = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        let msg = tokio::time::timeout(Duration::from_secs(20), rx.recv())
             .await
             .expect("job events within 20 s")
             .expect("channel open");
-        if let JobEvent::Finished {
-            job_id, success, ..
-        } = ev
+        if let Msg::Job(ev) = msg
+            && ev.job.state.is_final()
         {
-            done.push((job_id, success));
+            done.push((ev.job.id.to_string(), ev.job.state == JobState::Succeeded));
         }
     }
     done
@@ -63,6 +65,7 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         read_only: false,
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let forwarding = dispatcher.orchestrator.forward_events(tx);
 
     let rerun = Action::Rerun(RunTarget {
         model_id: "okmodel".into(),
@@ -70,8 +73,7 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         date: date("2013-02-01"),
     });
     let d = dispatcher.clone();
-    let t = tx.clone();
-    let report = tokio::task::spawn_blocking(move || d.dispatch(&rerun, t, fixed_now()))
+    let report = tokio::task::spawn_blocking(move || d.dispatch(&rerun, fixed_now()))
         .await
         .expect("dispatch");
     let Outcome::Started(tickets) = report.outcome else {
@@ -79,9 +81,9 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     };
     assert_eq!(tickets.len(), 1);
     let done = finished(&mut rx, 1).await;
-    assert_eq!(done, vec![(tickets[0].job_id.clone(), true)]);
+    assert_eq!(done, vec![(tickets[0].id.to_string(), true)]);
     // The console reads the job's log through the orchestrator, by its opaque reference.
-    let log_ref = tickets[0].log.clone().expect("log reference");
+    let log_ref = tickets[0].log.clone();
     let lines: Vec<String> = futures::StreamExt::collect::<Vec<_>>(dispatcher.orchestrator.logs(
         &log_ref,
         driftdeck::orchestrator::LogOptions {
@@ -112,7 +114,7 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         only_missing: true,
     };
     let d = dispatcher.clone();
-    let report = tokio::task::spawn_blocking(move || d.dispatch(&backfill, tx, fixed_now()))
+    let report = tokio::task::spawn_blocking(move || d.dispatch(&backfill, fixed_now()))
         .await
         .expect("dispatch");
     let Outcome::Started(tickets) = report.outcome else {
@@ -130,12 +132,12 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         model_id: "okmodel".into(),
         value_stream: "vs".into(),
     };
-    let (tx2, _rx2) = mpsc::unbounded_channel();
+    forwarding.abort();
     let d = Dispatcher {
         role: Role::Admin,
         ..Arc::try_unwrap(dispatcher).unwrap_or_else(|_| panic!("single owner"))
     };
-    let report = tokio::task::spawn_blocking(move || d.dispatch(&refresh, tx2, fixed_now()))
+    let report = tokio::task::spawn_blocking(move || d.dispatch(&refresh, fixed_now()))
         .await
         .expect("dispatch");
     assert!(matches!(report.outcome, Outcome::NotConfigured(_)));

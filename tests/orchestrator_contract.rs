@@ -5,7 +5,9 @@
 //! `tick*` prints `tick 1` … `tick 20` 50 ms apart, `slow*` runs ~300 ms, `hang*` runs until
 //! cancelled (at most 60 s).
 //!
-//! Instantiated here against the real [`LocalRunner`] with a shell script as the job program.
+//! Instantiated here against the real [`LocalRunner`] with a shell script as the job program,
+//! and against the console's test fake (`console::fixture::FixtureOrchestrator`), which plays the
+//! same convention in memory.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -297,6 +299,17 @@ async fn local_runner_meets_the_orchestrator_contract() {
     .await;
 }
 
+// ---- instantiation: the console's test fake ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_orchestrator_meets_the_orchestrator_contract() {
+    contract(Harness {
+        orchestrator: Arc::new(driftdeck::console::fixture::FixtureOrchestrator::new(2)),
+        concurrency: 2,
+    })
+    .await;
+}
+
 /// Local detail kept out of the trait: references written by older versions (plain file paths)
 /// still resolve, relative ones against the log directory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,4 +344,34 @@ async fn local_runner_reads_legacy_path_references() {
         matches!(items.as_slice(), [Err(OrchestratorError::Io { .. })]),
         "{items:?}"
     );
+}
+
+/// The console's fallback when no orchestrator is configured: every call is a clear
+/// `Unavailable` error naming the config section, never a hang.
+#[tokio::test]
+async fn no_orchestrator_refuses_every_call_as_unavailable() {
+    use driftdeck::orchestrator::NoOrchestrator;
+    let o: &dyn Orchestrator = &NoOrchestrator;
+    let unavailable = |r: Result<JobInfo, OrchestratorError>| matches!(r, Err(OrchestratorError::Unavailable(m)) if m.contains("[orchestrator]"));
+    assert!(unavailable(o.submit(request("ok_model")).await));
+    assert!(unavailable(o.job(JobId::new("run-x-1").expect("id")).await));
+    assert!(unavailable(
+        o.cancel(JobId::new("run-x-1").expect("id")).await
+    ));
+    assert!(matches!(
+        o.list().await,
+        Err(OrchestratorError::Unavailable(_))
+    ));
+    let items = o
+        .logs(&LogRef::new("local:run-x-1"), LogOptions::default())
+        .collect::<Vec<_>>()
+        .await;
+    assert!(matches!(
+        items.as_slice(),
+        [Err(OrchestratorError::Unavailable(_))]
+    ));
+    assert!(matches!(
+        o.subscribe().recv().await,
+        Err(broadcast::error::RecvError::Closed)
+    ));
 }

@@ -9,13 +9,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::domain::{ModelId, Role};
-use crate::orchestrator::JobSpec;
+use crate::orchestrator::{JobInfo, JobRequest, JobSpec};
 use crate::store::{AuditRecord, ResultsStore};
 
-use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
+use super::adapter::OrchestratorAdapter;
 
 /// Message shown (and audited) when no refresh job exists yet.
 pub const REFRESH_NOT_CONFIGURED: &str = "benchmark refresh is not configured";
@@ -269,10 +268,10 @@ pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), Den
 }
 
 /// What happened to a dispatched action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Jobs were started.
-    Started(Vec<JobTicket>),
+    /// Jobs were accepted: the orchestrator's snapshot of each.
+    Started(Vec<JobInfo>),
     /// Roles or read-only mode forbade it.
     Denied(Denied),
     /// The action has no job configured (benchmark refresh today).
@@ -294,7 +293,7 @@ impl Outcome {
 }
 
 /// Result of [`Dispatcher::dispatch`], sent back to the UI loop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DispatchReport {
     /// The action.
     pub action: Action,
@@ -309,7 +308,7 @@ pub struct Dispatcher {
     /// Results store that receives audit entries.
     pub store: Arc<dyn ResultsStore>,
     /// Orchestrator that runs jobs.
-    pub orchestrator: Arc<dyn ConsoleOrchestrator>,
+    pub orchestrator: Arc<OrchestratorAdapter>,
     /// User name (audit `user`, runs' `triggered_by`).
     pub user: String,
     /// Role in force.
@@ -319,17 +318,13 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Authorizes, runs and audits `action`. Blocking (the audit write); call from
-    /// `spawn_blocking` in async code.
-    pub fn dispatch(
-        &self,
-        action: &Action,
-        events: UnboundedSender<JobEvent>,
-        now: DateTime<Utc>,
-    ) -> DispatchReport {
+    /// Authorizes, runs and audits `action`. Blocking (the orchestrator's submit and the audit
+    /// write); call from `spawn_blocking` inside a tokio runtime. The jobs' progress arrives
+    /// through [`OrchestratorAdapter::forward_events`].
+    pub fn dispatch(&self, action: &Action, now: DateTime<Utc>) -> DispatchReport {
         let outcome = match authorize(self.role, self.read_only, action) {
             Err(reason) => Outcome::Denied(reason),
-            Ok(()) => self.run(action, events),
+            Ok(()) => self.run(action),
         };
         let entry = AuditRecord {
             at: now,
@@ -355,7 +350,7 @@ impl Dispatcher {
         }
     }
 
-    fn run(&self, action: &Action, events: UnboundedSender<JobEvent>) -> Outcome {
+    fn run(&self, action: &Action) -> Outcome {
         if matches!(action, Action::Refresh { .. }) && !self.orchestrator.refresh_configured() {
             return Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into());
         }
@@ -366,18 +361,17 @@ impl Dispatcher {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e),
         };
-        let mut tickets = Vec::new();
+        let mut jobs = Vec::new();
         for request in requests {
-            match self.orchestrator.submit(&request, events.clone()) {
-                Ok(mut t) => tickets.append(&mut t),
-                Err(RunnerError::NotConfigured(m)) => return Outcome::NotConfigured(m),
-                Err(e) if tickets.is_empty() => return Outcome::Failed(e.to_string()),
+            match self.orchestrator.submit_blocking(request) {
+                Ok(job) => jobs.push(job),
+                Err(e) if jobs.is_empty() => return Outcome::Failed(e.to_string()),
                 Err(e) => {
                     tracing::warn!("partial start: {e}");
                     break;
                 }
             }
         }
-        Outcome::Started(tickets)
+        Outcome::Started(jobs)
     }
 }

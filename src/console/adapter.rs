@@ -1,134 +1,101 @@
-//! Adapter from the project's [`Orchestrator`] (local runner, later Kubernetes) to the small
-//! synchronous [`ConsoleOrchestrator`] interface the console's dispatcher calls from its
-//! blocking pool. Thin: requests are the orchestrator's own [`JobRequest`]s (built by
-//! [`super::action::Action::requests`]); the adapter only refuses a refresh while no refresh
-//! job is configured, submits, forwards job state changes (from every console and the
-//! scheduler) as the console's [`JobEvent`] messages, and forwards [`ConsoleOrchestrator::logs`].
-//! Backfill rules live in `jobs::backfill`.
+//! The console's one handle on the project's [`Orchestrator`] (local runner, Kubernetes, the
+//! test fake, or [`crate::orchestrator::NoOrchestrator`]): a concrete adapter, not a second job
+//! vocabulary. It submits the orchestrator's own [`JobRequest`]s (built by
+//! [`super::action::Action::requests`]) from the dispatcher's blocking thread, reads logs, and
+//! forwards every [`crate::orchestrator::JobEvent`] (from every console and the scheduler) into
+//! the UI loop as [`Msg::Job`]. Backfill rules live in `jobs::backfill`; whether a refresh job
+//! exists is the one console rule it carries.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
 
-use crate::orchestrator::{JobSpec, JobState, LogOptions, LogRef, LogStream, Orchestrator};
+use crate::orchestrator::{
+    JobInfo, JobRequest, LogOptions, LogRef, LogStream, Orchestrator, OrchestratorError,
+};
 
-use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
+use super::app::Msg;
 
 /// Wraps an [`Orchestrator`] for the console.
+#[derive(Clone)]
 pub struct OrchestratorAdapter {
     inner: Arc<dyn Orchestrator>,
     refresh_configured: bool,
-    forwarding: Mutex<bool>,
+}
+
+impl std::fmt::Debug for OrchestratorAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrchestratorAdapter")
+            .field("kind", &self.inner.kind())
+            .field("refresh_configured", &self.refresh_configured)
+            .finish()
+    }
 }
 
 impl OrchestratorAdapter {
-    /// Adapter over `inner`; `refresh_configured` says whether a benchmark refresh job exists.
+    /// Adapter over `inner`; `refresh_configured` says whether a benchmark refresh job exists
+    /// (until then the console reports [`super::action::REFRESH_NOT_CONFIGURED`]).
     pub fn new(inner: Arc<dyn Orchestrator>, refresh_configured: bool) -> Self {
         Self {
             inner,
             refresh_configured,
-            forwarding: Mutex::new(false),
         }
     }
 
-    /// Forwards state changes to `events` (once; later calls reuse the first forwarder).
-    fn ensure_forwarding(&self, events: &UnboundedSender<JobEvent>) {
-        let mut started = self.forwarding.lock().unwrap_or_else(|p| p.into_inner());
-        if *started {
-            return;
-        }
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        *started = true;
-        let mut rx = self.inner.subscribe();
-        let events = events.clone();
-        handle.spawn(async move {
-            loop {
-                match rx.recv().await {
-                    Ok(ev) => {
-                        let job_id = ev.job.id.to_string();
-                        let msg = match ev.job.state {
-                            JobState::Queued => continue,
-                            JobState::Running => JobEvent::Started { job_id },
-                            JobState::Succeeded => JobEvent::Finished {
-                                job_id,
-                                success: true,
-                                error: None,
-                            },
-                            state => JobEvent::Finished {
-                                job_id,
-                                success: false,
-                                error: Some(match (&ev.job.note, ev.job.exit_code) {
-                                    (Some(n), _) => format!("{state}: {n}"),
-                                    (None, Some(c)) => format!("{state}: exit code {c}"),
-                                    (None, None) => state.to_string(),
-                                }),
-                            },
-                        };
-                        if events.send(msg).is_err() {
-                            break;
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!("missed {n} job events; the next refresh resynchronises");
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                }
-            }
-        });
-    }
-
-    /// The one rule the adapter keeps: a refresh needs a configured refresh job.
-    fn check(&self, request: &JobRequest) -> Result<(), RunnerError> {
-        if matches!(request.spec, JobSpec::RefreshBenchmarks { .. }) && !self.refresh_configured {
-            return Err(RunnerError::NotConfigured(
-                super::action::REFRESH_NOT_CONFIGURED.into(),
-            ));
-        }
-        request
-            .spec
-            .validate()
-            .map_err(|e| RunnerError::Invalid(e.to_string()))
-    }
-}
-
-impl ConsoleOrchestrator for OrchestratorAdapter {
-    fn kind(&self) -> &str {
+    /// Short name for the header: `local`, `kubernetes`, `none`.
+    pub fn kind(&self) -> &'static str {
         self.inner.kind()
     }
 
-    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
-        self.inner.logs(log, options)
-    }
-
-    fn refresh_configured(&self) -> bool {
+    /// True when a benchmark refresh job exists.
+    pub fn refresh_configured(&self) -> bool {
         self.refresh_configured
     }
 
-    fn submit(
-        &self,
-        request: &JobRequest,
-        events: UnboundedSender<JobEvent>,
-    ) -> Result<Vec<JobTicket>, RunnerError> {
-        self.check(request)?;
-        self.ensure_forwarding(&events);
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| RunnerError::Unavailable("no tokio runtime".into()))?;
-        let date = match &request.spec {
-            JobSpec::Run { date, .. } => *date,
-            _ => None,
-        };
-        // Called from a blocking thread (the dispatcher runs on spawn_blocking).
-        let info = handle
-            .block_on(self.inner.submit(request.clone()))
-            .map_err(|e| RunnerError::Unavailable(e.to_string()))?;
-        let tickets = vec![JobTicket {
-            job_id: info.id.to_string(),
-            model_id: request.spec.target(),
-            date,
-            log: Some(info.log),
-        }];
-        Ok(tickets)
+    /// The orchestrator behind the adapter.
+    pub fn orchestrator(&self) -> &Arc<dyn Orchestrator> {
+        &self.inner
+    }
+
+    /// Submits `request` and waits for the orchestrator's answer (the job's snapshot). Blocking:
+    /// call it from a blocking thread inside a tokio runtime (the dispatcher runs on
+    /// `spawn_blocking`), never from async code.
+    ///
+    /// # Errors
+    /// The orchestrator's [`OrchestratorError`]; [`OrchestratorError::NoRuntime`] outside a
+    /// tokio runtime.
+    pub fn submit_blocking(&self, request: JobRequest) -> Result<JobInfo, OrchestratorError> {
+        let handle =
+            tokio::runtime::Handle::try_current().map_err(|_| OrchestratorError::NoRuntime)?;
+        handle.block_on(self.inner.submit(request))
+    }
+
+    /// The lines of a job's or a stored run's log (see [`Orchestrator::logs`]).
+    pub fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        self.inner.logs(log, options)
+    }
+
+    /// Forwards every job state change from now on to `tx` as [`Msg::Job`], until `tx` or the
+    /// orchestrator's event stream closes; a subscriber that lagged logs a warning (the next
+    /// overview refresh resynchronises). Must be called inside a tokio runtime.
+    pub fn forward_events(&self, tx: UnboundedSender<Msg>) -> JoinHandle<()> {
+        let mut rx = self.inner.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => {
+                        if tx.send(Msg::Job(ev)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!("missed {n} job events; the next refresh resynchronises");
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        })
     }
 }

@@ -1,12 +1,14 @@
 //! In-memory fixtures for the console's tests, snapshots and benchmarks: a [`MemoryStore`]
-//! implementing [`ResultsStore`], a [`FixtureOrchestrator`] that records requests, and a
+//! implementing [`ResultsStore`], a [`FixtureOrchestrator`] implementing [`Orchestrator`], and a
 //! deterministic estate generator ([`generate`]). Not for production use.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use tokio::sync::mpsc::UnboundedSender;
+use futures::future::BoxFuture;
+use tokio::sync::{Semaphore, broadcast};
 
 use crate::domain::{BinStat, RunAction, RunStatus, Thresholds};
 use crate::store::{
@@ -14,8 +16,12 @@ use crate::store::{
     ResultsStore, RunRecord, StoreError, WorstCharacteristic, merge_overview, validate_result,
 };
 
+use crate::orchestrator::{
+    JobEvent, JobId, JobInfo, JobRequest, JobState, LogOptions, LogRef, LogStream, Orchestrator,
+    OrchestratorError,
+};
+
 use super::app::ModelMeta;
-use super::runner::{ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, RunnerError};
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -323,75 +329,314 @@ impl ResultsStore for MemoryStore {
     }
 }
 
-/// An orchestrator that records requests and optionally reports scripted events.
-#[derive(Debug, Default)]
+/// How many jobs a [`FixtureOrchestrator`] runs at once by default.
+pub const FIXTURE_CONCURRENCY: usize = 2;
+
+/// A fake [`Orchestrator`] in memory that records every accepted request and plays a script per
+/// job, chosen by the prefix of the job's target (model id): `fail*` logs `failing on purpose`
+/// and fails with exit code 3, `tick*` logs `tick 1` … `tick 20` 50 ms apart, `slow*` runs
+/// ~300 ms, `hang*` runs until cancelled (at most 60 s); anything else logs `args: <cli args>`
+/// and succeeds. Jobs wait for one of `concurrency` slots; logs are `fixture:<job id>`. The same
+/// contract suite as the local runner runs against it (`tests/orchestrator_contract.rs`).
 pub struct FixtureOrchestrator {
-    /// Requests received, in order.
-    pub requests: Mutex<Vec<JobRequest>>,
-    /// Report `Started` and `Finished { success }` immediately for each job when `Some`.
-    pub auto_finish: Option<bool>,
-    /// Answer of `refresh_configured`.
-    pub refresh: bool,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    jobs: Mutex<Vec<FixtureJob>>,
+    requests: Mutex<Vec<JobRequest>>,
+    events: broadcast::Sender<JobEvent>,
+    slots: Arc<Semaphore>,
+    seq: AtomicU64,
+}
+
+struct FixtureJob {
+    info: JobInfo,
+    lines: Vec<String>,
+    cancel_requested: bool,
+}
+
+const LOG_PREFIX: &str = "fixture:";
+
+impl Default for FixtureOrchestrator {
+    fn default() -> Self {
+        Self::new(FIXTURE_CONCURRENCY)
+    }
+}
+
+impl std::fmt::Debug for FixtureOrchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixtureOrchestrator")
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned fixture only happens after a test already panicked.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// Applies `change` to job `id` and broadcasts its new snapshot; `None` if unknown.
+    fn update(&self, id: &JobId, change: impl FnOnce(&mut FixtureJob)) -> Option<JobInfo> {
+        let info = {
+            let mut jobs = lock(&self.jobs);
+            let job = jobs.iter_mut().find(|j| &j.info.id == id)?;
+            change(job);
+            job.info.clone()
+        };
+        let _ = self.events.send(JobEvent { job: info.clone() });
+        Some(info)
+    }
+
+    fn log(&self, id: &JobId, line: String) {
+        if let Some(job) = lock(&self.jobs).iter_mut().find(|j| &j.info.id == id) {
+            job.lines.push(line);
+        }
+    }
+
+    fn snapshot(&self, id: &JobId) -> Option<(JobInfo, bool)> {
+        lock(&self.jobs)
+            .iter()
+            .find(|j| &j.info.id == id)
+            .map(|j| (j.info.clone(), j.cancel_requested))
+    }
+
+    fn cancelled(&self, id: &JobId) -> bool {
+        self.snapshot(id).is_none_or(|(_, c)| c)
+    }
+
+    /// Sleeps `ms` in small steps; false when the job was cancelled meanwhile.
+    async fn sleep(&self, id: &JobId, ms: u64) -> bool {
+        let mut left = ms;
+        while left > 0 {
+            let step = left.min(10);
+            tokio::time::sleep(std::time::Duration::from_millis(step)).await;
+            left -= step;
+            if self.cancelled(id) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The job's life: wait for a slot, run the script of its target, record the end.
+    async fn run(self: Arc<Self>, id: JobId, args: Vec<String>) {
+        let Ok(_permit) = Arc::clone(&self.slots).acquire_owned().await else {
+            return;
+        };
+        let Some((info, cancelled)) = self.snapshot(&id) else {
+            return;
+        };
+        if cancelled || info.state.is_final() {
+            return;
+        }
+        self.update(&id, |j| {
+            j.info.state = JobState::Running;
+            j.info.started_at = Some(Utc::now());
+        });
+        let target = info.spec.target();
+        let exit = if target.starts_with("fail") {
+            self.log(&id, "failing on purpose".into());
+            Some(3)
+        } else if target.starts_with("tick") {
+            let mut done = Some(0);
+            for i in 1..=20 {
+                self.log(&id, format!("tick {i}"));
+                if i < 20 && !self.sleep(&id, 50).await {
+                    done = None;
+                    break;
+                }
+            }
+            done
+        } else if target.starts_with("slow") {
+            self.sleep(&id, 300).await.then_some(0)
+        } else if target.starts_with("hang") {
+            self.sleep(&id, 60_000).await.then_some(0)
+        } else {
+            self.log(&id, format!("args: {}", args.join(" ")));
+            Some(0)
+        };
+        let exit = if self.cancelled(&id) { None } else { exit };
+        self.update(&id, |j| {
+            j.info.finished_at = Some(Utc::now());
+            j.info.exit_code = exit;
+            j.info.state = match exit {
+                Some(0) => JobState::Succeeded,
+                Some(_) => JobState::Failed,
+                None => JobState::Cancelled,
+            };
+            if exit.is_none() {
+                j.info.note = Some("cancelled by a user".into());
+            }
+        });
+    }
 }
 
 impl FixtureOrchestrator {
-    /// Requests received so far.
+    /// A fake running at most `concurrency` jobs at once (at least 1).
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                jobs: Mutex::new(Vec::new()),
+                requests: Mutex::new(Vec::new()),
+                events: broadcast::channel(1024).0,
+                slots: Arc::new(Semaphore::new(concurrency.max(1))),
+                seq: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Requests accepted so far, in order.
     pub fn received(&self) -> Vec<JobRequest> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.shared.requests).clone()
     }
 }
 
-impl ConsoleOrchestrator for FixtureOrchestrator {
-    fn kind(&self) -> &str {
+/// `value` as a job id part: lowercase, characters outside `[a-z0-9._-]` as `_`.
+fn id_part(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect()
+}
+
+impl Orchestrator for FixtureOrchestrator {
+    fn kind(&self) -> &'static str {
         "fixture"
     }
-    fn refresh_configured(&self) -> bool {
-        self.refresh
-    }
-    fn submit(
-        &self,
-        request: &JobRequest,
-        events: UnboundedSender<JobEvent>,
-    ) -> Result<Vec<JobTicket>, RunnerError> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(request.clone());
-        let date = match &request.spec {
-            crate::orchestrator::JobSpec::Run { date, .. } => *date,
-            _ => None,
-        };
-        let tickets = vec![JobTicket {
-            job_id: format!(
-                "{}-{}-{}",
+
+    fn submit(&self, request: JobRequest) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>> {
+        Box::pin(async move {
+            request.spec.validate()?;
+            let seq = self.shared.seq.fetch_add(1, Ordering::Relaxed) + 1;
+            let id = JobId::new(format!(
+                "{}-{}-{seq}",
                 request.spec.kind(),
-                request.spec.target(),
-                date.map_or_else(|| "all".to_string(), |d| d.to_string())
-            ),
-            model_id: request.spec.target(),
-            date,
-            log: None,
-        }];
-        if let Some(success) = self.auto_finish {
-            for t in &tickets {
-                let _ = events.send(JobEvent::Started {
-                    job_id: t.job_id.clone(),
-                });
-                let _ = events.send(JobEvent::Log {
-                    job_id: t.job_id.clone(),
-                    line: format!("computing {} for {:?}", t.model_id, t.date),
-                });
-                let _ = events.send(JobEvent::Finished {
-                    job_id: t.job_id.clone(),
-                    success,
-                    error: (!success).then(|| "current data file not found".to_string()),
-                });
+                id_part(&request.spec.target())
+            ))?;
+            let info = JobInfo {
+                id: id.clone(),
+                spec: request.spec.clone(),
+                triggered_by: request.triggered_by.clone(),
+                state: JobState::Queued,
+                submitted_at: Utc::now(),
+                started_at: None,
+                finished_at: None,
+                exit_code: None,
+                log: LogRef::new(format!("{LOG_PREFIX}{id}")),
+                note: None,
+            };
+            let args = request.spec.cli_args(&id, &request.triggered_by);
+            lock(&self.shared.jobs).push(FixtureJob {
+                info: info.clone(),
+                lines: Vec::new(),
+                cancel_requested: false,
+            });
+            lock(&self.shared.requests).push(request);
+            let _ = self.shared.events.send(JobEvent { job: info.clone() });
+            tokio::spawn(Arc::clone(&self.shared).run(id, args));
+            Ok(info)
+        })
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<JobInfo>, OrchestratorError>> {
+        Box::pin(async move {
+            Ok(lock(&self.shared.jobs)
+                .iter()
+                .rev()
+                .map(|j| j.info.clone())
+                .collect())
+        })
+    }
+
+    fn job(&self, id: JobId) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>> {
+        Box::pin(async move {
+            self.shared
+                .snapshot(&id)
+                .map(|(info, _)| info)
+                .ok_or_else(|| OrchestratorError::UnknownJob(id.to_string()))
+        })
+    }
+
+    fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
+        let id = match log.as_str().strip_prefix(LOG_PREFIX).map(JobId::new) {
+            Some(Ok(id)) => id,
+            _ => {
+                let err = OrchestratorError::InvalidRequest(format!(
+                    "{log}: not a log of the fixture orchestrator"
+                ));
+                return Box::pin(futures::stream::once(async move { Err(err) }));
             }
-        }
-        Ok(tickets)
+        };
+        let present = lock(&self.shared.jobs)
+            .iter()
+            .find(|j| j.info.id == id)
+            .map(|j| j.lines.len());
+        let Some(present) = present else {
+            let err = OrchestratorError::UnknownJob(id.to_string());
+            return Box::pin(futures::stream::once(async move { Err(err) }));
+        };
+        let first = options.tail.map_or(0, |n| present.saturating_sub(n));
+        let shared = Arc::clone(&self.shared);
+        let follow = options.follow;
+        Box::pin(futures::stream::unfold(first, move |next| {
+            let shared = Arc::clone(&shared);
+            let id = id.clone();
+            async move {
+                loop {
+                    let line = lock(&shared.jobs)
+                        .iter()
+                        .find(|j| j.info.id == id)
+                        .and_then(|j| j.lines.get(next).cloned());
+                    match line {
+                        Some(l) if follow || next < present => return Some((Ok(l), next + 1)),
+                        _ if !follow => return None,
+                        _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+                    }
+                }
+            }
+        }))
+    }
+
+    fn cancel(&self, id: JobId) -> BoxFuture<'_, Result<JobInfo, OrchestratorError>> {
+        Box::pin(async move {
+            let (info, _) = self
+                .shared
+                .snapshot(&id)
+                .ok_or_else(|| OrchestratorError::UnknownJob(id.to_string()))?;
+            match info.state {
+                s if s.is_final() => Ok(info),
+                JobState::Queued => Ok(self
+                    .shared
+                    .update(&id, |j| {
+                        j.cancel_requested = true;
+                        j.info.state = JobState::Cancelled;
+                        j.info.finished_at = Some(Utc::now());
+                        j.info.note = Some("cancelled before it started".into());
+                    })
+                    .unwrap_or(info)),
+                _ => {
+                    if let Some(job) = lock(&self.shared.jobs).iter_mut().find(|j| j.info.id == id)
+                    {
+                        job.cancel_requested = true;
+                    }
+                    Ok(info)
+                }
+            }
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.shared.events.subscribe()
     }
 }
 

@@ -16,7 +16,6 @@ pub mod app;
 pub mod fixture;
 pub mod keys;
 pub mod logbuf;
-pub mod runner;
 pub mod runtime;
 pub mod theme;
 pub mod view;
@@ -28,12 +27,10 @@ use std::time::Duration;
 use crate::domain::Role;
 use crate::store::ResultsStore;
 
+pub use crate::orchestrator::NoOrchestrator;
 pub use adapter::OrchestratorAdapter;
 pub use app::{App, Effect, ModelMeta, Msg, Session, update};
 pub use keys::KeyMap;
-pub use runner::{
-    ConsoleOrchestrator, JobEvent, JobRequest, JobTicket, NoOrchestrator, RunnerError,
-};
 pub use theme::Theme;
 pub use view::view;
 
@@ -42,8 +39,8 @@ pub struct ConsoleContext {
     /// Results store (use [`UnavailableStore`] when opening failed: the console then shows the
     /// error instead of refusing to start).
     pub store: Arc<dyn ResultsStore>,
-    /// Orchestrator that runs jobs ([`NoOrchestrator`] when none is configured).
-    pub orchestrator: Arc<dyn ConsoleOrchestrator>,
+    /// Orchestrator that runs jobs (over [`NoOrchestrator`] when none is configured).
+    pub orchestrator: Arc<OrchestratorAdapter>,
     /// Configured models.
     pub models: Vec<ModelMeta>,
     /// Workspace name for the header.
@@ -107,7 +104,7 @@ impl ConsoleContext {
     /// A context with defaults: operator role, dark theme, default keys, 5 s refresh.
     pub fn new(
         store: Arc<dyn ResultsStore>,
-        orchestrator: Arc<dyn ConsoleOrchestrator>,
+        orchestrator: Arc<OrchestratorAdapter>,
         models: Vec<ModelMeta>,
     ) -> Self {
         let user = os_user();
@@ -179,7 +176,7 @@ impl ConsoleContext {
     pub fn from_config(
         config: &crate::config::Config,
         store: Arc<dyn ResultsStore>,
-        orchestrator: Arc<dyn ConsoleOrchestrator>,
+        orchestrator: Arc<OrchestratorAdapter>,
         requested_role: Option<Role>,
         read_only: bool,
         theme_override: Option<&str>,

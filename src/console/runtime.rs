@@ -20,7 +20,6 @@ use super::ConsoleContext;
 use super::action::Dispatcher;
 use super::app::{Detail, Effect, LogSource, Msg, Overview, TREND_POINTS, update};
 use super::logbuf::DEFAULT_LOG_CAPACITY;
-use super::runner::JobEvent;
 use super::view::view;
 use crate::orchestrator::{LogOptions, LogStream};
 
@@ -103,7 +102,6 @@ pub struct Executor {
     store: Arc<dyn ResultsStore>,
     dispatcher: Arc<Dispatcher>,
     tx: UnboundedSender<Msg>,
-    job_tx: UnboundedSender<JobEvent>,
     tail: Option<JoinHandle<()>>,
 }
 
@@ -114,13 +112,11 @@ impl Executor {
         store: Arc<dyn ResultsStore>,
         dispatcher: Arc<Dispatcher>,
         tx: UnboundedSender<Msg>,
-        job_tx: UnboundedSender<JobEvent>,
     ) -> Self {
         Self {
             store,
             dispatcher,
             tx,
-            job_tx,
             tail: None,
         }
     }
@@ -158,9 +154,8 @@ impl Executor {
             }
             Effect::Dispatch(action) => {
                 let dispatcher = Arc::clone(&self.dispatcher);
-                let job_tx = self.job_tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let report = dispatcher.dispatch(&action, job_tx, Utc::now());
+                    let report = dispatcher.dispatch(&action, Utc::now());
                     let _ = tx.send(Msg::Dispatched(report));
                 });
             }
@@ -261,7 +256,6 @@ pub async fn run_loop(
     ctx: ConsoleContext,
 ) -> color_eyre::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let (job_tx, mut job_rx) = mpsc::unbounded_channel::<JobEvent>();
     let dispatcher = Arc::new(Dispatcher {
         store: Arc::clone(&ctx.store),
         orchestrator: Arc::clone(&ctx.orchestrator),
@@ -269,8 +263,9 @@ pub async fn run_loop(
         role: ctx.role,
         read_only: ctx.read_only,
     });
-    let mut exec = Executor::new(Arc::clone(&ctx.store), dispatcher, tx.clone(), job_tx);
+    let mut exec = Executor::new(Arc::clone(&ctx.store), dispatcher, tx.clone());
     let refresh_every = ctx.refresh_every;
+    let orchestrator = Arc::clone(&ctx.orchestrator);
     let mut ctx = ctx;
     let health_check = ctx.health_check.take();
     let mut app = ctx.into_app();
@@ -288,14 +283,8 @@ pub async fn run_loop(
             let _ = t.send(Msg::Health(failing));
         }));
     }
-    let t = tx.clone();
-    tasks.push(tokio::spawn(async move {
-        while let Some(ev) = job_rx.recv().await {
-            if t.send(Msg::Job(ev)).is_err() {
-                break;
-            }
-        }
-    }));
+    // Job state changes from every console and the scheduler, subscribed before anything runs.
+    tasks.push(orchestrator.forward_events(tx.clone()));
     let t = tx.clone();
     tasks.push(tokio::spawn(async move {
         let mut events = EventStream::new();

@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tokio::sync::mpsc;
 
 use crate::domain::{Role, RunAction, RunStatus};
 use crate::store::ResultsStore;
 
 use super::action::{Action, Dispatcher, Outcome, REFRESH_NOT_CONFIGURED, RunTarget};
+use super::adapter::OrchestratorAdapter;
 use super::app::{
     App, BackfillField, Effect, LogSource, Mode, Msg, Pane, Session, SortKey, update,
 };
 use super::fixture::{Estate, EstateSpec, FixtureOrchestrator, fixed_now, generate, settle};
 use super::keys::KeyMap;
-use super::runner::{JobEvent, JobTicket};
 use super::theme::Theme;
+use crate::orchestrator::{JobEvent, JobId, JobInfo, JobSpec, JobState, LogRef};
 
 fn estate(models: usize) -> Estate {
     generate(&EstateSpec {
@@ -62,6 +62,53 @@ fn press(app: &mut App, e: &Estate, msg: Msg) -> Vec<Effect> {
 }
 fn date(s: &str) -> NaiveDate {
     crate::domain::parse_date(s).expect("date")
+}
+
+/// The orchestrator's snapshot of a run job of `model` in `state`.
+fn job(id: &str, model: &str, date: Option<NaiveDate>, state: JobState) -> JobInfo {
+    JobInfo {
+        id: JobId::new(id).expect("job id"),
+        spec: JobSpec::Run {
+            model: crate::domain::ModelId::new(model).expect("model id"),
+            date,
+        },
+        triggered_by: "alice".into(),
+        state,
+        submitted_at: fixed_now(),
+        started_at: None,
+        finished_at: None,
+        exit_code: None,
+        log: LogRef::new(format!("logs/{id}.log")),
+        note: None,
+    }
+}
+
+/// `job` reaching `state` (an orchestrator event).
+fn event(job: &JobInfo, state: JobState, note: Option<&str>) -> Msg {
+    let mut job = job.clone();
+    job.state = state;
+    job.note = note.map(str::to_string);
+    Msg::Job(JobEvent { job })
+}
+
+/// A runtime for dispatcher tests: the dispatcher submits on a blocking thread inside one.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Dispatches `action` as the console's executor does: on a blocking thread of `rt`.
+fn dispatch(
+    rt: &tokio::runtime::Runtime,
+    d: &Arc<Dispatcher>,
+    action: &Action,
+) -> super::action::DispatchReport {
+    let (d, action) = (Arc::clone(d), action.clone());
+    rt.block_on(rt.spawn_blocking(move || d.dispatch(&action, fixed_now())))
+        .expect("dispatch")
 }
 
 #[test]
@@ -505,27 +552,13 @@ fn store_errors_keep_the_console_running() {
 fn quit_asks_while_console_jobs_run() {
     let e = estate(6);
     let mut app = app_for(&e, Role::Operator, false);
-    app.console_jobs.insert(
-        "j1".into(),
-        JobTicket {
-            job_id: "j1".into(),
-            model_id: "model_0002".into(),
-            date: None,
-            log: None,
-        },
-    );
+    let j1 = job("j1", "model_0002", None, JobState::Running);
+    app.console_jobs.insert("j1".into(), j1.clone());
     assert!(press(&mut app, &e, key('q')).is_empty());
     assert_eq!(app.mode, Mode::QuitConfirm);
     press(&mut app, &e, key('n'));
     assert!(!app.should_quit);
-    update(
-        &mut app,
-        Msg::Job(JobEvent::Finished {
-            job_id: "j1".into(),
-            success: true,
-            error: None,
-        }),
-    );
+    update(&mut app, event(&j1, JobState::Succeeded, None));
     assert!(app.console_jobs.is_empty());
     assert_eq!(update(&mut app, key('q')), vec![Effect::Quit]);
     assert!(app.should_quit);
@@ -591,17 +624,17 @@ fn dispatcher(
     role: Role,
     read_only: bool,
     orch: Arc<FixtureOrchestrator>,
-) -> (Dispatcher, Arc<super::fixture::MemoryStore>) {
+) -> (Arc<Dispatcher>, Arc<super::fixture::MemoryStore>) {
     let store = Arc::new(super::fixture::MemoryStore::new());
     let _ = e;
     (
-        Dispatcher {
+        Arc::new(Dispatcher {
             store: store.clone() as Arc<dyn ResultsStore>,
-            orchestrator: orch,
+            orchestrator: Arc::new(OrchestratorAdapter::new(orch, false)),
             user: "alice".into(),
             role,
             read_only,
-        },
+        }),
         store,
     )
 }
@@ -618,13 +651,13 @@ fn rerun() -> Action {
 fn dispatcher_denies_viewers_and_read_only_and_audits_both() {
     let e = estate(1);
     let orch = Arc::new(FixtureOrchestrator::default());
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let rt = runtime();
     for (role, ro, needle) in [
         (Role::Viewer, false, "needs the operator role"),
         (Role::Admin, true, "read-only"),
     ] {
         let (d, store) = dispatcher(&e, role, ro, orch.clone());
-        let report = d.dispatch(&rerun(), tx.clone(), fixed_now());
+        let report = dispatch(&rt, &d, &rerun());
         assert!(
             matches!(&report.outcome, Outcome::Denied(r) if r.to_string().contains(needle)),
             "{report:?}"
@@ -646,11 +679,9 @@ fn dispatcher_denies_viewers_and_read_only_and_audits_both() {
 #[test]
 fn dispatcher_runs_operator_actions_and_audits_them() {
     let e = estate(1);
-    let orch = Arc::new(FixtureOrchestrator {
-        auto_finish: Some(true),
-        ..Default::default()
-    });
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let orch = Arc::new(FixtureOrchestrator::default());
+    let rt = runtime();
+    let mut rx = crate::orchestrator::Orchestrator::subscribe(orch.as_ref());
     let (d, store) = dispatcher(&e, Role::Operator, false, orch.clone());
     let backfill = Action::Backfill {
         model_id: "m1".into(),
@@ -661,7 +692,7 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
         existing: vec![date("2013-02-02")],
         only_missing: true,
     };
-    let report = d.dispatch(&backfill, tx.clone(), fixed_now());
+    let report = dispatch(&rt, &d, &backfill);
     let Outcome::Started(tickets) = &report.outcome else {
         panic!("{report:?}")
     };
@@ -673,13 +704,26 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
         (reqs[0].spec.kind(), reqs[0].triggered_by.as_str()),
         (RunAction::Backfill, "alice")
     );
-    assert!(matches!(rx.try_recv(), Ok(JobEvent::Started { .. })));
+    // The job's state changes come from the orchestrator, as the job's snapshots.
+    let started = rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            loop {
+                let ev = rx.recv().await.expect("job events");
+                if ev.job.id == tickets[0].id && ev.job.state == JobState::Running {
+                    return ev.job;
+                }
+            }
+        })
+        .await
+        .expect("the job starts")
+    });
+    assert_eq!(started.spec.kind(), RunAction::Backfill);
     // Refresh is admin-only: denied for an operator.
     let refresh = Action::Refresh {
         model_id: "m1".into(),
         value_stream: "vs".into(),
     };
-    let report = d.dispatch(&refresh, tx, fixed_now());
+    let report = dispatch(&rt, &d, &refresh);
     assert!(matches!(report.outcome, Outcome::Denied(_)));
     let audit = store.audit_entries();
     assert_eq!(audit.len(), 2);
@@ -692,13 +736,13 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
 fn refresh_reports_not_configured_for_admins() {
     let e = estate(1);
     let orch = Arc::new(FixtureOrchestrator::default());
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let rt = runtime();
     let (d, store) = dispatcher(&e, Role::Admin, false, orch.clone());
     let refresh = Action::Refresh {
         model_id: "m1".into(),
         value_stream: "vs".into(),
     };
-    let report = d.dispatch(&refresh, tx, fixed_now());
+    let report = dispatch(&rt, &d, &refresh);
     assert_eq!(
         report.outcome,
         Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into())
@@ -715,10 +759,10 @@ fn refresh_reports_not_configured_for_admins() {
 fn audit_failure_is_reported_but_outcome_stands() {
     let e = estate(1);
     let orch = Arc::new(FixtureOrchestrator::default());
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let rt = runtime();
     let (d, store) = dispatcher(&e, Role::Operator, false, orch);
     store.fail_with(Some("disk full"));
-    let report = d.dispatch(&rerun(), tx, fixed_now());
+    let report = dispatch(&rt, &d, &rerun());
     assert!(matches!(report.outcome, Outcome::Started(_)));
     assert!(
         report
@@ -732,12 +776,12 @@ fn audit_failure_is_reported_but_outcome_stands() {
 fn dispatched_report_updates_status_jobs_and_log() {
     let e = estate(6);
     let mut app = app_for(&e, Role::Operator, false);
-    let ticket = JobTicket {
-        job_id: "run-model_0002-2013-02-28".into(),
-        model_id: "model_0002".into(),
-        date: Some(date("2013-02-28")),
-        log: None,
-    };
+    let ticket = job(
+        "run-model_0002-20130228-1",
+        "model_0002",
+        Some(date("2013-02-28")),
+        JobState::Queued,
+    );
     let fx = update(
         &mut app,
         Msg::Dispatched(super::action::DispatchReport {
@@ -747,27 +791,38 @@ fn dispatched_report_updates_status_jobs_and_log() {
         }),
     );
     assert!(fx.contains(&Effect::LoadOverview));
+    assert!(fx.contains(&Effect::TailLog {
+        source: LogSource::Job(ticket.id.to_string()),
+        log: Some(ticket.log.clone()),
+    }));
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|s| s.text == "rerun started: 1 job(s) for 2013-02-28"),
+        "{:?}",
+        app.status
+    );
     assert_eq!(app.console_jobs.len(), 1);
-    assert_eq!(app.log.source, Some(LogSource::Job(ticket.job_id.clone())));
+    let source = LogSource::Job(ticket.id.to_string());
+    assert_eq!(app.log.source, Some(source.clone()));
     update(
         &mut app,
-        Msg::Job(JobEvent::Log {
-            job_id: ticket.job_id.clone(),
-            line: "reading current data".into(),
-        }),
+        Msg::LogLines {
+            source,
+            lines: vec!["reading current data".into()],
+        },
     );
     assert_eq!(app.log.buffer.get(0), Some("reading current data"));
     settle(&mut app, &e.store, fx);
-    let fx = update(
-        &mut app,
-        Msg::Job(JobEvent::Finished {
-            job_id: ticket.job_id,
-            success: false,
-            error: Some("boom".into()),
-        }),
-    );
+    let fx = update(&mut app, event(&ticket, JobState::Failed, Some("boom")));
     assert!(fx.contains(&Effect::LoadDetail("model_0002".into())));
-    assert!(app.status.as_ref().is_some_and(|s| s.text.contains("boom")));
+    assert!(
+        app.status
+            .as_ref()
+            .is_some_and(|s| s.text == "job run-model_0002-20130228-1 failed: failed: boom"),
+        "{:?}",
+        app.status
+    );
     // Denied report: status says so.
     update(
         &mut app,
@@ -861,13 +916,13 @@ fn backfill_request_is_one_backfill_job_over_the_range() {
 fn console_job_log_survives_the_reload_its_start_triggers() {
     let e = estate(6);
     let mut app = app_for(&e, Role::Operator, false);
-    let ticket = JobTicket {
-        job_id: "run-model_0002-2013-02-28".into(),
-        model_id: "model_0002".into(),
-        date: Some(date("2013-02-28")),
-        log: Some("logs/run-model_0002-2013-02-28.log".into()),
-    };
-    let job = LogSource::Job(ticket.job_id.clone());
+    let ticket = job(
+        "run-model_0002-20130228-1",
+        "model_0002",
+        Some(date("2013-02-28")),
+        JobState::Queued,
+    );
+    let job = LogSource::Job(ticket.id.to_string());
     let fx = update(
         &mut app,
         Msg::Dispatched(super::action::DispatchReport {
@@ -878,18 +933,11 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
     );
     assert!(fx.contains(&Effect::TailLog {
         source: job.clone(),
-        log: ticket.log.clone(),
+        log: Some(ticket.log.clone()),
     }));
     // The overview and detail reloads (start, finish, refresh ticks) keep the job's log.
     settle(&mut app, &e.store, fx);
-    let fx = update(
-        &mut app,
-        Msg::Job(JobEvent::Finished {
-            job_id: ticket.job_id.clone(),
-            success: true,
-            error: None,
-        }),
-    );
+    let fx = update(&mut app, event(&ticket, JobState::Succeeded, None));
     let rest = settle(&mut app, &e.store, fx);
     assert!(
         !rest.iter().any(|f| matches!(f, Effect::TailLog { .. })),

@@ -13,6 +13,7 @@
 mod index;
 pub mod local;
 pub mod log_tail;
+mod none;
 mod process;
 
 use std::fmt;
@@ -27,6 +28,7 @@ use crate::domain::{ModelId, RunAction};
 
 pub use local::{LocalRunner, LocalRunnerConfig};
 pub use log_tail::{LogTail, follow_file};
+pub use none::NoOrchestrator;
 
 /// Errors of an orchestrator.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +56,9 @@ pub enum OrchestratorError {
     /// Any other backend failure (e.g. the Kubernetes API).
     #[error("orchestrator error: {0}")]
     Backend(String),
+    /// No orchestrator can run jobs here (none configured: [`NoOrchestrator`]).
+    #[error("orchestrator unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Identifier of a job, unique per log directory and safe as a file name: it names the log file

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use crate::console::action::{Action, DispatchReport, Outcome, RunTarget, compact_dates};
 use crate::jobs::backfill::{DatePlan, newest_status_by_date, plan_dates};
+use crate::orchestrator::JobSpec;
 
 use super::{App, BackfillForm, Effect, Level, LogSource};
 
@@ -63,7 +64,14 @@ pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect
     let mut fx = Vec::new();
     match &report.outcome {
         Outcome::Started(tickets) => {
-            let dates: Vec<NaiveDate> = tickets.iter().filter_map(|t| t.date).collect();
+            // The dates of single-date runs (a backfill job plans its own dates).
+            let dates: Vec<NaiveDate> = tickets
+                .iter()
+                .filter_map(|t| match &t.spec {
+                    JobSpec::Run { date, .. } => *date,
+                    _ => None,
+                })
+                .collect();
             app.set_status(
                 Level::Info,
                 format!(
@@ -78,18 +86,16 @@ pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect
                 ),
             );
             for t in tickets {
-                app.console_jobs.insert(t.job_id.clone(), t.clone());
+                app.console_jobs.insert(t.id.to_string(), t.clone());
             }
             // Show the first job's log.
             if let Some(t) = tickets.first() {
-                let source = LogSource::Job(t.job_id.clone());
-                app.switch_log(source.clone(), t.log.is_none());
-                if t.log.is_some() {
-                    fx.push(Effect::TailLog {
-                        source,
-                        log: t.log.clone(),
-                    });
-                }
+                let source = LogSource::Job(t.id.to_string());
+                app.switch_log(source.clone());
+                fx.push(Effect::TailLog {
+                    source,
+                    log: Some(t.log.clone()),
+                });
             }
             fx.extend(app.request_overview());
         }

@@ -127,7 +127,6 @@ impl App {
             self.log.buffer.clear();
             self.log.source = None;
             self.log.error = None;
-            self.log.from_events = false;
         }
         self.cursor = None;
         self.characteristics_error = None;

@@ -1,44 +1,38 @@
-//! Job events from the orchestrator: started, finished, log lines.
+//! Job state changes from the orchestrator ([`JobEvent`]: the job's new snapshot), from this
+//! console, other consoles and the scheduler.
 
-use crate::console::runner::JobEvent;
+use crate::orchestrator::{JobEvent, JobState};
 
-use super::{App, Effect, Level, LogSource};
+use super::{App, Effect, Level};
 
 pub(super) fn on_job(app: &mut App, ev: JobEvent) -> Vec<Effect> {
-    match ev {
-        JobEvent::Started { job_id } => {
+    let job = ev.job;
+    let job_id = job.id.to_string();
+    match job.state {
+        JobState::Queued => {
+            app.dirty = false;
+            Vec::new()
+        }
+        JobState::Running => {
             app.set_status(Level::Info, format!("job {job_id} started"));
             app.request_overview().into_iter().collect()
         }
-        JobEvent::Log { job_id, line } => {
-            if app.log.from_events && app.log.source == Some(LogSource::Job(job_id)) {
-                app.log.buffer.push(line);
-            } else {
-                app.dirty = false;
-            }
-            Vec::new()
-        }
-        JobEvent::Finished {
-            job_id,
-            success,
-            error,
-        } => {
-            let ticket = app.console_jobs.remove(&job_id);
-            if success {
+        state => {
+            let started_here = app.console_jobs.remove(&job_id);
+            if state == JobState::Succeeded {
                 app.set_status(Level::Info, format!("job {job_id} succeeded"));
             } else {
-                app.set_status(
-                    Level::Error,
-                    format!(
-                        "job {job_id} failed: {}",
-                        error.unwrap_or_else(|| "no error text".into())
-                    ),
-                );
+                let why = match (&job.note, job.exit_code) {
+                    (Some(n), _) => format!("{state}: {n}"),
+                    (None, Some(c)) => format!("{state}: exit code {c}"),
+                    (None, None) => state.to_string(),
+                };
+                app.set_status(Level::Error, format!("job {job_id} failed: {why}"));
             }
             let mut fx: Vec<Effect> = app.request_overview().into_iter().collect();
             let selected = app.selected_row().map(|r| r.model_id.clone());
-            if let (Some(t), Some(sel)) = (ticket, selected)
-                && t.model_id == sel
+            if let (Some(started), Some(sel)) = (started_here, selected)
+                && started.spec.target() == sel
                 && app.detail_loading.is_none()
             {
                 app.detail_loading = Some(sel.clone());

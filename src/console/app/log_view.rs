@@ -43,8 +43,6 @@ pub struct LogView {
     pub scroll: usize,
     /// Why the log cannot be shown (missing file, no log kept).
     pub error: Option<String>,
-    /// Lines arrive from orchestrator events rather than a file.
-    pub from_events: bool,
 }
 
 impl Default for LogView {
@@ -57,7 +55,6 @@ impl Default for LogView {
             search: String::new(),
             scroll: 0,
             error: None,
-            from_events: false,
         }
     }
 }

@@ -16,7 +16,7 @@ impl App {
         if self.log.source.as_ref() == Some(&source) {
             return Vec::new();
         }
-        self.switch_log(source.clone(), false);
+        self.switch_log(source.clone());
         let log = run.log_path.clone().map(LogRef::from);
         if log.is_none() {
             self.log.error = Some(format!(
@@ -27,13 +27,12 @@ impl App {
         vec![Effect::TailLog { source, log }]
     }
 
-    pub(super) fn switch_log(&mut self, source: LogSource, from_events: bool) {
+    pub(super) fn switch_log(&mut self, source: LogSource) {
         self.log.buffer.clear();
         self.log.source = Some(source);
         self.log.error = None;
         self.log.scroll = 0;
         self.log.follow = true;
-        self.log.from_events = from_events;
     }
 }
 

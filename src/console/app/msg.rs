@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crossterm::event::KeyEvent;
 
 use crate::console::action::{Action, DispatchReport};
-use crate::console::runner::JobEvent;
+use crate::orchestrator::JobEvent;
 use crate::orchestrator::LogRef;
 use crate::store::CharacteristicRecord;
 
@@ -76,7 +76,8 @@ pub enum Msg {
         /// Rows (score first, then CSI descending) or the error.
         result: Result<Vec<CharacteristicRecord>, String>,
     },
-    /// An orchestrator event.
+    /// A job's state changed (the orchestrator's own event: the job's new snapshot). Its log
+    /// lines arrive separately, as [`Msg::LogLines`] of [`LogSource::Job`].
     Job(JobEvent),
     /// The dispatcher's answer to an action.
     Dispatched(DispatchReport),

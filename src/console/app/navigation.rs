@@ -113,7 +113,6 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
             Pane::Runs => {
                 app.focus = Pane::Logs;
-                app.log.from_events = false;
                 app.tail_selected_run()
             }
             _ => Vec::new(),
@@ -303,7 +302,6 @@ pub(super) fn move_in_pane(app: &mut App, pane: Pane, delta: i64) -> Vec<Effect>
         Pane::Runs => {
             let n = app.selected_detail().map_or(0, |d| d.runs.len());
             app.run_selected = clamp(app.run_selected, n);
-            app.log.from_events = false;
             app.tail_selected_run()
         }
         Pane::Logs => {

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::console::keys::KeyMap;
-use crate::console::runner::JobTicket;
 use crate::console::theme::Theme;
 use crate::domain::{Band, Role, RunStatus};
+use crate::orchestrator::JobInfo;
 use crate::store::{CharacteristicRecord, ResultRecord, RunRecord};
 
 use super::{
@@ -114,7 +114,7 @@ pub struct App {
     /// Another overview load was asked for while one was in flight.
     pub(in crate::console) overview_pending: bool,
     /// Jobs started from this console that have not finished.
-    pub(in crate::console) console_jobs: BTreeMap<String, JobTicket>,
+    pub(in crate::console) console_jobs: BTreeMap<String, JobInfo>,
     /// Terminal size.
     pub(in crate::console) size: (u16, u16),
     /// State changed since the last draw.

@@ -96,7 +96,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                     let mut fx = app.load_characteristics();
                     // A job started from this console keeps its log on screen until the user
                     // picks a run; the reload its start triggers must not switch it away.
-                    if !app.log.from_events && !matches!(app.log.source, Some(LogSource::Job(_))) {
+                    if !matches!(app.log.source, Some(LogSource::Job(_))) {
                         fx.extend(app.tail_selected_run());
                     }
                     fx
