@@ -138,9 +138,11 @@ fn gate(
         Vec::new()
     } else {
         ctx.store
+            // The newest attempts only (a few more than needed, for retries and failures):
+            // this query is the gate's main cost per run.
             .runs(
                 Some(job.model_id.as_str()),
-                s.history_runs.saturating_mul(4),
+                s.history_runs.saturating_add(3),
             )?
             .into_iter()
             .filter(|r| r.status == RunStatus::Succeeded && r.calculation_date != date)
