@@ -38,7 +38,7 @@ whole_process() {
   local runs=${RUNS:-3} out="$DIR/process.tsv"
   : > "$out"
   echo "== whole processes ($runs runs each; load before: $(cut -d' ' -f1-3 /proc/loadavg))"
-  # One line per run: who, format, wall s, CPU %, peak RSS KB.
+  # One line per run: who, format, wall s, CPU %, peak RSS KB, CPU s (user + sys).
   timed() {
     local who=$1 ext=$2; shift 2
     /usr/bin/time -v -o "$DIR/time.txt" "$@" > "$DIR/$who-$ext.out"
@@ -51,7 +51,8 @@ for part in wall.split(":"):
     secs = secs * 60 + float(part)
 cpu = re.search(r"Percent of CPU this job got: (\d+)%", t).group(1)
 rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)
-print(f"{sys.argv[2]}\t{sys.argv[3]}\t{secs:.3f}\t{cpu}\t{rss}")
+cpus = sum(float(re.search(rf"{k} time \(seconds\): (\S+)", t).group(1)) for k in ("User", "System"))
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{secs:.3f}\t{cpu}\t{rss}\t{cpus:.2f}")
 PY
   }
   for ext in parquet csv; do
@@ -67,16 +68,17 @@ rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
 def med(who, ext, i):
     return statistics.median(float(r[i]) for r in rows if r[0] == who and r[1] == ext)
 print()
-print(f"{'whole process':22s} {'wall s':>8s} {'CPU %':>6s} {'peak RSS MB':>12s}")
+print(f"{'whole process':22s} {'wall s':>8s} {'CPU %':>6s} {'CPU s':>7s} {'peak RSS MB':>12s}")
 for ext in ("parquet", "csv"):
     for who in ("driftdeck", "peer"):
-        print(f"{who + ' ' + ext:22s} {med(who, ext, 2):8.3f} {med(who, ext, 3):6.0f} {med(who, ext, 4) / 1024:12.0f}")
+        print(f"{who + ' ' + ext:22s} {med(who, ext, 2):8.3f} {med(who, ext, 3):6.0f} {med(who, ext, 5):7.2f} {med(who, ext, 4) / 1024:12.0f}")
     peer = json.load(open(f"{sys.argv[2]}/peer-{ext}.out"))
     rc = peer["seconds_read"] + peer["seconds_compute_median"]
     ours = med("driftdeck", ext, 2)
     print(f"  {ext}: peer process / driftdeck process = {med('peer', ext, 2) / ours:.1f}x;"
           f" peer read {peer['seconds_read']:.3f} s + compute {peer['seconds_compute_median']:.3f} s"
-          f" = {rc:.3f} s -> {rc / ours:.1f}x")
+          f" = {rc:.3f} s -> {rc / ours:.1f}x; CPU-seconds peer / driftdeck ="
+          f" {med('peer', ext, 5) / med('driftdeck', ext, 5):.1f}x (load-independent-ish)")
 PY
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }

@@ -85,6 +85,7 @@ fn demo_year(c: &mut Criterion) {
                 triggered_by: "bench".into(),
                 run_id_prefix: None,
                 log_path: None,
+                large: false,
             };
             let s = driftdeck::jobs::backfill::backfill(&ws.ctx, &models, &options, &|_, _| {})
                 .expect("backfill");

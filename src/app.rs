@@ -92,7 +92,11 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
         .wrap_err("--role")?;
     let config = prepare_demo(load_config(explicit)?)?;
     let store: Arc<dyn ResultsStore> = match wiring::results_store(&config) {
-        Ok(s) => s,
+        Ok(s) => {
+            // Attempts of killed jobs become `lost` when the console starts (issue 11 #1).
+            jobs::lease::reap(s.as_ref());
+            s
+        }
         Err(e) => Arc::new(UnavailableStore {
             backend: config.settings.store.kind(),
             message: e.to_string(),
@@ -106,7 +110,9 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
     runtime.block_on(async {
         let orchestrator =
             wiring::orchestrator(&config).wrap_err("cannot start the orchestrator")?;
-        let orchestrator = Arc::new(OrchestratorAdapter::new(orchestrator, false));
+        // `f` runs `refresh-benchmarks` jobs once a model names a refresh source.
+        let refresh_configured = !crate::refresh::refreshable(&config).is_empty();
+        let orchestrator = Arc::new(OrchestratorAdapter::new(orchestrator, refresh_configured));
         let mut ctx = ConsoleContext::from_config(
             &config,
             store,

@@ -59,14 +59,54 @@ pub enum Command {
     /// Run the models' cron schedules with the local runner, in the foreground (for teams
     /// without Kubernetes). Ctrl-C stops scheduling; started runs finish.
     Schedule(ScheduleArgs),
-    /// Rebuild the benchmarks of a model, a value stream or every model (the monthly refresh
-    /// CronJob). Not built in this binary yet: prints why and exits with code 2.
+    /// Refresh the benchmarks of a model, a value stream (and its `common/` data) or everything
+    /// from their configured sources (the monthly CronJob): validate, quarantine bad rows,
+    /// replace atomically keeping the previous version, notify. Exit 1 when a model failed.
     RefreshBenchmarks(RefreshBenchmarksArgs),
     /// Print resolved configuration paths and backends.
     Info,
+    /// Write deployment manifests: `render k8s [--out DIR]`.
+    Render(RenderArgs),
+    /// Install a kept benchmark version of a model again (the replaced one is kept too).
+    RollbackBenchmark(RollbackArgs),
+    /// List a model's benchmark versions (current first, then the kept ones, newest first).
+    Benchmarks(BenchmarksArgs),
     /// Check every configured backend (results store and its schema, benchmark root, job log
     /// directory, notifier, metrics): one line each with a fix; exits non-zero on a failure.
     Doctor,
+    /// Create or upgrade the results store's schema (idempotent); with `--from sqlite:PATH`,
+    /// also copy an embedded workspace's results and runs into it (idempotent: MERGE on keys).
+    Migrate(MigrateArgs),
+    /// Send the results and attempts queued locally (Snowflake unreachable when they were
+    /// written) to the results store; prints what was sent and what remains.
+    Sync,
+}
+
+/// `driftdeck render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// What to render.
+    #[command(subcommand)]
+    pub target: RenderTarget,
+}
+
+/// `driftdeck render ...`.
+#[derive(Debug, Subcommand)]
+pub enum RenderTarget {
+    /// Kubernetes objects for every model of models.yaml (ConfigMaps, CronJobs, the refresh
+    /// CronJob, ServiceAccounts with Roles, the EFS claim): one YAML file per object in `--out`,
+    /// or one YAML stream on stdout.
+    K8s {
+        /// Directory to write `NN-kind-name.yaml` files into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Namespace (default: `[orchestrator] namespace`, else `model-monitoring`).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Job image (default: `[orchestrator] image`).
+        #[arg(long)]
+        image: Option<String>,
+    },
 }
 
 /// `driftdeck refresh-benchmarks`: exactly one of `--model`, `--value-stream`, `--all`.
@@ -76,18 +116,49 @@ pub struct RefreshBenchmarksArgs {
     /// Model id.
     #[arg(long)]
     pub model: Option<String>,
-    /// Every model of this value stream.
+    /// Every model of this value stream, and the stream's `common/` data.
     #[arg(long)]
     pub value_stream: Option<String>,
-    /// Every model.
+    /// Every model and every value stream's `common/` data.
     #[arg(long)]
     pub all: bool,
-    /// Report what would be refreshed without writing a benchmark.
+    /// Validate only; replace nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Models refreshed at once. Default: `[refresh] concurrency`.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
     /// Who started it, run id.
     #[command(flatten)]
     pub job: JobArgs,
+}
+
+/// `driftdeck rollback-benchmark`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: String,
+    /// Version id (from `driftdeck benchmarks`) or checksum prefix; default the newest kept.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Who started it.
+    #[arg(long, default_value = "schedule")]
+    pub triggered_by: String,
+}
+
+/// `driftdeck benchmarks`.
+#[derive(Debug, Args)]
+pub struct BenchmarksArgs {
+    /// Model id.
+    #[arg(long)]
+    pub model: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `driftdeck run`.
@@ -121,11 +192,11 @@ pub struct JobArgs {
     /// model id and date are appended.
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Override the configured delay between attempts, in seconds.
-    #[arg(long)]
+    /// Override the configured delay between attempts, in seconds (0..=86400).
+    #[arg(long, value_parser = parse_retry_delay)]
     pub retry_delay: Option<f64>,
-    /// Override the configured number of attempts.
-    #[arg(long)]
+    /// Override the configured number of attempts (1..=20).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=crate::jobs::retry::MAX_ATTEMPTS as i64))]
     pub attempts: Option<u32>,
 }
 
@@ -151,9 +222,12 @@ pub struct BackfillArgs {
     /// missing or failed").
     #[arg(long)]
     pub only_missing: bool,
-    /// Runs at once. Default: `[orchestrator] concurrency`.
-    #[arg(long)]
+    /// Runs at once (1..=64). Default: `[orchestrator] concurrency`.
+    #[arg(long, value_parser = parse_concurrency)]
     pub concurrency: Option<usize>,
+    /// Allow a range longer than 3,660 days (a deliberate large backfill).
+    #[arg(long)]
+    pub large: bool,
     /// Who started it, retry overrides, run id prefix.
     #[command(flatten)]
     pub job: JobArgs,
@@ -192,9 +266,17 @@ pub struct PsiArgs {
 /// `driftdeck schedule`.
 #[derive(Debug, Args)]
 pub struct ScheduleArgs {
-    /// Print the next N scheduled firings (UTC) and exit.
-    #[arg(long, value_name = "N")]
+    /// Print the next N scheduled firings (UTC) and exit (N ≤ 10000).
+    #[arg(long, value_name = "N", value_parser = parse_list_len)]
     pub list: Option<usize>,
+}
+
+/// `driftdeck migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Copy the history of an embedded store, e.g. `sqlite:demo-workspace/driftdeck.sqlite`.
+    #[arg(long, value_name = "sqlite:PATH")]
+    pub from: Option<String>,
 }
 
 /// `driftdeck status`.
@@ -229,4 +311,43 @@ pub enum DemoCommand {
         /// Directory. Default: ./demo-workspace.
         dir: Option<PathBuf>,
     },
+}
+
+/// Most firings `schedule --list` prints.
+pub const MAX_LIST: usize = 10_000;
+
+/// `--retry-delay`: a finite number of seconds in 0..=[`MAX_DELAY_SECONDS`](crate::jobs::retry::MAX_DELAY_SECONDS).
+fn parse_retry_delay(s: &str) -> Result<f64, String> {
+    let max = crate::jobs::retry::MAX_DELAY_SECONDS;
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number of seconds (0..={max})"))?;
+    if v.is_finite() && (0.0..=max as f64).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and {max} seconds (one day)"))
+    }
+}
+
+fn parse_bounded(s: &str, max: usize, what: &str) -> Result<usize, String> {
+    let v: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a whole number (1..={max} {what})"))?;
+    if (1..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 1 and {max} {what}"))
+    }
+}
+
+/// `--concurrency`: 1..=[`MAX_CONCURRENCY`](crate::jobs::backfill::MAX_CONCURRENCY).
+fn parse_concurrency(s: &str) -> Result<usize, String> {
+    parse_bounded(s, crate::jobs::backfill::MAX_CONCURRENCY, "runs at once")
+}
+
+/// `schedule --list`: 1..=[`MAX_LIST`].
+fn parse_list_len(s: &str) -> Result<usize, String> {
+    parse_bounded(s, MAX_LIST, "firings")
 }

@@ -105,7 +105,15 @@ pub fn init(
         if !force {
             return Err(DemoError::Exists(dir.to_path_buf()));
         }
-        for sub in ["config", "data", "benchmarks", "logs", "outbox"] {
+        for sub in [
+            "config",
+            "data",
+            "benchmarks",
+            "logs",
+            "outbox",
+            "refresh",
+            "quarantine",
+        ] {
             let p = dir.join(sub);
             if p.exists() {
                 std::fs::remove_dir_all(&p).map_err(|e| io_err(&p, e))?;
@@ -167,6 +175,7 @@ pub fn init(
         config.settings.benchmarks.root().display()
     ));
     write_benchmarks(&config, &assets.join("benchmark.csv"))?;
+    write_extracts(&config, &assets.join("current_2013-12.csv"))?;
 
     progress("[4/4] results store");
     crate::wiring::Backends::open(&config).map_err(|e| io_err(&config.settings_path, e))?;
@@ -246,6 +255,73 @@ fn write_benchmarks(config: &Config, source: &Path) -> Result<(), DemoError> {
     Ok(())
 }
 
+/// The model whose demo refresh extract arrives damaged (see `PROVENANCE.md`).
+pub const BROKEN_EXTRACT_MODEL: &str = "regional_delay";
+
+/// Writes each model's refresh extract (`data/extracts/<id>.csv`: the December population cut by
+/// the model's filter, as an upstream job would drop it) and each value stream's shared-data
+/// extract. The extract of [`BROKEN_EXTRACT_MODEL`] is damaged: every 20th row's score is the
+/// text `n/a` and the last line is cut in the middle, so its refresh quarantines ~5 % of the
+/// rows and is rejected.
+fn write_extracts(config: &Config, source: &Path) -> Result<(), DemoError> {
+    let mut reader = csv::Reader::from_path(source).map_err(|e| io_err(source, e))?;
+    let headers = reader.headers().map_err(|e| io_err(source, e))?.clone();
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .map_err(|e| io_err(source, e))?;
+    let dir = config.workspace_root.join("data").join("extracts");
+    let score = headers.iter().position(|h| h == "score");
+    let mut shared: std::collections::BTreeMap<String, String> = Default::default();
+    for model in &config.models {
+        let filters: Vec<(usize, &Vec<String>)> = model
+            .current
+            .filter
+            .iter()
+            .filter_map(|(col, vals)| headers.iter().position(|h| h == col).map(|i| (i, &vals.0)))
+            .collect();
+        let broken = model.id.as_str() == BROKEN_EXTRACT_MODEL;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record(&headers).map_err(|e| io_err(source, e))?;
+        let mut n = 0usize;
+        for row in &rows {
+            if !filters
+                .iter()
+                .all(|(i, vals)| row.get(*i).is_some_and(|v| vals.iter().any(|x| x == v)))
+            {
+                continue;
+            }
+            n += 1;
+            if broken && n.is_multiple_of(20) {
+                let mut damaged: Vec<&str> = row.iter().collect();
+                if let Some(i) = score {
+                    damaged[i] = "n/a";
+                }
+                out.write_record(&damaged).map_err(|e| io_err(source, e))?;
+            } else {
+                out.write_record(row).map_err(|e| io_err(source, e))?;
+            }
+        }
+        let mut bytes = out.into_inner().map_err(|e| io_err(source, e))?;
+        if broken {
+            // The transfer stopped in the middle of the last line.
+            let keep = bytes.len().saturating_sub(40);
+            bytes.truncate(keep);
+        }
+        let path = dir.join(format!("{}.csv", model.id));
+        write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
+        shared
+            .entry(model.value_stream.to_string())
+            .or_insert_with(|| "model_id,benchmark_rows,population\n".to_string())
+            .push_str(&format!("{},{},December 2013 extract\n", model.id, n));
+    }
+    for (vs, text) in shared {
+        let path = dir.join(format!("{vs}_shared_data.csv"));
+        write_atomic(&path, text.as_bytes()).map_err(|e| io_err(&path, e))?;
+    }
+    Ok(())
+}
+
 /// Creates the workspace if needed, backfills the whole demo year and prints the drift summary
 /// and the models table to stdout.
 ///
@@ -310,6 +386,7 @@ pub fn backfill_year(
         triggered_by: "demo".into(),
         run_id_prefix: Some("demo".into()),
         log_path: None,
+        large: false,
     };
     let step = std::sync::atomic::AtomicUsize::new(0);
     let summary = jobs::backfill::backfill(&ctx, &models, &options, &|done, total| {

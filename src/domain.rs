@@ -28,6 +28,9 @@ pub enum DomainError {
     /// A calculation date that is not an ISO `YYYY-MM-DD` date.
     #[error("invalid calculation date {0:?}: expected YYYY-MM-DD, e.g. 2013-02-01")]
     InvalidDate(String),
+    /// A calculation date outside [`MIN_YEAR`]..=[`MAX_YEAR`].
+    #[error("calculation date {0} is outside the supported years {MIN_YEAR}..={MAX_YEAR}")]
+    DateOutOfRange(NaiveDate),
     /// A date range whose end is before its start.
     #[error("invalid date range: {from} is after {to}")]
     InvalidRange {
@@ -126,13 +129,28 @@ id_type!(
     "value stream"
 );
 
-/// Parses an ISO calculation date (`YYYY-MM-DD`).
+/// Earliest year of a calculation date (chrono accepts years from -262143; no model data is older).
+pub const MIN_YEAR: i32 = 1900;
+/// Latest year of a calculation date.
+pub const MAX_YEAR: i32 = 2200;
+
+/// Parses an ISO calculation date (`YYYY-MM-DD`) in the years [`MIN_YEAR`]..=[`MAX_YEAR`].
 ///
 /// # Errors
-/// [`DomainError::InvalidDate`] for anything else (including `2013-02-30`).
+/// [`DomainError::InvalidDate`] for anything else (including `2013-02-30`, `+10000-01-01`),
+/// [`DomainError::DateOutOfRange`] for a valid date outside the supported years.
 pub fn parse_date(text: &str) -> Result<NaiveDate, DomainError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| DomainError::InvalidDate(text.to_string()))
+    let t = text.trim();
+    // Exactly YYYY-MM-DD: chrono also takes signed and 5-digit years (`-9999-01-01`).
+    let shaped = t.len() == 10 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    let date = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .filter(|_| shaped)
+        .ok_or_else(|| DomainError::InvalidDate(crate::sanitize::excerpt(text, 40)))?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&chrono::Datelike::year(&date)) {
+        return Err(DomainError::DateOutOfRange(date));
+    }
+    Ok(date)
 }
 
 /// Every date from `from` to `to`, both included.
@@ -273,6 +291,11 @@ pub enum RunStatus {
     Succeeded,
     /// The final attempt failed.
     Failed,
+    /// The job stopped renewing the attempt's lease (killed by SIGKILL, out of memory, a node
+    /// or pod lost): set by the reaper, with the reason in `error`.
+    Lost,
+    /// The job was asked to stop (SIGTERM, SIGINT, SIGHUP) and recorded the attempt as such.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -284,11 +307,24 @@ impl RunStatus {
             RunStatus::Retrying => "retrying",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
+            RunStatus::Lost => "lost",
+            RunStatus::Cancelled => "cancelled",
         }
     }
-    /// True for `Succeeded` and `Failed`.
+    /// True for `Succeeded`, `Failed`, `Lost` and `Cancelled`: nothing will change the row.
     pub fn is_final(self) -> bool {
-        matches!(self, RunStatus::Succeeded | RunStatus::Failed)
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled
+        )
+    }
+    /// True for a run that ended without a result: `Failed`, `Lost`, `Cancelled` (what
+    /// `run --failed` and the console's `R` rerun).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled
+        )
     }
 }
 
@@ -301,6 +337,8 @@ impl FromStr for RunStatus {
             "retrying" => Ok(RunStatus::Retrying),
             "succeeded" => Ok(RunStatus::Succeeded),
             "failed" => Ok(RunStatus::Failed),
+            "lost" => Ok(RunStatus::Lost),
+            "cancelled" => Ok(RunStatus::Cancelled),
             other => Err(format!("unknown run status {other:?}")),
         }
     }
@@ -426,6 +464,17 @@ mod tests {
     fn dates_parse_and_ranges_check_order() {
         assert!(parse_date("2013-02-30").is_err());
         assert!(parse_date("13/02/2013").is_err());
+        // Issue 11 #9: signed, 5-digit and far-off years are refused.
+        for bad in [
+            "-9999-01-01",
+            "+10000-01-01",
+            "0000-01-01",
+            "1899-12-31",
+            "2201-01-01",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+        assert!(parse_date("1900-01-01").is_ok() && parse_date("2200-12-31").is_ok());
         let a = parse_date("2013-02-27").expect("date");
         let b = parse_date("2013-03-02").expect("date");
         assert_eq!(date_range(a, b).expect("range").len(), 4);

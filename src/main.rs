@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use color_eyre::eyre::{Result, WrapErr};
 
-use driftdeck::cli::{Cli, Command, DemoCommand, RunArgs};
+use driftdeck::cli::{
+    BenchmarksArgs, Cli, Command, DemoCommand, RefreshBenchmarksArgs, RenderArgs, RenderTarget,
+    RollbackArgs, RunArgs,
+};
 use driftdeck::{demo, domain, jobs};
 
 fn main() -> ExitCode {
@@ -33,7 +36,14 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
         Err(report) => {
-            eprint!("{}", render_error(&report, backtrace_wanted()));
+            // Data quoted in errors (file headers, cells) never drives the terminal (issue 11 #10).
+            eprint!(
+                "{}",
+                driftdeck::sanitize::escape_terminal_text(&render_error(
+                    &report,
+                    backtrace_wanted()
+                ))
+            );
             ExitCode::FAILURE
         }
     }
@@ -62,6 +72,8 @@ fn is_user_error(report: &color_eyre::Report) -> bool {
             || e.is::<driftdeck::demo::DemoError>()
             || e.is::<driftdeck::wiring::WiringError>()
             || e.is::<driftdeck::jobs::notify::NotifyError>()
+            || e.is::<driftdeck::orchestrator::kubernetes::manifests::RenderError>()
+            || e.is::<driftdeck::orchestrator::kubernetes::KubeError>()
             || e.is::<std::io::Error>()
     })
 }
@@ -121,6 +133,62 @@ fn init_job_logging(format: &str, default_level: &str) {
     }
 }
 
+/// `driftdeck migrate [--from sqlite:PATH]`.
+fn cmd_migrate(config: Option<&std::path::Path>, from: Option<&str>) -> Result<ExitCode> {
+    use driftdeck::config::StoreSettings;
+    use driftdeck::store::snowflake::{self, SnowflakeStore};
+    let cfg = driftdeck::config::load(config)?;
+    match &cfg.settings.store {
+        StoreSettings::Sqlite(s) => {
+            if from.is_some() {
+                return Err(driftdeck::store::StoreError::Invalid(format!(
+                    "--from copies into a Snowflake store; [store] kind is \"sqlite\" in {}",
+                    cfg.settings_path.display()
+                ))
+                .into());
+            }
+            let store = driftdeck::store::sqlite::SqliteStore::open(&s.path)?;
+            println!(
+                "sqlite {}: schema {}",
+                s.path.display(),
+                store.schema_version()?
+            );
+        }
+        StoreSettings::Snowflake(s) => {
+            let store = SnowflakeStore::open(s, &cfg.workspace_root)?;
+            let (before, after) = store.migrate()?;
+            println!(
+                "snowflake {}/{}.{}: schema {before} -> {after}",
+                s.account, s.database, s.schema
+            );
+            if let Some(from) = from {
+                let path = from.strip_prefix("sqlite:").ok_or_else(|| {
+                    driftdeck::store::StoreError::Invalid(format!(
+                        "--from {from:?}: expected sqlite:PATH"
+                    ))
+                })?;
+                let options = driftdeck::store::sqlite::SqliteOptions {
+                    read_only: true,
+                    ..Default::default()
+                };
+                let source = driftdeck::store::sqlite::SqliteStore::open_with(
+                    std::path::Path::new(path),
+                    &options,
+                )
+                .wrap_err_with(|| format!("--from {from}"))?;
+                let copied = snowflake::copy_history(&source, &store)?;
+                println!(
+                    "copied {} result(s) and {} attempt(s) from {path}; {} statement(s) sent",
+                    copied.results,
+                    copied.attempts,
+                    store.client().stats().statements()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     let config = cli.config.as_deref();
     let Some(command) = cli.command else {
@@ -133,17 +201,37 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         "info"
     };
     init_job_logging(&cli.log_format, level);
+    if matches!(command, Command::Run(_) | Command::Backfill(_)) {
+        // Before any worker thread: SIGTERM/SIGINT/SIGHUP record attempts as cancelled.
+        jobs::lease::install_termination_handler();
+    }
     match command {
         Command::Run(args) => cmd_run(config, &args),
+        Command::Render(args) => cmd_render(config, args),
         Command::Backfill(args) => {
             let ws = jobs::setup::Workspace::open(config)?
                 .with_retry_overrides(args.job.attempts, args.job.retry_delay);
             let from = domain::parse_date(&args.from).wrap_err("--from")?;
             let to = domain::parse_date(&args.to).wrap_err("--to")?;
+            jobs::backfill::check_range(from, to, args.large)?;
             let models = ws.select(
                 args.model.as_deref(),
                 args.value_stream.as_deref(),
                 args.all,
+            )?;
+            let selection = args
+                .model
+                .clone()
+                .or_else(|| {
+                    args.value_stream
+                        .as_ref()
+                        .map(|v| format!("value stream {v}"))
+                })
+                .unwrap_or_else(|| "--all".into());
+            ws.audit_cli(
+                "backfill",
+                &format!("{selection} {from}..{to}"),
+                &args.job.triggered_by,
             )?;
             let options = jobs::backfill::BackfillOptions {
                 from,
@@ -153,6 +241,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 triggered_by: args.job.triggered_by.clone(),
                 run_id_prefix: args.job.run_id.clone(),
                 log_path: std::env::var(driftdeck::orchestrator::local::JOB_LOG_ENV).ok(),
+                large: args.large,
             };
             let summary = jobs::backfill::backfill(&ws.ctx, &models, &options, &|done, total| {
                 if done == total || done % 200 == 0 {
@@ -172,7 +261,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 summary.skipped
             );
             for (model, date, error) in &summary.failures {
-                println!("  FAILED {model} {date}: {error}");
+                println!(
+                    "  FAILED {model} {date}: {}",
+                    driftdeck::sanitize::escape_controls(&error.to_string())
+                );
             }
             Ok(if summary.failures.is_empty() {
                 ExitCode::SUCCESS
@@ -205,12 +297,23 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => {
-            let ws = jobs::setup::Workspace::open(config)?;
+            let cfg = driftdeck::config::load(config)?;
+            if let driftdeck::config::StoreSettings::Sqlite(sqlite) = &cfg.settings.store {
+                refuse_empty_store(&sqlite.path)?;
+            }
+            let ws = jobs::setup::Workspace::from_config(cfg)?;
             let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print!("{}", jobs::report::render_status(&rows));
+                let pending = ws.ctx.store.pending()?;
+                if pending > 0 {
+                    println!(
+                        "pending: {pending} write(s) queued locally for {}; `driftdeck sync` sends them",
+                        ws.ctx.store.backend()
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -255,6 +358,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Migrate(args) => cmd_migrate(config, args.from.as_deref()),
+        Command::Sync => {
+            let cfg = driftdeck::config::load(config)?;
+            let driftdeck::config::StoreSettings::Snowflake(s) = &cfg.settings.store else {
+                println!(
+                    "nothing to sync: the {} store writes directly",
+                    driftdeck::config::Backend::kind(&cfg.settings.store)
+                );
+                return Ok(ExitCode::SUCCESS);
+            };
+            let store = driftdeck::store::snowflake::SnowflakeStore::open(s, &cfg.workspace_root)?;
+            let report = store.sync()?;
+            println!(
+                "sync: {} item(s) sent to Snowflake, {} pending",
+                report.sent, report.remaining
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::RefreshBenchmarks(args) => cmd_refresh(config, &args),
+        Command::RollbackBenchmark(args) => cmd_rollback(config, &args),
+        Command::Benchmarks(args) => cmd_benchmarks(config, &args),
         Command::Doctor => {
             let cfg = driftdeck::config::load(config)?;
             println!("config         {}", cfg.settings_path.display());
@@ -271,15 +395,6 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::RefreshBenchmarks(_) => {
-            // The refresh job is built by the benchmark-refresh issue; the subcommand exists so
-            // that the job contract (JobSpec::cli_args) parses today.
-            eprintln!(
-                "driftdeck refresh-benchmarks: the benchmark refresh job is not built in this \
-                 binary yet; no benchmark was changed"
-            );
-            Ok(ExitCode::from(2))
-        }
         Command::Info => {
             let ws = jobs::setup::Workspace::open(config)?;
             print!("{}", ws.describe());
@@ -293,6 +408,19 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `status` reads: an existing 0-byte store file (truncated, or lost data) is reported, not
+/// silently turned into a new empty store by the migration (issue 11 #15).
+fn refuse_empty_store(path: &std::path::Path) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(color_eyre::eyre::eyre!(
+            "results store {} is an empty file (0 bytes), not a driftdeck store; `status` does \
+             not write. Restore it from a backup, or delete it and run any job to create a new one",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
 /// `driftdeck run`: one model, every model, or every model whose latest attempt failed.
 fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode> {
     let ws = jobs::setup::Workspace::open(config)?
@@ -304,7 +432,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
     let runs: Vec<(&jobs::ModelJob, chrono::NaiveDate)> = if args.failed {
         let mut out = Vec::new();
         for r in ws.ctx.store.latest_runs()? {
-            if r.status == domain::RunStatus::Failed
+            if r.status.is_failure()
                 && let Ok(job) = ws.job(&r.model_id)
             {
                 out.push((job, r.calculation_date));
@@ -315,7 +443,7 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
         }
         out
     } else if args.all {
-        ws.jobs.iter().map(|j| (j, date)).collect()
+        ws.all_jobs()?.into_iter().map(|j| (j, date)).collect()
     } else {
         let id = args
             .model
@@ -323,6 +451,19 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
             .ok_or(UsageError("--model, --all or --failed"))?;
         vec![(ws.job(id)?, date)]
     };
+    if !runs.is_empty() {
+        let selection = match (&args.model, args.all) {
+            (Some(m), _) => m.clone(),
+            (None, true) => "--all".into(),
+            (None, false) => "--failed".into(),
+        };
+        let target = if args.failed {
+            selection
+        } else {
+            format!("{selection} {date}")
+        };
+        ws.audit_cli("run", &target, &args.job.triggered_by)?;
+    }
     let several = runs.len() > 1;
     let mut failed = 0;
     for (job, date) in runs {
@@ -355,7 +496,12 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
             ),
             Err(e) => {
                 failed += 1;
-                eprintln!("{} {} FAILED: {e}", job.model_id, date);
+                eprintln!(
+                    "{} {} FAILED: {}",
+                    job.model_id,
+                    date,
+                    driftdeck::sanitize::escape_controls(&e.to_string())
+                );
             }
         }
     }
@@ -364,6 +510,128 @@ fn cmd_run(config: Option<&std::path::Path>, args: &RunArgs) -> Result<ExitCode>
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `driftdeck render k8s`: manifests from the loaded models.yaml.
+fn cmd_render(config: Option<&std::path::Path>, args: RenderArgs) -> Result<ExitCode> {
+    use driftdeck::orchestrator::kubernetes::{KubernetesSettings, manifests};
+    let RenderTarget::K8s {
+        out,
+        namespace,
+        image,
+    } = args.target;
+    let cfg = driftdeck::config::load(config)?;
+    let mut settings = match &cfg.settings.orchestrator {
+        driftdeck::config::OrchestratorSettings::Kubernetes(k) => k.clone(),
+        _ => KubernetesSettings::default(),
+    };
+    if let Some(ns) = namespace {
+        settings.namespace = ns;
+    }
+    if let Some(image) = image {
+        settings.image = image;
+    }
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))
+    };
+    let files = manifests::ConfigFiles {
+        driftdeck_toml: read(&cfg.settings_path)?,
+        models_yaml: read(&cfg.models_path)?,
+    };
+    let objects = manifests::render(&cfg.models, &settings, &files)?;
+    match out {
+        Some(dir) => {
+            let written = manifests::write_dir(&objects, &dir)?;
+            println!("wrote {} manifests to {}", written.len(), dir.display());
+        }
+        None => print!("{}", manifests::to_yaml_stream(&objects)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `driftdeck refresh-benchmarks`: exit 0 when nothing failed, 1 otherwise.
+fn cmd_refresh(config: Option<&std::path::Path>, args: &RefreshBenchmarksArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?;
+    let models = ws.select(
+        args.model.as_deref(),
+        args.value_stream.as_deref(),
+        args.all,
+    )?;
+    let streams: Vec<domain::ValueStream> = match (&args.value_stream, args.all) {
+        (Some(vs), _) => vec![domain::ValueStream::new(vs.as_str())?],
+        (None, true) => ws.config.value_streams().into_iter().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let options = driftdeck::refresh::RefreshOptions {
+        dry_run: args.dry_run,
+        triggered_by: args.job.triggered_by.clone(),
+        role: "job".into(),
+        concurrency: args
+            .concurrency
+            .unwrap_or(ws.config.settings.refresh.concurrency)
+            .max(1),
+    };
+    let report = driftdeck::refresh::refresh(&ws.config, &ws.ctx, &models, &streams, &options);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.failures() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `driftdeck rollback-benchmark`.
+fn cmd_rollback(config: Option<&std::path::Path>, args: &RollbackArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?;
+    let job = ws.job(&args.model)?;
+    let options = driftdeck::refresh::RefreshOptions {
+        dry_run: false,
+        triggered_by: args.triggered_by.clone(),
+        role: "job".into(),
+        concurrency: 1,
+    };
+    let report =
+        driftdeck::refresh::rollback(&ws.config, &ws.ctx, job, args.to.as_deref(), &options)?;
+    print!("{}", report.render());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `driftdeck benchmarks --model M`.
+fn cmd_benchmarks(config: Option<&std::path::Path>, args: &BenchmarksArgs) -> Result<ExitCode> {
+    let ws = jobs::setup::Workspace::open(config)?;
+    let job = ws.job(&args.model)?;
+    let versions = ws
+        .ctx
+        .benchmarks
+        .versions(&job.value_stream, Some(&job.model_id))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&versions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<26} {:<16} {:>9} {:>11}  MODIFIED (UTC)",
+        "VERSION", "CHECKSUM", "ROWS", "BYTES"
+    );
+    for v in &versions {
+        println!(
+            "{:<26} {:<16} {:>9} {:>11}  {}",
+            v.id,
+            v.checksum,
+            v.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            v.bytes,
+            v.modified
+                .map(|m| m.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    if versions.is_empty() {
+        println!("(no benchmark for {})", job.model_id);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! [`health`] asks every configured backend whether it works (`driftdeck doctor`, and the console
 //! header at start).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::benchmarks::{BenchmarkStore, LocalDirStore};
@@ -19,7 +19,10 @@ use crate::config::{
     StoreSettings,
 };
 use crate::jobs::{Metrics, NoMetrics, Notifier, OutboxNotifier};
+use crate::orchestrator::kubernetes::KubeOrchestrator;
 use crate::orchestrator::{LocalRunner, LocalRunnerConfig, Orchestrator, OrchestratorError};
+use crate::store::snowflake::SnowflakeStore;
+use crate::store::snowflake::store::SCHEMA_VERSION as SNOWFLAKE_SCHEMA_VERSION;
 use crate::store::sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore};
 use crate::store::{ResultsStore, StoreError};
 
@@ -35,24 +38,20 @@ pub enum WiringError {
     /// The orchestrator could not be started.
     #[error(transparent)]
     Orchestrator(#[from] OrchestratorError),
-    /// A backend kind this binary does not build (normally refused when the configuration loads).
-    #[error("{file}: {key} = {kind:?} is not built into this driftdeck binary")]
-    NotBuilt {
-        /// The configuration file.
-        file: PathBuf,
-        /// The key, e.g. `store.kind`.
+    /// A backend that is built but cannot start (missing secret, unresolvable address).
+    #[error("[{key}]: {message}")]
+    Backend {
+        /// The section, e.g. `notify`.
         key: String,
-        /// The kind asked for.
-        kind: String,
+        /// What is wrong (never a secret).
+        message: String,
     },
 }
 
-fn not_built<B: Backend>(config: &Config, b: &B) -> WiringError {
-    WiringError::NotBuilt {
-        file: config.settings_path.clone(),
-        key: format!("{}.kind", B::SECTION),
-        kind: b.kind().to_string(),
-    }
+/// The process environment, as the notifier and metrics backends read their secrets and the
+/// Datadog agent address.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// The backends of a workspace that jobs, the console and the CLI share. The orchestrator is
@@ -92,7 +91,9 @@ impl Backends {
 pub fn results_store(config: &Config) -> Result<Arc<dyn ResultsStore>, WiringError> {
     match &config.settings.store {
         StoreSettings::Sqlite(s) => Ok(Arc::new(SqliteStore::open(&s.path)?)),
-        other @ StoreSettings::Snowflake(_) => Err(not_built(config, other)),
+        StoreSettings::Snowflake(s) => {
+            Ok(Arc::new(SnowflakeStore::open(s, &config.workspace_root)?))
+        }
     }
 }
 
@@ -100,7 +101,9 @@ pub fn results_store(config: &Config) -> Result<Arc<dyn ResultsStore>, WiringErr
 pub fn describe_store(config: &Config) -> String {
     match &config.settings.store {
         StoreSettings::Sqlite(s) => format!("sqlite {}", s.path.display()),
-        other => other.kind().to_string(),
+        StoreSettings::Snowflake(s) => {
+            format!("snowflake {}/{}.{}", s.account, s.database, s.schema)
+        }
     }
 }
 
@@ -132,7 +135,22 @@ pub fn benchmark_store(config: &Config) -> Result<Arc<dyn BenchmarkStore>, Wirin
 pub fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, WiringError> {
     match &config.settings.notify {
         NotifySettings::Outbox(o) => Ok(Arc::new(OutboxNotifier::new(o.outbox.join(OUTBOX_FILE)))),
-        other => Err(not_built(config, other)),
+        NotifySettings::Slack(s) => crate::notify::SlackNotifier::from_settings(s, &process_env)
+            .map(|n| Arc::new(n) as Arc<dyn Notifier>)
+            .map_err(|e| WiringError::Backend {
+                key: "notify".into(),
+                message: e.to_string(),
+            }),
+        NotifySettings::Email(e) => {
+            let mut e = e.clone();
+            e.ca_file = e.ca_file.map(|p| config.workspace_root.join(p));
+            crate::notify::EmailNotifier::from_settings(&e, &process_env)
+                .map(|n| Arc::new(n) as Arc<dyn Notifier>)
+                .map_err(|err| WiringError::Backend {
+                    key: "notify".into(),
+                    message: err.to_string(),
+                })
+        }
     }
 }
 
@@ -143,7 +161,14 @@ pub fn notifier(config: &Config) -> Result<Arc<dyn Notifier>, WiringError> {
 pub fn metrics(config: &Config) -> Result<Arc<dyn Metrics>, WiringError> {
     match &config.settings.metrics {
         MetricsSettings::None => Ok(Arc::new(NoMetrics)),
-        other => Err(not_built(config, other)),
+        MetricsSettings::Dogstatsd(d) => {
+            crate::metrics_dogstatsd::DogStatsd::from_settings(d, &process_env)
+                .map(|m| Arc::new(m) as Arc<dyn Metrics>)
+                .map_err(|e| WiringError::Backend {
+                    key: "metrics".into(),
+                    message: e.to_string(),
+                })
+        }
     }
 }
 
@@ -160,8 +185,47 @@ pub fn orchestrator(config: &Config) -> Result<Arc<dyn Orchestrator>, WiringErro
                 .and_then(LocalRunner::open)?;
             Ok(Arc::new(runner))
         }
-        other => Err(not_built(config, other)),
+        OrchestratorSettings::Kubernetes(k) => {
+            let mut kube = KubeOrchestrator::lazy(k.clone())?;
+            // Backfill dates are planned by jobs/ from the results store (only missing or
+            // failed vs all); without a store every date of the range runs.
+            if let Ok(store) = results_store(config) {
+                kube = kube.with_planner(Arc::new(move |model, from, to, only_missing| {
+                    backfill_dates(store.as_ref(), model, from, to, only_missing)
+                }));
+            }
+            Ok(Arc::new(kube))
+        }
     }
+}
+
+/// The dates a backfill of `model` runs ([`crate::jobs::backfill::plan_dates`] on the store's
+/// date status); every date of the range when the store cannot say.
+fn backfill_dates(
+    store: &dyn ResultsStore,
+    model: &crate::domain::ModelId,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    only_missing: bool,
+) -> Vec<chrono::NaiveDate> {
+    use std::collections::{BTreeSet, HashMap};
+    let all = || from.iter_days().take_while(|d| *d <= to).collect();
+    let Ok(rows) = store.date_status(&[model.to_string()], from, to) else {
+        return all();
+    };
+    let mut stored = BTreeSet::new();
+    let mut newest = HashMap::new();
+    for row in rows {
+        if row.has_result {
+            stored.insert(row.calculation_date);
+        }
+        if let Some(status) = row.run_status {
+            newest.insert(row.calculation_date, status);
+        }
+    }
+    crate::jobs::backfill::plan_dates(from, to, only_missing, &stored, &newest)
+        .map(|p| p.dates)
+        .unwrap_or_else(|_| all())
 }
 
 /// One line naming the orchestrator, e.g. `local, concurrency 2, logs /ws/logs`.
@@ -172,7 +236,12 @@ pub fn describe_orchestrator(config: &Config) -> String {
             l.concurrency,
             l.log_dir.display()
         ),
-        other => other.kind().to_string(),
+        OrchestratorSettings::Kubernetes(k) => format!(
+            "kubernetes, context {}, namespace {}, {} Jobs in flight per backfill",
+            k.context.as_deref().unwrap_or("(current)"),
+            k.namespace,
+            k.concurrency
+        ),
     }
 }
 
@@ -275,12 +344,33 @@ fn check_store(config: &Config) -> Health {
                 ),
             }
         }
-        other => Health::fail(
-            "store",
-            target,
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"sqlite\"",
-        ),
+        StoreSettings::Snowflake(s) => {
+            let opened = SnowflakeStore::open(s, &config.workspace_root);
+            let queued = opened.as_ref().ok().and_then(|st| st.pending().ok());
+            let checked = opened.and_then(|st| Ok((st.check()?, st.pending()?)));
+            let queued = queued.map_or(String::new(), |n| {
+                format!(" ({n} result(s) pending locally)")
+            });
+            match checked {
+                Ok((v, pending)) if v == SNOWFLAKE_SCHEMA_VERSION => Health::ok(
+                    "store",
+                    target,
+                    format!("reachable, schema {v} (current), {pending} result(s) pending"),
+                ),
+                Ok((v, _)) => Health::fail(
+                    "store",
+                    target,
+                    format!("schema {v}, this binary writes {SNOWFLAKE_SCHEMA_VERSION}"),
+                    "run `driftdeck migrate`",
+                ),
+                Err(e) => Health::fail(
+                    "store",
+                    target,
+                    format!("{e}{queued}"),
+                    "check [store] account, user, the secret, network access, and run `driftdeck migrate`; then `driftdeck sync`",
+                ),
+            }
+        }
     }
 }
 
@@ -365,12 +455,17 @@ fn check_orchestrator(config: &Config) -> Health {
                 "fix [orchestrator] log_dir or its permissions",
             ),
         },
-        other => Health::fail(
-            "orchestrator",
-            target,
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"local\"",
-        ),
+        OrchestratorSettings::Kubernetes(k) => {
+            match crate::orchestrator::kubernetes::client::check_config(k) {
+                Ok(detail) => Health::ok("orchestrator", target, detail),
+                Err(e) => Health::fail(
+                    "orchestrator",
+                    target,
+                    e,
+                    "set KUBECONFIG (or run in a pod), or fix [orchestrator] context",
+                ),
+            }
+        }
     }
 }
 
@@ -396,24 +491,38 @@ fn check_notify(config: &Config) -> Health {
                 ),
             }
         }
-        other => Health::fail(
-            "notify",
-            other.kind().to_string(),
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"outbox\"",
-        ),
+        NotifySettings::Slack(_) | NotifySettings::Email(_) => match notifier(config) {
+            Ok(n) => Health::ok(
+                "notify",
+                n.describe(),
+                "configured (delivery is tried at the first notification)",
+            ),
+            Err(e) => Health::fail(
+                "notify",
+                config.settings.notify.kind().to_string(),
+                e.to_string(),
+                "set the secret's environment variable (or <VAR>_FILE) and check [notify]",
+            ),
+        },
     }
 }
 
 fn check_metrics(config: &Config) -> Health {
     match &config.settings.metrics {
         MetricsSettings::None => Health::ok("metrics", "none".into(), "metrics are off"),
-        other => Health::fail(
-            "metrics",
-            other.kind().to_string(),
-            format!("kind {:?} is not built into this binary", other.kind()),
-            "use kind = \"none\"",
-        ),
+        MetricsSettings::Dogstatsd(_) => match metrics(config) {
+            Ok(m) => Health::ok(
+                "metrics",
+                m.describe(),
+                "UDP socket open (datagrams to an absent agent are dropped, never fail a job)",
+            ),
+            Err(e) => Health::fail(
+                "metrics",
+                "dogstatsd".into(),
+                e.to_string(),
+                "fix [metrics] address or DD_AGENT_HOST / DD_DOGSTATSD_PORT",
+            ),
+        },
     }
 }
 

@@ -978,24 +978,26 @@ fn doctor_checks_every_backend_with_a_fix_and_fails_on_a_broken_one() {
 }
 
 #[test]
-fn a_kind_not_built_is_a_config_error_naming_key_and_file() {
+fn an_unknown_backend_kind_or_key_is_a_config_error_naming_key_and_file() {
     let ws = mini_ws();
     let original = std::fs::read_to_string(&ws.config).expect("toml");
     std::fs::write(
         &ws.config,
-        format!("{original}\n[orchestrator]\nkind = \"kubernetes\"\nnamespace = \"x\"\n"),
+        format!("{original}\n[metrics]\nkind = \"graphite\"\n"),
     )
     .expect("write");
     let out = ws.run(&["status"]);
     assert_fails_with(
         &out,
-        &[
-            "driftdeck.toml",
-            "orchestrator.kind",
-            "kubernetes",
-            "not built",
-        ],
+        &["driftdeck.toml", "metrics.kind", "graphite", "dogstatsd"],
     );
+    std::fs::write(
+        &ws.config,
+        format!("{original}\n[metrics]\nkind = \"dogstatsd\"\nhost = \"x\"\n"),
+    )
+    .expect("write");
+    let out = ws.run(&["status"]);
+    assert_fails_with(&out, &["driftdeck.toml", "metrics.host", "unknown field"]);
 }
 
 #[test]
@@ -1022,19 +1024,10 @@ fn benchmarking_path_to_a_file_is_read_through_the_benchmark_store() {
     assert_fails_with(&out, &["benchmarks/vs/m1/benchmark.csv"]);
 }
 
-/// The refresh job is not built yet: its subcommand parses (the job contract) but says so and
-/// exits 2 without touching anything.
+/// `refresh-benchmarks` requires a selection, as in the job contract (the job itself is tested
+/// in tests/refresh_cli.rs and tests/refresh_kill.rs).
 #[test]
-fn refresh_benchmarks_is_declared_but_not_built_and_exits_2() {
-    let out = command()
-        .args(["refresh-benchmarks", "--all", "--dry-run"])
-        .output()
-        .expect("driftdeck binary runs");
-    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
-    let err = stderr_of(&out);
-    assert!(err.contains("not built in this binary yet"), "{err}");
-    assert_eq!(err.lines().count(), 1, "one clear message: {err}");
-    // A selection is required, as in the job contract.
+fn refresh_benchmarks_requires_a_selection() {
     let out = command()
         .args(["refresh-benchmarks"])
         .output()

@@ -24,8 +24,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_driftdeck");
 const STEP_DEADLINE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(200);
 const SESSION: &str = "e2e";
-/// `$USER` of the console; the runs it starts are recorded as triggered by this user.
-const USER: &str = "e2euser";
+/// `$USER` given to the console, which must ignore it: the console's user (header, role, the
+/// runs it starts) is the OS user of the real uid (issue 11 #7).
+const FAKE_USER: &str = "e2euser";
 const MODEL_PANE_WIDTH_HINT: &str = "1 Models";
 
 /// A private tmux server (its socket inside the test's temporary directory, so parallel tests
@@ -240,7 +241,7 @@ fn console_end_to_end_in_tmux() {
 
     let tmux = Tmux::new(dir);
     let script = format!(
-        "USER={USER} LOGNAME={USER} {} --config {}; echo EXIT=$?; exec sleep 600",
+        "USER={FAKE_USER} LOGNAME={FAKE_USER} {} --config {}; echo EXIT=$?; exec sleep 600",
         sh_quote(BIN),
         sh_quote(&config_str)
     );
@@ -264,7 +265,13 @@ fn console_end_to_end_in_tmux() {
             && s.contains("MODEL")
             && s.contains("2013-11-30")
     });
-    assert!(screen.contains(&format!("{USER} (operator)")), "{screen}");
+    let user = driftdeck::identity::os_user();
+    let user = user.as_str();
+    assert!(screen.contains(&format!("{user} (operator)")), "{screen}");
+    assert!(
+        !screen.contains(FAKE_USER),
+        "$USER is not the identity:\n{screen}"
+    );
 
     // 2. A model in alert: the first models-table row with the ✖ marker on its PSI.
     let alert_row = model_rows(&screen)
@@ -344,7 +351,7 @@ fn console_end_to_end_in_tmux() {
     let screen = tmux.wait_for("the rerun finished (✓, by the user)", |s| {
         finished_run_lines(s, "2013-11-30")
             .iter()
-            .any(|l| l.contains(" run ") && l.contains(USER))
+            .any(|l| l.contains(" run ") && l.contains(user))
             && status_line(s).contains("job run-")
             && status_line(s).contains("succeeded")
     });
@@ -358,11 +365,11 @@ fn console_end_to_end_in_tmux() {
             .query_row(
                 "SELECT SUM(triggered_by = ?2 AND action = 'run' AND status = 'succeeded'), \
                  COUNT(*) FROM PCI_CSI_RUNS WHERE model_id = ?1 AND calculation_date = '2013-11-30'",
-                rusqlite::params![model, USER],
+                rusqlite::params![model, user],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("query PCI_CSI_RUNS");
-        assert_eq!(by_user, 1, "one attempt triggered by {USER}");
+        assert_eq!(by_user, 1, "one attempt triggered by {user}");
         assert_eq!(total, 2, "the backfill's attempt and the rerun");
     }
 

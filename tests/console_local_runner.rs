@@ -131,6 +131,8 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
     let refresh = Action::Refresh {
         model_id: "okmodel".into(),
         value_stream: "vs".into(),
+        scope: driftdeck::console::action::RefreshScope::Model,
+        models: vec!["vs / okmodel".into()],
     };
     forwarding.abort();
     let d = Dispatcher {
@@ -142,8 +144,11 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         .expect("dispatch");
     assert!(matches!(report.outcome, Outcome::NotConfigured(_)));
     let audit = store.audit_entries();
-    assert_eq!(audit.len(), 3);
-    assert_eq!(audit[1].outcome, "started 1 job(s)");
+    // Each started action has its "requested" entry written before it ran (issue 11 #6).
+    assert_eq!(audit.len(), 5);
+    assert_eq!(audit[0].outcome, "requested");
+    assert_eq!(audit[2].outcome, "requested");
+    assert_eq!(audit[3].outcome, "started 1 job(s)");
 }
 
 #[test]

@@ -26,8 +26,10 @@ use tokio::sync::broadcast;
 /// A backend under test.
 struct Harness {
     orchestrator: Arc<dyn Orchestrator>,
-    /// The backend's bound on jobs running at once.
-    concurrency: usize,
+    /// The backend's bound on jobs running at once; `None` for a backend that starts every
+    /// single run at once (Kubernetes: the cluster's quotas bound them, only a backfill's Jobs
+    /// are bounded by the backend), where the suite checks that they all run and succeed.
+    concurrency: Option<usize>,
 }
 
 /// Generous deadline for anything the suite waits for (a deadline, not a timing assertion).
@@ -227,10 +229,10 @@ async fn cancel_and_unknown_ids(o: &dyn Orchestrator) {
     ));
 }
 
-async fn concurrency_is_bounded(o: &dyn Orchestrator, bound: usize) {
+async fn concurrency_is_bounded(o: &dyn Orchestrator, bound: Option<usize>) {
     let mut rx = o.subscribe();
     let mut ids = Vec::new();
-    for _ in 0..bound + 2 {
+    for _ in 0..bound.unwrap_or(2) + 2 {
         ids.push(o.submit(request("slow_model")).await.expect("submit").id);
     }
     let mut running: HashMap<JobId, bool> = HashMap::new();
@@ -258,7 +260,9 @@ async fn concurrency_is_bounded(o: &dyn Orchestrator, bound: usize) {
     })
     .await
     .expect("all finish");
-    assert!(peak <= bound, "{peak} running at once, bound {bound}");
+    if let Some(bound) = bound {
+        assert!(peak <= bound, "{peak} running at once, bound {bound}");
+    }
     assert!(peak >= 1);
 }
 
@@ -294,7 +298,7 @@ async fn local_runner_meets_the_orchestrator_contract() {
     let runner = LocalRunner::open(local_config(dir.path(), 2)).expect("runner");
     contract(Harness {
         orchestrator: Arc::new(runner),
-        concurrency: 2,
+        concurrency: Some(2),
     })
     .await;
 }
@@ -305,7 +309,7 @@ async fn local_runner_meets_the_orchestrator_contract() {
 async fn fixture_orchestrator_meets_the_orchestrator_contract() {
     contract(Harness {
         orchestrator: Arc::new(driftdeck::console::fixture::FixtureOrchestrator::new(2)),
-        concurrency: 2,
+        concurrency: Some(2),
     })
     .await;
 }
@@ -374,4 +378,71 @@ async fn no_orchestrator_refuses_every_call_as_unavailable() {
         o.subscribe().recv().await,
         Err(broadcast::error::RecvError::Closed)
     ));
+}
+
+// ---- instantiation: the Kubernetes runner against the fake API server ----
+
+mod fake_kube;
+
+/// The same contract through the real `kube::Client` and the fake API server: each Job gets a
+/// simulated pod (tests/fake_kube `run_kubelet`) that behaves as the job script above does for
+/// its model, so this checks the Kubernetes runner's mapping (Jobs, pods, watch, logs, delete),
+/// not a cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubernetes_runner_meets_the_orchestrator_contract() {
+    use driftdeck::orchestrator::kubernetes::{KubeBackend, KubeOrchestrator, KubernetesSettings};
+    use fake_kube::{FakeKube, Script};
+    let fake = FakeKube::start("contract").await;
+    for model in [
+        "ok_model",
+        "fail_model",
+        "tick_model",
+        "slow_model",
+        "hang_model",
+    ] {
+        fake.insert_cronjob(model, "contract-vs");
+    }
+    let kubelet = fake.run_kubelet(|job| {
+        let model = job["metadata"]["labels"]["driftdeck.io/model"]
+            .as_str()
+            .unwrap_or("");
+        let lines = |v: Vec<String>, every_ms: u64| Script::Succeed {
+            lines: v,
+            every: Duration::from_millis(every_ms),
+        };
+        if model.starts_with("fail") {
+            Script::Fail {
+                lines: vec!["failing on purpose".into()],
+                exit_code: 3,
+            }
+        } else if model.starts_with("tick") {
+            lines((1..=20).map(|i| format!("tick {i}")).collect(), 50)
+        } else if model.starts_with("slow") {
+            lines(vec!["working".into()], 300)
+        } else if model.starts_with("hang") {
+            Script::Hang
+        } else {
+            lines(Vec::new(), 0)
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = fake.client(dir.path()).await;
+    let settings = KubernetesSettings {
+        namespace: "contract".into(),
+        ..Default::default()
+    };
+    let backend = KubeBackend::from_client(client, settings, "fake-ctx".into())
+        .with_poll_interval(Duration::from_millis(20));
+    let orchestrator = KubeOrchestrator::new(backend).expect("orchestrator");
+    // the console header's place: kube context and namespace
+    assert_eq!(
+        orchestrator.location().as_deref(),
+        Some("fake-ctx/contract")
+    );
+    contract(Harness {
+        orchestrator: Arc::new(orchestrator),
+        concurrency: None,
+    })
+    .await;
+    kubelet.abort();
 }

@@ -11,6 +11,18 @@
 //! quotes can reach the file system); the model id `common` is reserved. Every write is atomic:
 //! temp file in the same directory, fsync, rename; a crash leaves the previous complete file.
 
+mod history;
+
+/// Test hook of the refresh job (see `history`): pauses at a named step when
+/// `DRIFTDECK_FAILPOINT` names it, so a test can kill the process there.
+pub fn history_failpoint(name: &str) {
+    history::failpoint(name);
+}
+
+pub use history::{
+    BenchmarkVersion, FAILPOINT_ENV, Installed, JOURNAL_FILE, ModelLock, lock_model_dir,
+};
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
@@ -29,6 +41,8 @@ pub const BENCHMARK_FILE: &str = "benchmark.csv";
 pub const PROFILE_FILE: &str = "benchmark.profile.json";
 /// Directory (per value stream) of shared data; reserved as a model id.
 pub const COMMON_DIR: &str = "common";
+/// File name of a value stream's shared data inside `common/`.
+pub const COMMON_FILE: &str = "shared_data.csv";
 /// Directory (per model) of previous benchmark versions.
 pub const VERSIONS_DIR: &str = "versions";
 
@@ -180,6 +194,72 @@ pub trait BenchmarkStore: Send + Sync {
         bytes: &[u8],
     ) -> Result<Option<PathBuf>, BenchmarkError>;
 
+    /// Takes the exclusive refresh lock of a model (or, with `model` None, of the value stream's
+    /// `common/` data) and completes or discards an interrupted installation found there
+    /// (see [`history`](self) docs in `benchmarks/history.rs`). Hold the lock for the whole
+    /// refresh or rollback. Returns the lock and whether a committed installation was completed.
+    ///
+    /// # Errors
+    /// [`BenchmarkError::Io`] when another process holds the lock or recovery fails.
+    fn lock_and_recover(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<(ModelLock, bool), BenchmarkError>;
+
+    /// A fresh version stamp and the path where the new benchmark (or shared data) must be
+    /// streamed before [`install`](BenchmarkStore::install): a hidden file in the target's
+    /// directory, so the final rename is atomic.
+    ///
+    /// # Errors
+    /// [`BenchmarkError::ReservedId`], or [`BenchmarkError::Io`] if the directory cannot be made.
+    fn staging(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<(String, PathBuf), BenchmarkError>;
+
+    /// Installs a staged file (from [`staging`](BenchmarkStore::staging), written and fsynced)
+    /// and, for a model, its new profile bytes: the previous benchmark and profile move to
+    /// `versions/<stamp>/`, then retention keeps the `keep` newest versions (0 = all).
+    /// Call under [`lock_and_recover`](BenchmarkStore::lock_and_recover).
+    ///
+    /// # Errors
+    /// [`BenchmarkError::Io`]; a complete benchmark (old or new) is always in place.
+    fn install(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+        staged: &Path,
+        stamp: &str,
+        profile: Option<&[u8]>,
+        keep: usize,
+    ) -> Result<Installed, BenchmarkError>;
+
+    /// The current benchmark and the kept versions of a model (or of `common/`), newest first.
+    ///
+    /// # Errors
+    /// [`BenchmarkError::ReservedId`].
+    fn versions(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<Vec<BenchmarkVersion>, BenchmarkError>;
+
+    /// Copies kept version `to` (id or checksum prefix; None = the newest) to a staging path and
+    /// returns (version id, stamp, staged path, its profile bytes if it kept one), ready for
+    /// [`install`](BenchmarkStore::install): a rollback is an installation, so the benchmark it
+    /// replaces is kept too.
+    ///
+    /// # Errors
+    /// [`BenchmarkError::Io`] when there is no such version (the kept ones are listed).
+    fn stage_version(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+        to: Option<&str>,
+    ) -> Result<StagedVersion, BenchmarkError>;
+
     /// Every (value stream, model) directory holding a `benchmark.csv`, sorted. Directories whose
     /// names are not valid ids, and `common`, are skipped.
     ///
@@ -256,6 +336,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BenchmarkError> {
     Ok(())
 }
 
+/// A kept version copied to a staging path by [`BenchmarkStore::stage_version`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedVersion {
+    /// The version restored.
+    pub version: String,
+    /// Stamp to pass to [`BenchmarkStore::install`].
+    pub stamp: String,
+    /// The staged copy of its benchmark.
+    pub staged: PathBuf,
+    /// Its profile, if it kept one.
+    pub profile: Option<Vec<u8>>,
+}
+
 /// [`BenchmarkStore`] over a local directory (or a mounted EFS volume).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalDirStore {
@@ -281,6 +374,31 @@ impl LocalDirStore {
     /// The root directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+}
+
+impl LocalDirStore {
+    /// (directory, data file, profile file) of a model, or of a value stream's `common/` data.
+    fn files(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<(PathBuf, PathBuf, PathBuf), BenchmarkError> {
+        Ok(match model {
+            Some(m) => (
+                self.model_dir(vs, m)?,
+                self.benchmark_path(vs, m)?,
+                self.profile_path(vs, m)?,
+            ),
+            None => {
+                let dir = self.common_dir(vs);
+                (
+                    dir.clone(),
+                    dir.join(COMMON_FILE),
+                    dir.join("shared_data.profile.json"),
+                )
+            }
+        })
     }
 }
 
@@ -367,6 +485,77 @@ impl BenchmarkStore for LocalDirStore {
         }
         write_atomic(&target, bytes)?;
         Ok(kept)
+    }
+
+    fn lock_and_recover(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<(ModelLock, bool), BenchmarkError> {
+        let (dir, bench, _) = self.files(vs, model)?;
+        let lock = history::lock_model_dir(&dir)?;
+        let rolled = history::recover(&dir, &bench)?;
+        Ok((lock, rolled))
+    }
+
+    fn staging(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<(String, PathBuf), BenchmarkError> {
+        let (dir, bench, _) = self.files(vs, model)?;
+        let stamp = history::new_stamp(&dir.join(VERSIONS_DIR));
+        let staged = history::staging_path(&bench, &stamp);
+        if let Some(parent) = staged.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| io_err(parent, "cannot create directory", &e))?;
+        }
+        Ok((stamp, staged))
+    }
+
+    fn install(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+        staged: &Path,
+        stamp: &str,
+        profile: Option<&[u8]>,
+        keep: usize,
+    ) -> Result<Installed, BenchmarkError> {
+        let (dir, bench, prof) = self.files(vs, model)?;
+        history::install(&dir, &bench, &prof, staged, stamp, profile, keep)
+    }
+
+    fn versions(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+    ) -> Result<Vec<BenchmarkVersion>, BenchmarkError> {
+        let (dir, bench, prof) = self.files(vs, model)?;
+        Ok(history::versions(&dir, &bench, &prof))
+    }
+
+    fn stage_version(
+        &self,
+        vs: &ValueStream,
+        model: Option<&ModelId>,
+        to: Option<&str>,
+    ) -> Result<StagedVersion, BenchmarkError> {
+        let (dir, bench, prof) = self.files(vs, model)?;
+        let (version, vdir) = history::find_version(&dir, &bench, &prof, to)?;
+        let name = |p: &Path| p.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let (stamp, staged) = self.staging(vs, model)?;
+        let from = vdir.join(name(&bench));
+        std::fs::copy(&from, &staged)
+            .and_then(|_| File::open(&staged)?.sync_all())
+            .map_err(|e| io_err(&staged, "cannot stage the kept version", &e))?;
+        let profile = std::fs::read(vdir.join(name(&prof))).ok();
+        Ok(StagedVersion {
+            version,
+            stamp,
+            staged,
+            profile,
+        })
     }
 
     fn list(&self) -> Result<Vec<(ValueStream, ModelId)>, BenchmarkError> {

@@ -363,8 +363,14 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
     // Paths → absolute.
     settings.workspace.root = Some(workspace_root.clone());
     settings.workspace.models = models_path.clone();
-    if let StoreSettings::Sqlite(s) = &mut settings.store {
-        s.path = resolve(&s.path);
+    match &mut settings.store {
+        StoreSettings::Sqlite(s) => s.path = resolve(&s.path),
+        StoreSettings::Snowflake(s) => {
+            s.pending_path = resolve(&s.pending_path);
+            s.ca_file = s.ca_file.as_deref().map(resolve);
+            s.password_file = s.password_file.as_deref().map(resolve);
+            s.private_key_file = s.private_key_file.as_deref().map(resolve);
+        }
     }
     if let OrchestratorSettings::Local(l) = &mut settings.orchestrator {
         l.log_dir = resolve(&l.log_dir);
@@ -387,6 +393,7 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
     Ok(Config {
         settings,
         models: registry.models,
+        value_stream_settings: registry.value_streams,
         settings_path,
         models_path,
         workspace_root,

@@ -14,6 +14,7 @@
 //! with `model_`) → that model's benchmark file; `EMAIL_RECIPIENTS` (comma list) → every
 //! model's e-mail recipients; `VALIDATION_THRESHOLD` → `[validation] threshold`.
 
+mod kubernetes;
 mod load;
 mod types;
 mod validate;
@@ -21,6 +22,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use kubernetes::KubernetesSettings;
 pub use load::{
     Discovery, EnvFn, find_settings, load, load_from, load_with, model_env_var, model_env_vars,
 };
@@ -30,6 +32,10 @@ pub use types::{
     LocalOrchestratorSettings, MetricsSettings, ModelConfig, NotBuilt, NotifySettings,
     OrchestratorSettings, OutboxSettings, Recipients, Registry, RetrySettings, RolesSettings,
     Settings, SqliteSettings, StoreSettings, ValidationSettings, WorkspaceSettings,
+};
+pub use types::{
+    CommonRefreshConfig, ModelRefreshConfig, RefreshSettings, RefreshSourceConfig, Severity,
+    ValueStreamConfig,
 };
 
 use crate::domain::ColumnRole;
@@ -118,6 +124,8 @@ pub struct Config {
     pub models_path: PathBuf,
     /// The workspace root (same as `settings.workspace.root`).
     pub workspace_root: PathBuf,
+    /// `value_streams:` of models.yaml (recipients, refresh of `common/` data).
+    pub value_stream_settings: Vec<ValueStreamConfig>,
 }
 
 impl Config {

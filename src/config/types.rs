@@ -44,6 +44,9 @@ pub struct Settings {
     /// `[quality]`: data-quality checks of every daily run (models override in `quality:`).
     #[serde(default)]
     pub quality: crate::quality::QualitySettings,
+    /// `[refresh]`: the benchmark refresh job (parallelism, history, quarantine bound).
+    #[serde(default)]
+    pub refresh: RefreshSettings,
     /// `[roles]`: console roles.
     #[serde(default)]
     pub roles: RolesSettings,
@@ -146,8 +149,8 @@ pub type NotBuilt = toml::Table;
 pub enum StoreSettings {
     /// Embedded SQLite file (default).
     Sqlite(SqliteSettings),
-    /// Snowflake (not built into this binary yet).
-    Snowflake(NotBuilt),
+    /// Snowflake (`crate::store::snowflake`): account, user, secret reference, database, schema.
+    Snowflake(Box<crate::store::snowflake::SnowflakeSettings>),
 }
 
 impl Backend for StoreSettings {
@@ -161,7 +164,7 @@ impl Backend for StoreSettings {
         }
     }
     fn is_built(&self) -> bool {
-        matches!(self, Self::Sqlite(_))
+        true
     }
 }
 
@@ -198,8 +201,8 @@ impl Default for SqliteSettings {
 pub enum OrchestratorSettings {
     /// In-process runner of child processes (default).
     Local(LocalOrchestratorSettings),
-    /// Kubernetes Jobs (not built into this binary yet).
-    Kubernetes(NotBuilt),
+    /// Kubernetes: CronJobs per model, Jobs for reruns, backfills and refreshes (issue 9).
+    Kubernetes(super::KubernetesSettings),
 }
 
 impl Backend for OrchestratorSettings {
@@ -213,7 +216,7 @@ impl Backend for OrchestratorSettings {
         }
     }
     fn is_built(&self) -> bool {
-        matches!(self, Self::Local(_))
+        true
     }
 }
 
@@ -228,7 +231,7 @@ impl OrchestratorSettings {
     pub fn concurrency(&self) -> usize {
         match self {
             Self::Local(l) => l.concurrency,
-            Self::Kubernetes(_) => default_concurrency(),
+            Self::Kubernetes(k) => k.concurrency,
         }
     }
 
@@ -333,8 +336,8 @@ pub enum MetricsSettings {
     /// No metrics (default).
     #[default]
     None,
-    /// DogStatsD over UDP (not built into this binary yet).
-    Dogstatsd(NotBuilt),
+    /// DogStatsD over UDP (a Datadog agent).
+    Dogstatsd(crate::metrics_dogstatsd::DogStatsdSettings),
 }
 
 impl Backend for MetricsSettings {
@@ -348,7 +351,7 @@ impl Backend for MetricsSettings {
         }
     }
     fn is_built(&self) -> bool {
-        matches!(self, Self::None)
+        true
     }
 }
 
@@ -414,10 +417,10 @@ impl Default for EngineSettings {
 pub enum NotifySettings {
     /// JSON lines in an outbox file in the workspace (default).
     Outbox(OutboxSettings),
-    /// Slack incoming webhook (not built into this binary yet).
-    Slack(NotBuilt),
-    /// E-mail over SMTP (not built into this binary yet).
-    Email(NotBuilt),
+    /// Slack incoming webhook (URL from the environment).
+    Slack(crate::notify::SlackSettings),
+    /// E-mail over SMTP (STARTTLS/TLS, auth; password from the environment).
+    Email(crate::notify::EmailSettings),
 }
 
 impl Backend for NotifySettings {
@@ -432,7 +435,7 @@ impl Backend for NotifySettings {
         }
     }
     fn is_built(&self) -> bool {
-        matches!(self, Self::Outbox(_))
+        true
     }
 }
 
@@ -447,7 +450,8 @@ impl NotifySettings {
     pub fn email_recipients(&self) -> &[String] {
         match self {
             Self::Outbox(o) => &o.email_recipients,
-            Self::Slack(_) | Self::Email(_) => &[],
+            Self::Email(e) => &e.email_recipients,
+            Self::Slack(_) => &[],
         }
     }
 }
@@ -492,6 +496,96 @@ pub struct ValidationSettings {
     /// the previous one at or above this rejects it).
     #[serde(default = "default_validation_threshold")]
     pub threshold: f64,
+    /// What a largest CSI (old vs new benchmark) at or above `threshold` does: `warn` (reported,
+    /// the refresh goes on; the default, as input features move more than scores between
+    /// months) or `fail`.
+    #[serde(default)]
+    pub csi_severity: Severity,
+    /// Minimum rows of a new benchmark (after quarantine). Default 100.
+    #[serde(default = "default_min_rows")]
+    pub min_rows: u64,
+    /// Largest share of missing values allowed in any required column (0..=1). Default 0.95
+    /// (an all-missing column always fails).
+    #[serde(default = "default_max_missing_share")]
+    pub max_missing_share: f64,
+    /// New rows / previous benchmark rows must lie in `[min_row_ratio, max_row_ratio]`.
+    /// Defaults 0.5 and 3.0.
+    #[serde(default = "default_min_row_ratio")]
+    pub min_row_ratio: f64,
+    /// See `min_row_ratio`.
+    #[serde(default = "default_max_row_ratio")]
+    pub max_row_ratio: f64,
+    /// A numeric column's new minimum (maximum) may lie below (above) the previous benchmark's by
+    /// at most this share of the previous range (max − min). Default 0.5.
+    #[serde(default = "default_range_tolerance")]
+    pub range_tolerance: f64,
+    /// What a minimum/maximum beyond that tolerance does: `warn` (default; monthly extremes of
+    /// real features move, e.g. weather) or `fail`.
+    #[serde(default)]
+    pub range_severity: Severity,
+}
+
+/// Severity of a validation finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Reported; does not stop the refresh.
+    #[default]
+    Warn,
+    /// Rejects the new benchmark.
+    Fail,
+}
+
+fn default_min_rows() -> u64 {
+    100
+}
+fn default_max_missing_share() -> f64 {
+    0.95
+}
+fn default_min_row_ratio() -> f64 {
+    0.5
+}
+fn default_max_row_ratio() -> f64 {
+    3.0
+}
+fn default_range_tolerance() -> f64 {
+    0.5
+}
+
+/// `[refresh]`: the benchmark refresh job.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshSettings {
+    /// Models refreshed at once (≥ 1). Default 2.
+    #[serde(default = "default_refresh_concurrency")]
+    pub concurrency: usize,
+    /// Previous versions kept per model in `versions/` (0 = keep all). Default 12.
+    #[serde(default = "default_keep_versions")]
+    pub keep_versions: usize,
+    /// Largest share of an extract's rows that may be quarantined (rows that cannot be read or
+    /// break a row rule) before the refresh of the model fails (0..=1). Default 0.01.
+    #[serde(default = "default_max_quarantined_share")]
+    pub max_quarantined_share: f64,
+}
+
+fn default_refresh_concurrency() -> usize {
+    2
+}
+fn default_keep_versions() -> usize {
+    12
+}
+fn default_max_quarantined_share() -> f64 {
+    0.01
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: default_refresh_concurrency(),
+            keep_versions: default_keep_versions(),
+            max_quarantined_share: default_max_quarantined_share(),
+        }
+    }
 }
 
 fn default_validation_threshold() -> f64 {
@@ -502,6 +596,13 @@ impl Default for ValidationSettings {
     fn default() -> Self {
         Self {
             threshold: default_validation_threshold(),
+            csi_severity: Severity::Warn,
+            min_rows: default_min_rows(),
+            max_missing_share: default_max_missing_share(),
+            min_row_ratio: default_min_row_ratio(),
+            max_row_ratio: default_max_row_ratio(),
+            range_tolerance: default_range_tolerance(),
+            range_severity: Severity::Warn,
         }
     }
 }
@@ -513,7 +614,7 @@ pub struct RolesSettings {
     /// Role of users not listed. Default `operator`.
     #[serde(default = "default_role")]
     pub default: Role,
-    /// Role per user name (`$USER`).
+    /// Role per OS user name (the password database entry of the real uid, not `$USER`).
     #[serde(default)]
     pub users: BTreeMap<String, Role>,
 }
@@ -563,6 +664,86 @@ pub struct Registry {
     /// Every model of the estate.
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+    /// Optional settings per value stream (recipients, refresh of its `common/` data).
+    #[serde(default)]
+    pub value_streams: Vec<ValueStreamConfig>,
+}
+
+/// Settings of one value stream (`value_streams:` in models.yaml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueStreamConfig {
+    /// The value stream id (models name it in `value_stream`).
+    pub id: ValueStream,
+    /// Who hears about refreshes and failures of every model of the stream (added to the
+    /// models' own recipients).
+    #[serde(default)]
+    pub recipients: Recipients,
+    /// Where the stream's `common/shared_data.csv` is refreshed from.
+    #[serde(default)]
+    pub refresh: Option<CommonRefreshConfig>,
+}
+
+/// Refresh of a value stream's shared data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonRefreshConfig {
+    /// Where the new data comes from.
+    pub source: RefreshSourceConfig,
+    /// Columns that must be present.
+    #[serde(default)]
+    pub required_columns: Vec<String>,
+    /// Minimum rows. Default 1.
+    #[serde(default)]
+    pub min_rows: Option<u64>,
+}
+
+/// Where a new benchmark comes from: exactly one of `path` (a CSV/Parquet extract dropped by an
+/// upstream job; relative to the workspace root) or `query` (run by the results store backend:
+/// Snowflake).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshSourceConfig {
+    /// Extract file (`.csv`, `.parquet`).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// SQL query returning the benchmark population.
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+/// Benchmark refresh of one model (`refresh:` in models.yaml); validation keys override
+/// `[validation]` in driftdeck.toml. The score and characteristics are always required columns
+/// with their kinds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRefreshConfig {
+    /// Where the new benchmark comes from.
+    pub source: RefreshSourceConfig,
+    /// Further columns that must be present (any type), e.g. ids and dates.
+    #[serde(default)]
+    pub required_columns: Vec<String>,
+    /// Key column: a repeated key is a row-level failure (quarantined).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Allowed `[min, max]` per numeric column, inclusive; a value outside is a row-level failure.
+    #[serde(default)]
+    pub ranges: BTreeMap<String, [f64; 2]>,
+    /// Overrides `[validation] min_rows`.
+    #[serde(default)]
+    pub min_rows: Option<u64>,
+    /// Overrides `[validation] max_missing_share` for every column.
+    #[serde(default)]
+    pub max_missing_share: Option<f64>,
+    /// Largest missing share per column (overrides the general one for that column).
+    #[serde(default)]
+    pub missing: BTreeMap<String, f64>,
+    /// Overrides `[validation] threshold` (PSI old vs new).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Overrides `[validation] csi_severity`.
+    #[serde(default)]
+    pub csi_severity: Option<Severity>,
 }
 
 /// How numeric edges are chosen when no fixed edges are given.
@@ -731,4 +912,7 @@ pub struct ModelConfig {
     /// Data-quality overrides of `[quality]` for this model (e.g. `key_column`, `min_rows`).
     #[serde(default)]
     pub quality: crate::quality::QualityOverrides,
+    /// Benchmark refresh (source and validation); None = the model is not refreshed.
+    #[serde(default)]
+    pub refresh: Option<ModelRefreshConfig>,
 }

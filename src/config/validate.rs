@@ -106,14 +106,46 @@ fn check_settings(p: &mut Problems, s: &Settings) {
         p.add("engine.eps", format!("must be in (0, 1), got {eps}"));
     }
     check_bins(p, "engine.bins", Some(s.engine.bins));
-    if s.retry.attempts == 0 {
-        p.add("retry.attempts", "must be at least 1");
+    use crate::jobs::{backfill::MAX_CONCURRENCY, retry::MAX_ATTEMPTS, retry::MAX_DELAY_SECONDS};
+    if !(1..=MAX_ATTEMPTS).contains(&s.retry.attempts) {
+        p.add(
+            "retry.attempts",
+            format!(
+                "must be between 1 and {MAX_ATTEMPTS}, got {}",
+                s.retry.attempts
+            ),
+        );
     }
-    if s.orchestrator.concurrency() == 0 {
-        p.add("orchestrator.concurrency", "must be at least 1");
+    if s.retry.delay_seconds > MAX_DELAY_SECONDS {
+        p.add(
+            "retry.delay_seconds",
+            format!(
+                "must be at most {MAX_DELAY_SECONDS} (one day), got {}",
+                s.retry.delay_seconds
+            ),
+        );
+    }
+    if !(1..=MAX_CONCURRENCY).contains(&s.orchestrator.concurrency()) {
+        p.add(
+            "orchestrator.concurrency",
+            format!(
+                "must be between 1 and {MAX_CONCURRENCY}, got {}",
+                s.orchestrator.concurrency()
+            ),
+        );
     }
     check_built(p, &s.store);
+    if let crate::config::StoreSettings::Snowflake(sf) = &s.store
+        && let Err(e) = sf.validate()
+    {
+        p.add("store", e.to_string());
+    }
     check_built(p, &s.orchestrator);
+    if let super::types::OrchestratorSettings::Kubernetes(k) = &s.orchestrator
+        && let Err(e) = k.validate()
+    {
+        p.add("orchestrator", e);
+    }
     check_built(p, &s.benchmarks);
     check_built(p, &s.notify);
     check_built(p, &s.metrics);
@@ -125,6 +157,36 @@ fn check_settings(p: &mut Problems, s: &Settings) {
         p.add(
             "validation.threshold",
             format!("must be a finite number ≥ 0, got {v}"),
+        );
+    }
+    check_share(
+        p,
+        "validation.max_missing_share",
+        s.validation.max_missing_share,
+    );
+    check_share(
+        p,
+        "refresh.max_quarantined_share",
+        s.refresh.max_quarantined_share,
+    );
+    let (lo, hi) = (s.validation.min_row_ratio, s.validation.max_row_ratio);
+    if !(lo.is_finite() && hi.is_finite() && lo >= 0.0 && lo <= hi) {
+        p.add(
+            "validation.min_row_ratio",
+            format!("min_row_ratio/max_row_ratio must be finite with 0 ≤ min ≤ max, got {lo}/{hi}"),
+        );
+    }
+    let t = s.validation.range_tolerance;
+    if !(t.is_finite() && t >= 0.0) {
+        p.add(
+            "validation.range_tolerance",
+            format!("must be a finite number ≥ 0, got {t}"),
+        );
+    }
+    if s.refresh.concurrency == 0 || s.refresh.concurrency > 64 {
+        p.add(
+            "refresh.concurrency",
+            format!("must be between 1 and 64, got {}", s.refresh.concurrency),
         );
     }
     if s.workspace.name.trim().is_empty() {
@@ -140,7 +202,10 @@ fn check_settings(p: &mut Problems, s: &Settings) {
     {
         p.add(
             "notify.slack_webhook_env",
-            format!("{var:?} is not an environment variable name (the webhook itself belongs in the environment)"),
+            format!(
+                "{} is not an environment variable name (the webhook itself belongs in the environment)",
+                crate::sanitize::quote_value(var)
+            ),
         );
     }
 }
@@ -247,6 +312,48 @@ fn check_model(p: &mut Problems, i: usize, m: &ModelConfig) {
     check_email(p, &format!("{k}.recipients.email"), &m.recipients.email);
 }
 
+fn check_share(p: &mut Problems, key: &str, v: f64) {
+    if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+        p.add(key, format!("must be a share between 0 and 1, got {v}"));
+    }
+}
+
+fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConfig) {
+    match (&s.path, &s.query) {
+        (Some(_), None) | (None, Some(_)) => {}
+        _ => p.add(
+            key,
+            "give exactly one of `path` (an extract file) or `query`",
+        ),
+    }
+}
+
+fn check_refresh(p: &mut Problems, key: &str, r: &super::types::ModelRefreshConfig) {
+    check_source(p, &format!("{key}.source"), &r.source);
+    for (col, [lo, hi]) in &r.ranges {
+        if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+            p.add(
+                format!("{key}.ranges.{col}"),
+                format!("must be [min, max] with finite min ≤ max, got [{lo}, {hi}]"),
+            );
+        }
+    }
+    if let Some(v) = r.max_missing_share {
+        check_share(p, &format!("{key}.max_missing_share"), v);
+    }
+    for (col, v) in &r.missing {
+        check_share(p, &format!("{key}.missing.{col}"), *v);
+    }
+    if let Some(t) = r.threshold
+        && !(t.is_finite() && t >= 0.0)
+    {
+        p.add(
+            format!("{key}.threshold"),
+            format!("must be a finite number ≥ 0, got {t}"),
+        );
+    }
+}
+
 /// Validates settings and registry; returns the first file with problems and all its problems.
 pub(super) fn validate(
     settings_path: &Path,
@@ -274,6 +381,23 @@ pub(super) fn validate(
         if let Err(e) = settings.quality.with(&m.quality).validate() {
             p.add(format!("models[{i}].quality"), e);
         }
+        if let Some(r) = &m.refresh {
+            check_refresh(&mut p, &format!("models[{i}].refresh"), r);
+        }
+    }
+    for (i, v) in registry.value_streams.iter().enumerate() {
+        if let Some(r) = &v.refresh {
+            check_source(
+                &mut p,
+                &format!("value_streams[{i}].refresh.source"),
+                &r.source,
+            );
+        }
+        check_email(
+            &mut p,
+            &format!("value_streams[{i}].recipients.email"),
+            &v.recipients.email,
+        );
     }
     if p.0.is_empty() {
         Ok(())

@@ -54,13 +54,40 @@ pub enum Action {
     },
     /// Rerun the last failed date of every failed model.
     RerunFailed(Vec<RunTarget>),
-    /// Refresh the benchmark of one model.
+    /// Refresh the benchmarks of the selected model, its value stream or every model.
     Refresh {
-        /// Model id.
+        /// Model id (the selected model).
         model_id: String,
-        /// Value stream.
+        /// Value stream (of the selected model).
         value_stream: String,
+        /// What is refreshed: that model, its value stream (with `common/`), or everything.
+        scope: RefreshScope,
+        /// `value_stream / model` of every model in scope, for the confirm dialog.
+        models: Vec<String>,
     },
+}
+
+/// What a console refresh covers (`s` in the confirm dialog cycles it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RefreshScope {
+    /// The selected model.
+    #[default]
+    Model,
+    /// Every model of the selected model's value stream, and its `common/` data.
+    ValueStream,
+    /// Every model and every value stream's `common/` data.
+    All,
+}
+
+impl RefreshScope {
+    /// The next scope: model → value stream → all → model.
+    pub fn next(self) -> Self {
+        match self {
+            RefreshScope::Model => RefreshScope::ValueStream,
+            RefreshScope::ValueStream => RefreshScope::All,
+            RefreshScope::All => RefreshScope::Model,
+        }
+    }
 }
 
 impl Action {
@@ -88,7 +115,16 @@ impl Action {
                     .collect();
                 format!("{} models: {}", targets.len(), names.join(", "))
             }
-            Action::Refresh { model_id, .. } => model_id.clone(),
+            Action::Refresh {
+                model_id,
+                value_stream,
+                scope,
+                ..
+            } => match scope {
+                RefreshScope::Model => model_id.clone(),
+                RefreshScope::ValueStream => format!("value stream {value_stream}"),
+                RefreshScope::All => "all models".into(),
+            },
         }
     }
 
@@ -166,13 +202,26 @@ impl Action {
                 }
                 lines
             }
-            Action::Refresh {
-                model_id,
-                value_stream,
-            } => vec![
-                format!("model      {value_stream} / {model_id}"),
-                "replaces the benchmark (previous version kept for rollback)".into(),
-            ],
+            Action::Refresh { scope, models, .. } => {
+                let what = match scope {
+                    RefreshScope::Model => "this model",
+                    RefreshScope::ValueStream => "its value stream (and its common/ data)",
+                    RefreshScope::All => "every model (and every common/ data)",
+                };
+                let mut lines = vec![
+                    format!("scope      {what}   (s: model → value stream → all)"),
+                    format!("models     {}", models.len()),
+                ];
+                for m in models.iter().take(10) {
+                    lines.push(format!("  {m}"));
+                }
+                if models.len() > 10 {
+                    lines.push(format!("  … and {} more", models.len() - 10));
+                }
+                lines.push("validates each new extract; replaces only benchmarks that pass".into());
+                lines.push("previous versions kept (driftdeck rollback-benchmark)".into());
+                lines
+            }
         }
     }
 
@@ -209,10 +258,18 @@ impl Action {
                 only_missing: *only_missing,
             })],
             Action::RerunFailed(targets) => targets.iter().map(run).collect::<Result<_, _>>()?,
-            Action::Refresh { model_id, .. } => vec![request(JobSpec::RefreshBenchmarks {
-                model: Some(model(model_id)?),
-                value_stream: None,
-                all: false,
+            Action::Refresh {
+                model_id,
+                value_stream,
+                scope,
+                ..
+            } => vec![request(JobSpec::RefreshBenchmarks {
+                model: match scope {
+                    RefreshScope::Model => Some(model(model_id)?),
+                    _ => None,
+                },
+                value_stream: (*scope == RefreshScope::ValueStream).then(|| value_stream.clone()),
+                all: *scope == RefreshScope::All,
                 dry_run: false,
             })],
         })
@@ -292,6 +349,10 @@ impl Outcome {
     }
 }
 
+/// Outcome text of the audit entry written before an authorized action runs; a second entry
+/// records what happened.
+pub const REQUESTED: &str = "requested";
+
 /// Result of [`Dispatcher::dispatch`], sent back to the UI loop.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DispatchReport {
@@ -318,22 +379,33 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Authorizes, runs and audits `action`. Blocking (the orchestrator's submit and the audit
-    /// write); call from `spawn_blocking` inside a tokio runtime. The jobs' progress arrives
+    /// Authorizes, runs and audits `action`. Blocking (the audit writes and the orchestrator's
+    /// submit); call from `spawn_blocking` inside a tokio runtime. The jobs' progress arrives
     /// through [`OrchestratorAdapter::forward_events`].
     pub fn dispatch(&self, action: &Action, now: DateTime<Utc>) -> DispatchReport {
-        let outcome = match authorize(self.role, self.read_only, action) {
-            Err(reason) => Outcome::Denied(reason),
-            Ok(()) => self.run(action),
-        };
-        let entry = AuditRecord {
+        let entry = |outcome: String| AuditRecord {
             at: now,
             user: self.user.clone(),
             role: self.role.as_str().to_string(),
             action: action.name().to_string(),
             target: action.target(),
-            outcome: outcome.audit_text(),
+            outcome,
         };
+        let outcome = match authorize(self.role, self.read_only, action) {
+            Err(reason) => Outcome::Denied(reason),
+            Ok(()) => match self.precheck(action) {
+                Some(refused) => refused,
+                // The audit entry is durable before anything runs: an action whose audit
+                // cannot be written does not start (issue 11 #6).
+                None => match self.store.append_audit(&entry(REQUESTED.into())) {
+                    Err(e) => Outcome::Failed(format!(
+                        "not started: the audit entry could not be written ({e})"
+                    )),
+                    Ok(()) => self.run(action),
+                },
+            },
+        };
+        let entry = entry(outcome.audit_text());
         let audit_error = self
             .store
             .append_audit(&entry)
@@ -350,13 +422,18 @@ impl Dispatcher {
         }
     }
 
-    fn run(&self, action: &Action) -> Outcome {
+    /// Refusals known before anything is written or run.
+    fn precheck(&self, action: &Action) -> Option<Outcome> {
         if matches!(action, Action::Refresh { .. }) && !self.orchestrator.refresh_configured() {
-            return Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into());
+            return Some(Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into()));
         }
         if action.run_count() == 0 && !matches!(action, Action::Refresh { .. }) {
-            return Outcome::Failed("nothing to run".into());
+            return Some(Outcome::Failed("nothing to run".into()));
         }
+        None
+    }
+
+    fn run(&self, action: &Action) -> Outcome {
         let requests = match action.requests(&self.user) {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e),

@@ -49,6 +49,15 @@ impl OrchestratorAdapter {
         self.inner.kind()
     }
 
+    /// The header's orchestrator label: the kind and, where the backend has one, its location
+    /// (`kubernetes prod-eks/model-monitoring`).
+    pub fn label(&self) -> String {
+        match self.inner.location() {
+            Some(place) => format!("{} {place}", self.inner.kind()),
+            None => self.inner.kind().to_string(),
+        }
+    }
+
     /// True when a benchmark refresh job exists.
     pub fn refresh_configured(&self) -> bool {
         self.refresh_configured

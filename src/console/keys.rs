@@ -449,6 +449,10 @@ impl KeyMap {
             .filter(|b| b.footer && b.context == context)
             .filter_map(|b| b.keys.first().map(|k| (k.to_string(), b.description)))
             .collect();
+        // Panes whose context is Global (runs, diagnostics) already listed the global hints.
+        if context == Context::Global {
+            return out;
+        }
         for b in self
             .bindings
             .iter()
@@ -503,6 +507,28 @@ mod tests {
 
     fn ev(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)
+    }
+
+    /// Issue 11 #15: with pane 5 or 7 focused (global context) the footer listed every global
+    /// hint twice.
+    #[test]
+    fn footer_lists_each_hint_once_in_every_context() {
+        let km = KeyMap::default();
+        for context in [
+            Context::Global,
+            Context::Models,
+            Context::Drift,
+            Context::Logs,
+        ] {
+            let hints = km.footer(context);
+            let mut seen = std::collections::HashSet::new();
+            for h in &hints {
+                assert!(
+                    seen.insert(h.clone()),
+                    "{context:?} repeats {h:?}: {hints:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub struct ConsoleContext {
     pub workspace: String,
     /// Workspace root: relative log paths of runs resolve against it.
     pub workspace_root: PathBuf,
-    /// OS or configured user name (audit, `triggered_by`).
+    /// OS user name of the real uid (audit, `triggered_by`, role lookup).
     pub user: String,
     /// Role in force (already capped by the configured role).
     pub role: Role,
@@ -71,33 +71,10 @@ pub struct ConsoleContext {
 /// See [`ConsoleContext::health_check`].
 pub type HealthCheck = Box<dyn FnOnce() -> Vec<String> + Send>;
 
-/// The OS user name: `$USER`, `$LOGNAME`, then the password database entry of the real uid
-/// (containers and cron often set no `USER`), else `uid-<n>`.
+/// The OS user name of the real uid (see [`crate::identity::os_user`]; environment variables
+/// are ignored, issue 11 #7).
 pub fn os_user() -> String {
-    for var in ["USER", "LOGNAME"] {
-        if let Ok(v) = std::env::var(var)
-            && !v.trim().is_empty()
-        {
-            return v;
-        }
-    }
-    // SAFETY: getuid never fails; getpwuid_r writes into our buffers only, and the name pointer
-    // is read only when the call succeeded and returned an entry.
-    unsafe {
-        let uid = libc::getuid();
-        let mut pwd: libc::passwd = std::mem::zeroed();
-        let mut buf = vec![0 as libc::c_char; 4096];
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
-        if rc == 0
-            && !result.is_null()
-            && !pwd.pw_name.is_null()
-            && let Ok(name) = std::ffi::CStr::from_ptr(pwd.pw_name).to_str()
-        {
-            return name.to_string();
-        }
-        format!("uid-{uid}")
-    }
+    crate::identity::os_user()
 }
 
 impl ConsoleContext {
@@ -130,7 +107,7 @@ impl ConsoleContext {
     pub fn into_app(self) -> App {
         let session = Session {
             workspace: self.workspace,
-            orchestrator: self.orchestrator.kind().to_string(),
+            orchestrator: self.orchestrator.label(),
             store: self.store.backend().to_string(),
             user: self.user,
             role: self.role,

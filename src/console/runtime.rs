@@ -27,6 +27,8 @@ use crate::orchestrator::{LogOptions, LogStream};
 pub const RUNS_LIMIT: usize = 200;
 /// Most log lines forwarded to the UI loop in one message.
 pub const LOG_BATCH: usize = 1024;
+/// How often the console's refresh also runs the reaper of expired run leases.
+pub const REAP_EVERY: Duration = Duration::from_secs(30);
 
 /// Queries everything the header and models table need, in two store calls whatever the
 /// number of models: [`ResultsStore::overview`] (latest result, worst characteristic and
@@ -103,6 +105,7 @@ pub struct Executor {
     dispatcher: Arc<Dispatcher>,
     tx: UnboundedSender<Msg>,
     tail: Option<JoinHandle<()>>,
+    last_reap: Option<std::time::Instant>,
 }
 
 impl Executor {
@@ -118,6 +121,7 @@ impl Executor {
             dispatcher,
             tx,
             tail: None,
+            last_reap: None,
         }
     }
 
@@ -127,7 +131,16 @@ impl Executor {
         match effect {
             Effect::LoadOverview => {
                 let store = Arc::clone(&self.store);
+                // Jobs killed while the console runs (a job's exit code 137) stop renewing their
+                // lease: reap them now and then, so the header does not keep them running.
+                let reap = self.last_reap.is_none_or(|at| at.elapsed() >= REAP_EVERY);
+                if reap {
+                    self.last_reap = Some(std::time::Instant::now());
+                }
                 tokio::task::spawn_blocking(move || {
+                    if reap {
+                        crate::jobs::lease::reap(store.as_ref());
+                    }
                     let result = load_overview(store.as_ref()).map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Overview(result));
                 });
@@ -174,8 +187,11 @@ impl Executor {
                 }
             }
             Effect::SaveLog { path, text } => {
+                let dispatcher = Arc::clone(&self.dispatcher);
                 tokio::task::spawn_blocking(move || {
-                    let result = save(&path, &text).map(|()| path).map_err(|e| e.to_string());
+                    let result = save_audited(&dispatcher, &path, &text)
+                        .map(|()| path)
+                        .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::LogSaved(result));
                 });
             }
@@ -189,6 +205,33 @@ impl Executor {
             t.abort();
         }
     }
+}
+
+/// Saving a log is an action: refused in read-only mode and for viewers, and audited before the
+/// file is written (no audit, no file; issue 11 #8).
+fn save_audited(dispatcher: &Dispatcher, path: &Path, text: &str) -> Result<(), String> {
+    if dispatcher.read_only {
+        return Err("the console is read-only (--read-only): logs are not saved".into());
+    }
+    if dispatcher.role < crate::domain::Role::Operator {
+        return Err(format!(
+            "saving a log needs the operator role; you are {}",
+            dispatcher.role
+        ));
+    }
+    let entry = crate::store::AuditRecord {
+        at: Utc::now(),
+        user: dispatcher.user.clone(),
+        role: dispatcher.role.as_str().to_string(),
+        action: "save-log".into(),
+        target: path.display().to_string(),
+        outcome: "saved".into(),
+    };
+    dispatcher
+        .store
+        .append_audit(&entry)
+        .map_err(|e| format!("not saved: the audit entry could not be written ({e})"))?;
+    save(path, text).map_err(|e| e.to_string())
 }
 
 fn save(path: &Path, text: &str) -> std::io::Result<()> {
@@ -247,7 +290,26 @@ async fn tail_log(stream: LogStream, source: LogSource, tx: UnboundedSender<Msg>
     }
 }
 
-/// Runs the UI loop on `terminal` until the user quits.
+/// Waits for SIGTERM, SIGHUP or SIGINT and returns its name; `None` when the handlers cannot be
+/// installed (logged; the console then only stops on `q`).
+async fn termination_signal() -> Option<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind| {
+        signal(kind)
+            .map_err(|e| tracing::warn!("cannot handle signal {kind:?}: {e}"))
+            .ok()
+    };
+    let mut term = install(SignalKind::terminate())?;
+    let mut hup = install(SignalKind::hangup())?;
+    let mut int = install(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => Some("SIGTERM"),
+        _ = hup.recv() => Some("SIGHUP"),
+        _ = int.recv() => Some("SIGINT"),
+    }
+}
+
+/// Runs the UI loop on `terminal` until the user quits or a termination signal arrives.
 ///
 /// # Errors
 /// Terminal I/O errors while drawing.
@@ -327,6 +389,14 @@ pub async fn run_loop(
         }
     }));
     drop(tx);
+    // SIGTERM (kill, timeout, a pod stopping), SIGHUP (terminal closed) and SIGINT (kill -INT;
+    // Ctrl-C arrives as a key in raw mode) end the loop like `q`, so the terminal is restored.
+    let (sig_tx, mut sig_rx) = tokio::sync::oneshot::channel::<&'static str>();
+    tasks.push(tokio::spawn(async move {
+        if let Some(name) = termination_signal().await {
+            let _ = sig_tx.send(name);
+        }
+    }));
 
     for e in app.init() {
         exec.execute(e);
@@ -339,7 +409,19 @@ pub async fn run_loop(
             }
             app.dirty = false;
         }
-        let Some(first) = rx.recv().await else {
+        let first = tokio::select! {
+            m = rx.recv() => m,
+            sig = &mut sig_rx => {
+                if let Ok(name) = sig {
+                    tracing::info!(signal = name, "console stopping on a signal");
+                    break Ok(());
+                }
+                // The signal task could not install its handlers (logged); keep running.
+                sig_rx = tokio::sync::oneshot::channel().1;
+                continue;
+            }
+        };
+        let Some(first) = first else {
             break Ok(());
         };
         // Drain what is queued, then draw once.

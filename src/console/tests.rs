@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::domain::{Role, RunAction, RunStatus};
 use crate::store::ResultsStore;
 
-use super::action::{Action, Dispatcher, Outcome, REFRESH_NOT_CONFIGURED, RunTarget};
+use super::action::{Action, Dispatcher, Outcome, REFRESH_NOT_CONFIGURED, RefreshScope, RunTarget};
 use super::adapter::OrchestratorAdapter;
 use super::app::{
     App, BackfillField, Effect, LogSource, Mode, Msg, Pane, Session, SortKey, update,
@@ -487,7 +487,40 @@ fn refresh_without_job_skips_confirm_and_dispatches_for_audit() {
     ));
     app.session.refresh_configured = true;
     press(&mut app, &e, key('f'));
-    assert!(matches!(app.mode, Mode::Confirm(Action::Refresh { .. })));
+    assert!(matches!(
+        app.mode,
+        Mode::Confirm(Action::Refresh {
+            scope: RefreshScope::Model,
+            ..
+        })
+    ));
+    // `s` widens the scope: the selected model's value stream, then every model.
+    press(&mut app, &e, key('s'));
+    let Mode::Confirm(Action::Refresh {
+        scope,
+        models,
+        value_stream,
+        ..
+    }) = app.mode.clone()
+    else {
+        panic!("still confirming");
+    };
+    assert_eq!(scope, RefreshScope::ValueStream);
+    assert!(!models.is_empty() && models.iter().all(|m| m.starts_with(&value_stream)));
+    press(&mut app, &e, key('s'));
+    let Mode::Confirm(action) = app.mode.clone() else {
+        panic!("still confirming");
+    };
+    assert_eq!(action.target(), "all models");
+    let Action::Refresh { models, .. } = &action else {
+        panic!("refresh");
+    };
+    assert_eq!(models.len(), 6);
+    let requests = action.requests("ana").expect("requests");
+    assert!(matches!(
+        requests[0].spec,
+        crate::orchestrator::JobSpec::RefreshBenchmarks { all: true, .. }
+    ));
 }
 
 #[test]
@@ -722,14 +755,17 @@ fn dispatcher_runs_operator_actions_and_audits_them() {
     let refresh = Action::Refresh {
         model_id: "m1".into(),
         value_stream: "vs".into(),
+        scope: RefreshScope::Model,
+        models: vec!["vs / m1".into()],
     };
     let report = dispatch(&rt, &d, &refresh);
     assert!(matches!(report.outcome, Outcome::Denied(_)));
     let audit = store.audit_entries();
-    assert_eq!(audit.len(), 2);
-    assert_eq!(audit[0].outcome, "started 1 job(s)");
-    assert_eq!(audit[0].target, "m1 2013-02-01..2013-02-03");
-    assert!(audit[1].outcome.contains("needs the admin role"));
+    assert_eq!(audit.len(), 3);
+    assert_eq!(audit[0].outcome, super::action::REQUESTED);
+    assert_eq!(audit[1].outcome, "started 1 job(s)");
+    assert_eq!(audit[1].target, "m1 2013-02-01..2013-02-03");
+    assert!(audit[2].outcome.contains("needs the admin role"));
 }
 
 #[test]
@@ -741,6 +777,8 @@ fn refresh_reports_not_configured_for_admins() {
     let refresh = Action::Refresh {
         model_id: "m1".into(),
         value_stream: "vs".into(),
+        scope: RefreshScope::Model,
+        models: vec!["vs / m1".into()],
     };
     let report = dispatch(&rt, &d, &refresh);
     assert_eq!(
@@ -756,14 +794,19 @@ fn refresh_reports_not_configured_for_admins() {
 }
 
 #[test]
-fn audit_failure_is_reported_but_outcome_stands() {
+fn an_action_whose_audit_cannot_be_written_does_not_start() {
+    // Issue 11 #6: the store write-locked, `r y` used to start the job with only a WARN.
     let e = estate(1);
     let orch = Arc::new(FixtureOrchestrator::default());
     let rt = runtime();
-    let (d, store) = dispatcher(&e, Role::Operator, false, orch);
+    let (d, store) = dispatcher(&e, Role::Operator, false, orch.clone());
     store.fail_with(Some("disk full"));
     let report = dispatch(&rt, &d, &rerun());
-    assert!(matches!(report.outcome, Outcome::Started(_)));
+    assert!(
+        matches!(&report.outcome, Outcome::Failed(m) if m.contains("not started") && m.contains("disk full")),
+        "{report:?}"
+    );
+    assert!(orch.received().is_empty(), "nothing submitted");
     assert!(
         report
             .audit_error
@@ -979,4 +1022,55 @@ fn console_job_log_survives_the_reload_its_start_triggers() {
         )),
         "{fx:?}"
     );
+}
+
+/// Issue 11 #8: saving a log is refused in read-only mode and for viewers.
+#[test]
+fn saving_a_log_honours_read_only_and_roles() {
+    let e = estate(6);
+    for (role, read_only, says) in [
+        (Role::Operator, true, "read-only"),
+        (Role::Viewer, false, "operator role"),
+    ] {
+        let mut app = app_for(&e, role, read_only);
+        press(&mut app, &e, key('6'));
+        assert!(app.log.source.is_some(), "a log is open");
+        let fx = press(&mut app, &e, key('s'));
+        assert!(
+            !fx.iter().any(|f| matches!(f, Effect::SaveLog { .. })),
+            "{role:?} read_only={read_only}: {fx:?}"
+        );
+        let status = app
+            .status
+            .as_ref()
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
+        assert!(status.contains(says), "{status}");
+    }
+}
+
+/// Issue 11 #8: only logs inside the workspace's log directory are shown; `..`, absolute paths
+/// elsewhere and symbolic links out of it are refused.
+#[test]
+fn only_logs_inside_the_log_directory_are_shown() {
+    use crate::orchestrator::local::log_path_allowed;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("m1")).expect("mkdir");
+    std::fs::write(logs.join("m1/run.log"), "ok\n").expect("log");
+    std::fs::write(dir.path().join("secret.txt"), "password=x\n").expect("secret");
+    std::os::unix::fs::symlink(dir.path().join("secret.txt"), logs.join("link.log"))
+        .expect("symlink");
+    assert!(log_path_allowed(&logs, &logs.join("m1/run.log")).is_ok());
+    assert!(log_path_allowed(&logs, &logs.join("m1/not-yet.log")).is_ok());
+    for bad in [
+        dir.path().join("secret.txt"),
+        logs.join("../secret.txt"),
+        logs.join("link.log"),
+        std::path::PathBuf::from("/etc/passwd"),
+        logs.join("nodir/x.log"),
+    ] {
+        let err = log_path_allowed(&logs, &bad).expect_err("refused");
+        assert!(err.contains("outside the workspace log directory"), "{err}");
+    }
 }

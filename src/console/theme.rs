@@ -341,7 +341,7 @@ impl Theme {
     pub fn status_role(status: RunStatus) -> Role {
         match status {
             RunStatus::Succeeded => Role::Ok,
-            RunStatus::Failed => Role::Failed,
+            RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled => Role::Failed,
             RunStatus::Running | RunStatus::Retrying | RunStatus::Queued => Role::Running,
         }
     }
@@ -362,7 +362,8 @@ pub fn band_symbol(band: Band) -> &'static str {
     }
 }
 
-/// Symbol and short label of a run status: `✓ ok`, `✗ FAIL`, `⟳ run`, `↻ retry`, `… queue`.
+/// Symbol and short label of a run status: `✓ ok`, `✗ FAIL`, `⟳ run`, `↻ retry`, `… queue`,
+/// `✗ LOST`, `✗ CANC`.
 pub fn status_label(status: RunStatus) -> &'static str {
     match status {
         RunStatus::Succeeded => "✓ ok",
@@ -370,6 +371,8 @@ pub fn status_label(status: RunStatus) -> &'static str {
         RunStatus::Running => "⟳ run",
         RunStatus::Retrying => "↻ retry",
         RunStatus::Queued => "… queue",
+        RunStatus::Lost => "✗ LOST",
+        RunStatus::Cancelled => "✗ CANC",
     }
 }
 

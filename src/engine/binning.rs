@@ -88,6 +88,26 @@ pub(crate) fn edges_for(
     binning: &Binning,
 ) -> Result<(Vec<f64>, Option<Vec<u64>>), EngineError> {
     validate_binning(column, binning)?;
+    let out = edges_for_unchecked(column, values, binning)?;
+    // Finite but extreme values (±1.797e308) can overflow interpolation or the equal-width step;
+    // say so here instead of failing later as an inconsistent profile (issue 11 #15).
+    if let Some(e) = out.0.iter().find(|e| !e.is_finite()) {
+        return Err(EngineError::InvalidBinning {
+            column: column.to_string(),
+            reason: format!(
+                "the benchmark's values are too extreme for finite bin edges (an edge came out \
+                 as {e}); keep values within about ±1e307"
+            ),
+        });
+    }
+    Ok(out)
+}
+
+fn edges_for_unchecked(
+    column: &str,
+    values: &[f64],
+    binning: &Binning,
+) -> Result<(Vec<f64>, Option<Vec<u64>>), EngineError> {
     match binning {
         Binning::Fixed { edges } => Ok((edges.clone(), None)),
         Binning::Quantile { bins } => {
@@ -238,6 +258,25 @@ pub(crate) fn check_len(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Issue 11 #15: finite extreme values are named as too extreme when edges are built, not
+    /// blamed later on an "inconsistent profile".
+    #[test]
+    fn extreme_finite_values_fail_clearly_when_edges_are_built() {
+        let values = [f64::MAX, f64::MIN, 0.0, 1.0, 2.0];
+        for binning in [
+            Binning::EqualWidth { bins: 10 },
+            Binning::Quantile { bins: 10 },
+        ] {
+            match edges_for("x", &values, &binning) {
+                Ok((edges, _)) => assert!(
+                    edges.iter().all(|e| e.is_finite()),
+                    "{binning:?}: {edges:?}"
+                ),
+                Err(e) => assert!(e.to_string().contains("too extreme"), "{e}"),
+            }
+        }
+    }
 
     fn naive(values: &[f64], edges: &[f64]) -> Vec<u64> {
         let mut c = vec![0u64; edges.len() + 2];

@@ -110,7 +110,12 @@ impl ColumnProfile {
                 self.expected_counts.len()
             )));
         }
-        let total: u64 = self.expected_counts.iter().sum();
+        // Checked: a hostile profile file can hold counts whose sum overflows.
+        let total = self
+            .expected_counts
+            .iter()
+            .try_fold(0u64, |acc, c| acc.checked_add(*c))
+            .ok_or_else(|| bad("expected counts overflow".into()))?;
         if total != rows {
             return Err(bad(format!(
                 "expected counts sum to {total} but the profile has {rows} rows"

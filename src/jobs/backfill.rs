@@ -43,19 +43,45 @@ pub fn plan_dates(
     stored: &BTreeSet<NaiveDate>,
     newest_status: &HashMap<NaiveDate, RunStatus>,
 ) -> Result<DatePlan, JobError> {
+    plan_dates_within(
+        from,
+        to,
+        only_missing,
+        stored,
+        newest_status,
+        MAX_BACKFILL_DAYS,
+    )
+}
+
+/// Longest range of a deliberate large backfill (`backfill --large`): the supported years
+/// 1900..=2200.
+pub const MAX_LARGE_BACKFILL_DAYS: i64 = 110_000;
+
+/// [`plan_dates`] with another limit on the range (`--large`: [`MAX_LARGE_BACKFILL_DAYS`]).
+///
+/// # Errors
+/// As [`plan_dates`], with `max_days` as the limit.
+pub fn plan_dates_within(
+    from: NaiveDate,
+    to: NaiveDate,
+    only_missing: bool,
+    stored: &BTreeSet<NaiveDate>,
+    newest_status: &HashMap<NaiveDate, RunStatus>,
+    max_days: i64,
+) -> Result<DatePlan, JobError> {
     if from > to {
         return Err(JobError::Other(format!(
             "backfill range {from}..{to}: start is after end"
         )));
     }
     let days = (to - from).num_days() + 1;
-    if days > MAX_BACKFILL_DAYS {
+    if days > max_days {
         return Err(JobError::Other(format!(
-            "range of {days} days is longer than {MAX_BACKFILL_DAYS}"
+            "range of {days} days is longer than {max_days}"
         )));
     }
     let range = date_range(from, to)?;
-    let failed_last = |d: &NaiveDate| newest_status.get(d) == Some(&RunStatus::Failed);
+    let failed_last = |d: &NaiveDate| newest_status.get(d).is_some_and(|s| s.is_failure());
     let existing: Vec<NaiveDate> = range
         .iter()
         .copied()
@@ -93,6 +119,31 @@ pub fn newest_status_by_date<'a>(
     out
 }
 
+/// Most runs of a backfill at once (`--concurrency`, `[orchestrator] concurrency`): each is a
+/// thread holding a benchmark profile and a current population.
+pub const MAX_CONCURRENCY: usize = 64;
+
+/// Checks a backfill's date range: `from ≤ to`, and at most [`MAX_BACKFILL_DAYS`] days unless
+/// `large` (a deliberate large backfill; the years stay within
+/// [`MIN_YEAR`](crate::domain::MIN_YEAR)..=[`MAX_YEAR`](crate::domain::MAX_YEAR) by
+/// [`parse_date`](crate::domain::parse_date)).
+///
+/// # Errors
+/// [`JobError::Other`] naming the limit and the flag.
+pub fn check_range(from: NaiveDate, to: NaiveDate, large: bool) -> Result<(), JobError> {
+    if from > to {
+        return Err(crate::domain::DomainError::InvalidRange { from, to }.into());
+    }
+    let days = (to - from).num_days() + 1;
+    if days > MAX_BACKFILL_DAYS && !large {
+        return Err(JobError::Other(format!(
+            "backfill {from}..{to} covers {days} days, more than the limit of \
+             {MAX_BACKFILL_DAYS}; pass --large to run a deliberate large backfill"
+        )));
+    }
+    Ok(())
+}
+
 /// One planned run of a backfill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRun {
@@ -116,6 +167,20 @@ pub fn plan(
     models: &[&ModelJob],
     from: NaiveDate,
     to: NaiveDate,
+) -> Result<Vec<PlannedRun>, JobError> {
+    plan_within(ctx, models, from, to, MAX_BACKFILL_DAYS)
+}
+
+/// [`plan`] with another limit on the range in days (`--large`).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_within(
+    ctx: &JobContext,
+    models: &[&ModelJob],
+    from: NaiveDate,
+    to: NaiveDate,
+    max_days: i64,
 ) -> Result<Vec<PlannedRun>, JobError> {
     // One store call for every model of the plan (not one per model): which dates have a
     // result and the status of each date's newest attempt.
@@ -144,11 +209,12 @@ pub fn plan(
     for (i, id) in ids.iter().enumerate() {
         let stored = stored.get(id).unwrap_or(&no_dates);
         let newest = newest.get(id).unwrap_or(&no_status);
-        let all = plan_dates(from, to, false, stored, newest)?;
-        let missing: HashSet<NaiveDate> = plan_dates(from, to, true, stored, newest)?
-            .dates
-            .into_iter()
-            .collect();
+        let all = plan_dates_within(from, to, false, stored, newest, max_days)?;
+        let missing: HashSet<NaiveDate> =
+            plan_dates_within(from, to, true, stored, newest, max_days)?
+                .dates
+                .into_iter()
+                .collect();
         out.extend(all.dates.into_iter().map(|date| PlannedRun {
             model: i,
             date,
@@ -181,7 +247,7 @@ pub struct BackfillOptions {
     pub to: NaiveDate,
     /// Run only dates without a result or whose newest attempt failed ([`plan_dates`]).
     pub only_missing: bool,
-    /// Runs at once (≥ 1).
+    /// Runs at once (clamped to 1..=[`MAX_CONCURRENCY`]).
     pub concurrency: usize,
     /// Who started it.
     pub triggered_by: String,
@@ -189,6 +255,9 @@ pub struct BackfillOptions {
     pub run_id_prefix: Option<String>,
     /// Job log recorded with every run (the orchestrator's log of the whole backfill).
     pub log_path: Option<String>,
+    /// A deliberate large backfill (`--large`): up to [`MAX_LARGE_BACKFILL_DAYS`] days instead
+    /// of [`MAX_BACKFILL_DAYS`].
+    pub large: bool,
 }
 
 /// Runs the plan with at most `concurrency` runs at once (a dedicated rayon pool, which the engine
@@ -204,7 +273,12 @@ pub fn backfill(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<BackfillSummary, JobError> {
     use rayon::prelude::*;
-    let planned = plan(ctx, models, options.from, options.to)?;
+    let max_days = if options.large {
+        MAX_LARGE_BACKFILL_DAYS
+    } else {
+        MAX_BACKFILL_DAYS
+    };
+    let planned = plan_within(ctx, models, options.from, options.to, max_days)?;
     let total_planned = planned.len();
     let todo: Vec<&PlannedRun> = planned
         .iter()
@@ -213,7 +287,7 @@ pub fn backfill(
     let total = todo.len();
     let done = AtomicUsize::new(0);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.concurrency.max(1))
+        .num_threads(options.concurrency.clamp(1, MAX_CONCURRENCY))
         .build()
         .map_err(|e| JobError::Other(format!("cannot start backfill workers: {e}")))?;
     let results: Vec<Result<RunOutcome, (String, NaiveDate, String)>> = pool.install(|| {

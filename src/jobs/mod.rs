@@ -7,6 +7,7 @@
 
 pub mod adhoc;
 pub mod backfill;
+pub mod lease;
 pub mod metrics;
 pub mod notify;
 pub mod profile;

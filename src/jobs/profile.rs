@@ -61,9 +61,27 @@ pub fn ensure_profile(ctx: &JobContext, job: &ModelJob) -> Result<Arc<LoadedProf
     }
     let checksum = ctx.benchmarks.checksum(vs, id)?;
     let version: String = checksum.chars().take(16).collect();
-    let stored: Option<BenchmarkProfile> = ctx
+    // A profile that does not parse, or parses but breaks the engine's invariants (a truncated
+    // write by another tool, a hand edit), is rebuilt from the benchmark, never a permanent
+    // failure of the model's runs (issue 11 #14). Read errors (permissions) still fail.
+    let stored: Option<BenchmarkProfile> = match ctx
         .benchmarks
-        .load_profile(&job.value_stream, &job.model_id)?;
+        .load_profile(&job.value_stream, &job.model_id)
+    {
+        Ok(p) => p,
+        Err(crate::benchmarks::BenchmarkError::Profile { path, message }) => {
+            tracing::warn!(event = "profile_rebuilt", model = %job.model_id, path = %path.display(), reason = %crate::sanitize::excerpt(&message, 200), "benchmark profile does not parse; rebuilding it from the benchmark");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let stored = stored.filter(|p| match p.validate() {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(event = "profile_rebuilt", model = %job.model_id, reason = %e, "benchmark profile is inconsistent; rebuilding it from the benchmark");
+            false
+        }
+    });
     let profile = match stored {
         Some(p) if p.matches_specs(&job.specs, &ctx.engine, &checksum) => p,
         _ => {

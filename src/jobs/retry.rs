@@ -2,6 +2,12 @@
 
 use std::time::Duration;
 
+/// Most attempts of one run (`[retry] attempts`, `--attempts`): beyond it a failing run would
+/// write rows and notifications for hours.
+pub const MAX_ATTEMPTS: u32 = 20;
+/// Longest delay between attempts in seconds (`[retry] delay_seconds`, `--retry-delay`): one day.
+pub const MAX_DELAY_SECONDS: u64 = 86_400;
+
 /// Attempts and delay between attempts (seed: 3 attempts, 300 s apart).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
@@ -21,17 +27,37 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// A policy from config values; `attempts` is clamped to at least 1 and a negative or
-    /// non-finite delay to 0.
+    /// A policy from config values, clamped (configuration and CLI validate them first and name
+    /// the limits): `attempts` to `1..=`[`MAX_ATTEMPTS`], the delay to
+    /// `0..=`[`MAX_DELAY_SECONDS`] (negative or NaN → 0). Never panics.
     pub fn new(attempts: u32, delay_seconds: f64) -> Self {
-        let delay = if delay_seconds.is_finite() && delay_seconds > 0.0 {
-            Duration::from_secs_f64(delay_seconds)
+        let max = MAX_DELAY_SECONDS as f64;
+        let delay = if delay_seconds > 0.0 {
+            Duration::from_secs_f64(delay_seconds.min(max))
         } else {
             Duration::ZERO
         };
         Self {
-            attempts: attempts.max(1),
+            attempts: attempts.clamp(1, MAX_ATTEMPTS),
             delay,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_values_are_clamped_never_panic() {
+        let p = RetryPolicy::new(u32::MAX, 1e20);
+        assert_eq!(p.attempts, MAX_ATTEMPTS);
+        assert_eq!(p.delay, Duration::from_secs(MAX_DELAY_SECONDS));
+        let p = RetryPolicy::new(0, f64::NAN);
+        assert_eq!((p.attempts, p.delay), (1, Duration::ZERO));
+        let p = RetryPolicy::new(2, f64::INFINITY);
+        assert_eq!(p.delay, Duration::from_secs(MAX_DELAY_SECONDS));
+        let p = RetryPolicy::new(2, u64::MAX as f64);
+        assert_eq!(p.delay, Duration::from_secs(MAX_DELAY_SECONDS));
     }
 }

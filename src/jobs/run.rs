@@ -2,7 +2,7 @@
 //! `PCI_CSI_RUNS` and logged as one structured line; the result is written by upsert only when the
 //! whole calculation succeeded, so a failure never leaves half a result.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 
@@ -200,6 +200,72 @@ struct Meta {
     worst: Option<(String, f64)>,
 }
 
+/// How long recording one attempt may keep retrying a busy store (each try already waits the
+/// store's own busy timeout). A lock held longer fails the run with the store's error.
+pub const RECORD_RETRY_BUDGET: Duration = Duration::from_secs(60);
+
+/// Records an attempt, retrying [`StoreError::Busy`](crate::store::StoreError::Busy) with
+/// exponential backoff (0.25 s doubling up to 4 s) within [`RECORD_RETRY_BUDGET`], so a store
+/// locked for a while (a long write, a backup) delays the run instead of losing it (issue 11 #12).
+///
+/// # Errors
+/// The store's error when it is not `Busy`, or still `Busy` after the budget.
+pub fn record_attempt(ctx: &JobContext, record: &RunRecord) -> Result<(), JobError> {
+    let what = format!("recording attempt {} of {}", record.attempt, record.run_id);
+    with_busy_retry(&what, || {
+        // Non-final attempts carry a lease the heartbeat renews (issue 11 #1).
+        if record.status.is_final() {
+            ctx.store.record_attempt(record)
+        } else {
+            ctx.store
+                .record_attempt_leased(record, super::lease::lease_until())
+        }
+    })?;
+    super::lease::track(&ctx.store, record);
+    Ok(())
+}
+
+/// Runs a store write, retrying [`StoreError::Busy`](crate::store::StoreError::Busy) with
+/// exponential backoff (0.25 s doubling up to 4 s) within [`RECORD_RETRY_BUDGET`]; each retry is
+/// logged (`store_busy`, `what`).
+///
+/// # Errors
+/// The store's error when it is not `Busy`, or still `Busy` after the budget.
+pub fn with_busy_retry<T>(
+    what: &str,
+    mut write: impl FnMut() -> Result<T, crate::store::StoreError>,
+) -> Result<T, crate::store::StoreError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match write() {
+            Err(crate::store::StoreError::Busy(message))
+                if start.elapsed() + pause < RECORD_RETRY_BUDGET =>
+            {
+                tracing::warn!(
+                    event = "store_busy",
+                    what,
+                    retry_in_ms = pause.as_millis() as u64,
+                    "results store busy; retrying: {message}"
+                );
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A run id no other process or host can produce: `<model>-<date>-<UUIDv7>` (48 bits of
+/// milliseconds and 74 random bits; the millisecond timestamp alone collided between concurrent
+/// processes, issue 11 #4).
+pub fn new_run_id(model_id: &str, date: chrono::NaiveDate) -> String {
+    format!("{model_id}-{date}-{}", uuid::Uuid::now_v7())
+}
+
+/// Longest error text stored with an attempt, logged or sent in a notification (characters).
+pub const MAX_ERROR_CHARS: usize = 2_000;
+
 /// Runs one model on one date with the context's retry policy.
 ///
 /// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
@@ -207,20 +273,16 @@ struct Meta {
 ///
 /// # Errors
 /// The last attempt's error. A failure to record an attempt is also an error (the run cannot be
-/// audited), except that recording is never retried on its own.
+/// audited); a busy store is retried first ([`record_attempt`]).
 pub fn run_model(
     ctx: &JobContext,
     job: &ModelJob,
     request: &RunRequest,
 ) -> Result<RunOutcome, JobError> {
-    let run_id = request.run_id.clone().unwrap_or_else(|| {
-        format!(
-            "{}-{}-{}",
-            job.model_id,
-            request.date,
-            Utc::now().timestamp_millis()
-        )
-    });
+    let run_id = request
+        .run_id
+        .clone()
+        .unwrap_or_else(|| new_run_id(job.model_id.as_str(), request.date));
     let max_attempts = ctx.retry.attempts.max(1);
     let (model, value_stream) = (job.model_id.to_string(), job.value_stream.to_string());
     let tags = Tags {
@@ -251,7 +313,8 @@ pub fn run_model(
             triggered_by: request.triggered_by.clone(),
             log_path: request.log_path.clone(),
         };
-        ctx.store.record_attempt(&record)?;
+        record_attempt(ctx, &record)?;
+        let _heartbeat = super::lease::Heartbeat::start(ctx.store.clone(), run_id.clone(), attempt);
         let mut findings = Vec::new();
         let outcome =
             calculate(ctx, job, request.date, &mut findings).and_then(|(result, chars, meta)| {
@@ -272,7 +335,7 @@ pub fn run_model(
                 record.benchmark_version = Some(meta.benchmark_version);
                 record.rows_benchmark = Some(meta.rows_benchmark);
                 record.rows_current = Some(meta.rows_current);
-                ctx.store.record_attempt(&record)?;
+                record_attempt(ctx, &record)?;
                 let band = job.thresholds.band(result.psi_score);
                 ctx.metrics.count(names::RUN_SUCCEEDED, 1, &tags);
                 ctx.metrics.gauge(names::PSI, result.psi_score, &tags);
@@ -308,8 +371,10 @@ pub fn run_model(
                 } else {
                     RunStatus::Retrying
                 };
-                record.error = Some(error.to_string());
-                ctx.store.record_attempt(&record)?;
+                // Stored, logged and mailed: controls escaped, bounded (issue 11 #10, #13).
+                let message = crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS);
+                record.error = Some(message.clone());
+                record_attempt(ctx, &record)?;
                 tracing::warn!(
                     event = "attempt",
                     run_id = %run_id,
@@ -319,7 +384,7 @@ pub fn run_model(
                     attempt,
                     max_attempts,
                     status = record.status.as_str(),
-                    error = %error,
+                    error = %message,
                     duration_ms = millis,
                     "attempt failed"
                 );
@@ -338,7 +403,7 @@ pub fn run_model(
             "driftdeck: {} {} failed after {} attempts",
             job.model_id, request.date, max_attempts
         ),
-        body: error.to_string(),
+        body: crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS),
         email: job.email_recipients.clone(),
         slack: job.slack.clone(),
     };

@@ -38,12 +38,27 @@ impl Workspace {
     /// A results store that cannot be opened (path named).
     pub fn from_config(config: Config) -> Result<Self, JobError> {
         let backends = Backends::open(&config)?;
+        // Attempts of killed jobs become `lost` at the start of every command (issue 11 #1).
+        super::lease::reap(backends.store.as_ref());
         let cache = Arc::new(FileCache::default());
         let mut jobs = Vec::with_capacity(config.models.len());
         for model in &config.models {
             let current = config.current_source(model, cache.clone())?;
             let mut email = model.recipients.email.clone();
-            for r in config.settings.notify.email_recipients() {
+            // The value stream's recipients (models.yaml `value_streams:`) hear about every model
+            // of the stream too.
+            let stream = config
+                .value_stream_settings
+                .iter()
+                .find(|v| v.id == model.value_stream);
+            let stream_email = stream.map(|v| v.recipients.email.as_slice()).unwrap_or(&[]);
+            for r in config
+                .settings
+                .notify
+                .email_recipients()
+                .iter()
+                .chain(stream_email)
+            {
                 if !email.contains(r) {
                     email.push(r.clone());
                 }
@@ -55,7 +70,11 @@ impl Workspace {
                 thresholds: model.thresholds,
                 current: Arc::new(current),
                 email_recipients: email,
-                slack: model.recipients.slack.clone(),
+                slack: model
+                    .recipients
+                    .slack
+                    .clone()
+                    .or_else(|| stream.and_then(|v| v.recipients.slack.clone())),
                 quality: config.settings.quality.with(&model.quality),
             });
         }
@@ -103,6 +122,55 @@ impl Workspace {
             .ok_or_else(|| JobError::Other(format!("model {id} has no job")))
     }
 
+    /// Records a manual CLI `run`/`backfill` in the audit table before it starts: the OS user
+    /// (see [`crate::identity::os_user`]) and that user's configured role, with the claimed
+    /// `--triggered-by` kept beside it, never instead of it (issue 11 #7). The CLI does not
+    /// enforce roles (anyone who can run it can write the store); the audit makes runs traceable.
+    ///
+    /// # Errors
+    /// [`JobError::Store`] when the entry cannot be written: the run then does not start.
+    pub fn audit_cli(
+        &self,
+        action: &str,
+        target: &str,
+        triggered_by: &str,
+    ) -> Result<(), JobError> {
+        let user = crate::identity::os_user();
+        let roles = &self.config.settings.roles;
+        let role = roles.users.get(&user).copied().unwrap_or(roles.default);
+        let entry = crate::store::AuditRecord {
+            at: chrono::Utc::now(),
+            user,
+            role: role.as_str().to_string(),
+            action: format!("cli-{action}"),
+            target: crate::sanitize::excerpt(target, 200),
+            outcome: format!(
+                "started (--triggered-by {})",
+                crate::sanitize::excerpt(triggered_by, 80)
+            ),
+        };
+        super::run::with_busy_retry("writing the audit entry", || {
+            self.ctx.store.append_audit(&entry)
+        })?;
+        Ok(())
+    }
+
+    /// Every model's job (`--all`).
+    ///
+    /// # Errors
+    /// [`JobError::Other`] naming the registry file when it holds no model (an empty or
+    /// comment-only `models.yaml` must not make `--all` a silent success).
+    pub fn all_jobs(&self) -> Result<Vec<&ModelJob>, JobError> {
+        if self.jobs.is_empty() {
+            return Err(JobError::Other(format!(
+                "{}: no model is configured, so --all has nothing to run; add models to the \
+                 registry (see config/models.yaml of the demo workspace)",
+                self.config.models_path.display()
+            )));
+        }
+        Ok(self.jobs.iter().collect())
+    }
+
     /// The jobs of one model, one value stream, or all.
     ///
     /// # Errors
@@ -136,7 +204,7 @@ impl Workspace {
                     Ok(jobs)
                 }
             }
-            (None, None, true) => Ok(self.jobs.iter().collect()),
+            (None, None, true) => self.all_jobs(),
             (None, None, false) => Err(JobError::Other(
                 "say which models: --model M, --value-stream V or --all".into(),
             )),

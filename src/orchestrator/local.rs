@@ -522,7 +522,9 @@ impl Inner {
                 text.chars().take(200).collect::<String>()
             )));
         }
-        Ok(self.config.log_dir.join(text))
+        // Only files inside the log directory: a run record can name any file (issue 11 #8).
+        log_path_allowed(&self.config.log_dir, &self.config.log_dir.join(text))
+            .map_err(OrchestratorError::InvalidRequest)
     }
 
     fn job_of(&self, id: &JobId) -> Option<(JobInfo, bool)> {
@@ -736,5 +738,37 @@ impl Orchestrator for LocalRunner {
 
     fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.inner.events.subscribe()
+    }
+}
+
+/// Whether a run's log reference may be read: only files inside `log_dir` (the workspace's
+/// log directory, where the local runner writes), after resolving `..` and symbolic
+/// links. A run record names its log (`DRIFTDECK_JOB_LOG`), and a record can name any file
+/// (issue 11 #8). A file not created yet is judged by its directory.
+///
+/// # Errors
+/// The message shown in the log pane instead of the file.
+pub fn log_path_allowed(log_dir: &Path, path: &Path) -> Result<PathBuf, String> {
+    let refuse = || {
+        format!(
+            "log {} is outside the workspace log directory {}: not shown",
+            crate::sanitize::escape_controls(&path.display().to_string()),
+            log_dir.display()
+        )
+    };
+    let dir = log_dir.canonicalize().map_err(|_| refuse())?;
+    let resolved = match path.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                return Err(refuse());
+            };
+            parent.canonicalize().map_err(|_| refuse())?.join(name)
+        }
+    };
+    if resolved.starts_with(&dir) {
+        Ok(resolved)
+    } else {
+        Err(refuse())
     }
 }

@@ -11,6 +11,7 @@
 //! Kubernetes runner streams pod logs. Process ids and file paths are local-runner details.
 
 mod index;
+pub mod kubernetes;
 pub mod local;
 pub mod log_tail;
 mod none;
@@ -473,6 +474,12 @@ pub struct JobEvent {
 pub trait Orchestrator: Send + Sync {
     /// Short name for the console header: `local`, `kubernetes`.
     fn kind(&self) -> &'static str;
+
+    /// Where the jobs run, for the console header next to [`Orchestrator::kind`] (Kubernetes:
+    /// `<context>/<namespace>`); `None` when the kind says it all (the local runner).
+    fn location(&self) -> Option<String> {
+        None
+    }
 
     /// Accepts a job; it starts when a concurrency slot is free. Returns its snapshot
     /// (state [`JobState::Queued`]).

@@ -133,27 +133,65 @@ pub(crate) fn categorical_from<'a>(
     values: impl Iterator<Item = Option<&'a str>>,
     capacity: usize,
 ) -> CategoricalColumn {
-    let mut index: HashMap<&'a str, u32> = HashMap::new();
+    // Missing spellings are remembered too, so each distinct text is classified once.
+    let mut index = Codes::default();
     let mut out = CategoricalColumn {
         levels: Vec::new(),
         codes: Vec::with_capacity(capacity),
     };
     for v in values {
         let code = match v {
-            Some(text) if !is_missing_text(text) => match index.get(text) {
-                Some(&c) => c,
+            None => MISSING_CODE,
+            Some(text) => match index.get(text.as_bytes()) {
+                Some(c) => c,
                 None => {
-                    let c = out.levels.len() as u32;
-                    index.insert(text, c);
-                    out.levels.push(text.to_string());
+                    let c = if is_missing_text(text) {
+                        MISSING_CODE
+                    } else {
+                        out.levels.push(text.to_string());
+                        (out.levels.len() - 1) as u32
+                    };
+                    index.insert(text.as_bytes(), c);
                     c
                 }
             },
-            _ => MISSING_CODE,
         };
         out.codes.push(code);
     }
     out
+}
+
+/// Levels seen so far in one categorical column (of a chunk or a file), by the value's bytes (missing spellings
+/// map to [`MISSING_CODE`]): a linear scan while there are at most [`FEW_LEVELS`] (a SipHash per
+/// field costs more than comparing a few short slices), a hash map beyond.
+#[derive(Default)]
+pub(crate) struct Codes<'a> {
+    few: Vec<(&'a [u8], u32)>,
+    many: HashMap<&'a [u8], u32>,
+}
+
+/// Levels kept in [`Codes`]'s linear list before it switches to a hash map.
+pub(crate) const FEW_LEVELS: usize = 16;
+
+impl<'a> Codes<'a> {
+    /// The code of `key`, if seen.
+    pub(crate) fn get(&self, key: &[u8]) -> Option<u32> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| *k == key).map(|&(_, c)| c)
+        } else {
+            self.many.get(key).copied()
+        }
+    }
+
+    /// Records the code of a new `key`.
+    pub(crate) fn insert(&mut self, key: &'a [u8], code: u32) {
+        if self.many.is_empty() && self.few.len() < FEW_LEVELS {
+            self.few.push((key, code));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(key, code);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub enum SourceError {
         column: String,
     },
     /// A requested column is not in the file.
-    #[error("{}: no column {column:?}; available columns: {}", path.display(), available.join(", "))]
+    #[error("{}: no column {column:?}; available columns: {}", path.display(), crate::sanitize::list_excerpt(available, 24))]
     MissingColumn {
         /// The file.
         path: PathBuf,

@@ -17,6 +17,7 @@ mod current;
 mod error;
 mod parquet;
 mod selection;
+pub mod snowflake;
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -31,6 +32,7 @@ pub use cache::{CacheStats, FileCache};
 pub use current::{CurrentSource, FilePatternSource, validate_pattern};
 pub use error::{Position, SourceError};
 pub use selection::{DateSelection, Selection, ValueFilter, concat_tables, project, select_rows};
+pub use snowflake::SnowflakeQuerySource;
 
 /// How a requested column should be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -20,6 +20,7 @@
 pub mod compact;
 #[cfg(feature = "testkit")]
 pub mod contract;
+pub mod snowflake;
 pub mod sqlite;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -280,6 +281,42 @@ pub trait ResultsStore: Send + Sync {
     /// Inserts or updates the attempt keyed by (`run_id`, `attempt`).
     fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError>;
 
+    /// [`record_attempt`](Self::record_attempt) with a lease: a non-final attempt promises to be
+    /// renewed ([`renew_lease`](Self::renew_lease)) before `lease_until`, else
+    /// [`reap_expired`](Self::reap_expired) ends it as `lost` (issue 11 #1). Backends without
+    /// leases (default) only record the attempt.
+    fn record_attempt_leased(
+        &self,
+        run: &RunRecord,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _ = lease_until;
+        self.record_attempt(run)
+    }
+
+    /// Extends the lease of a non-final attempt (the running job's heartbeat). Default: no-op.
+    fn renew_lease(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _ = (run_id, attempt, lease_until);
+        Ok(())
+    }
+
+    /// Ends every non-final attempt whose lease expired before `now` (or that never had a lease
+    /// and started more than `unleased_grace` ago) as `lost`, the reason in `error`; returns how
+    /// many. Called at the start of every job, of the console and by `status`. Default: none.
+    fn reap_expired(
+        &self,
+        now: DateTime<Utc>,
+        unleased_grace: std::time::Duration,
+    ) -> Result<usize, StoreError> {
+        let _ = (now, unleased_grace);
+        Ok(0)
+    }
+
     /// The latest result (by calculation date) of every model, ordered by value stream, model.
     fn latest_results(&self) -> Result<Vec<ResultRecord>, StoreError>;
 
@@ -360,6 +397,12 @@ pub trait ResultsStore: Send + Sync {
 
     /// Audit entries, newest first (insertion order), at most `limit`.
     fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Writes accepted but not yet in the backend (the Snowflake store's local pending queue);
+    /// 0 for backends that write directly.
+    fn pending(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 }
 
 /// Checks that a value to be stored is finite.

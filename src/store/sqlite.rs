@@ -14,6 +14,9 @@
 //!   action, status, error, started_at, finished_at, benchmark_version, rows_benchmark,
 //!   rows_current, triggered_by, log_path)`, key `(run_id, attempt)`, indexed for newest-first
 //!   queries per model and overall.
+//!   Version 4 adds `lease_until` (RFC 3339 UTC): the time until which the job that writes a
+//!   non-final attempt promises to renew it; [`ResultsStore::reap_expired`] ends attempts whose
+//!   lease expired as `lost`.
 //! - `PCI_CSI_AUDIT (id, at, user, role, action, target, outcome)`.
 //! - `PCI_CSI_FINDINGS (run_id, attempt, seq, check_name, column_name, observed, limit_value,
 //!   severity, message)`, key `(run_id, attempt, seq)`: data-quality findings of an attempt.
@@ -22,7 +25,8 @@
 //! seed-made file is adopted; `WITHOUT ROWID` so rows are clustered by (model, date)); version 2
 //! adds characteristics (one JSON row per column), runs, audit and the indexes; version 3
 //! moves the characteristics into the compact tables (in Rust, same transaction, values
-//! unchanged) and drops `PCI_CSI_CHARACTERISTICS`; version 4 adds `PCI_CSI_FINDINGS`.
+//! unchanged) and drops `PCI_CSI_CHARACTERISTICS`; version 4 adds run leases; version 5 adds
+//! `PCI_CSI_FINDINGS`.
 //! Each step runs in one immediate transaction that re-reads the version first, so two
 //! processes opening a fresh file at once do not race.
 //!
@@ -46,14 +50,15 @@ use super::{
 use crate::domain::{BinStat, RunAction, RunStatus};
 
 /// Schema version this binary writes and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 2;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 3;
 
 /// Default time a write waits for another writer's lock before [`StoreError::Busy`].
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQL migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`.
 /// The step to version 3 (the compact schema) is [`migrate_to_compact`]; the step to version 4
-/// ([`SCHEMA_VERSION`]) adds the findings table ([`FINDINGS_TABLE`]).
+/// adds run leases ([`LEASE_MIGRATION`]); the step to version 5 ([`SCHEMA_VERSION`]) adds the
+/// findings table ([`FINDINGS_TABLE`]).
 const MIGRATIONS: [&str; 2] = [
     // v1: the seed job's table, unchanged.
     "CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS (
@@ -109,6 +114,10 @@ const MIGRATIONS: [&str; 2] = [
         outcome TEXT NOT NULL
     );",
 ];
+
+/// Version 3 → 4: the lease of a non-final attempt, renewed by the running job; the reaper turns
+/// an expired lease into `lost` (issue 11 #1).
+const LEASE_MIGRATION: &str = "ALTER TABLE PCI_CSI_RUNS ADD COLUMN lease_until TEXT;";
 
 /// Options of [`SqliteStore::open_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,7 +298,7 @@ const COMPACT_TABLES: &str = "CREATE TABLE PCI_CSI_PROFILES (
     ) WITHOUT ROWID;
     CREATE INDEX PCI_CSI_DAILY_BINS_BY_PROFILE ON PCI_CSI_DAILY_BINS (profile_id);";
 
-/// Version 4: data-quality findings of an attempt (issue 10), in recorded order (`seq`).
+/// Version 5: data-quality findings of an attempt (issue 10), in recorded order (`seq`).
 const FINDINGS_TABLE: &str = "CREATE TABLE PCI_CSI_FINDINGS (
         run_id       TEXT NOT NULL,
         attempt      INTEGER NOT NULL,
@@ -684,17 +693,17 @@ impl SqliteStore {
             if version >= SCHEMA_VERSION {
                 return Ok(());
             }
-            let step = usize::try_from(version)
-                .ok()
-                .and_then(|v| MIGRATIONS.get(v));
-            match step {
-                Some(sql) => tx.execute_batch(sql).map_err(|e| {
+            let step = usize::try_from(version).unwrap_or(usize::MAX);
+            let sql = |sql: &str| {
+                tx.execute_batch(sql).map_err(|e| {
                     StoreError::Backend(format!("migration to schema version {}: {e}", version + 1))
-                })?,
-                None if version == 2 => migrate_to_compact(&tx)?,
-                None => tx.execute_batch(FINDINGS_TABLE).map_err(|e| {
-                    StoreError::Backend(format!("migration to schema version {}: {e}", version + 1))
-                })?,
+                })
+            };
+            match MIGRATIONS.get(step) {
+                Some(s) => sql(s)?,
+                None if step == MIGRATIONS.len() => migrate_to_compact(&tx)?,
+                None if step == MIGRATIONS.len() + 1 => sql(LEASE_MIGRATION)?,
+                None => sql(FINDINGS_TABLE)?,
             }
             tx.pragma_update(None, "user_version", version + 1)
                 .map_err(map_err)?;
@@ -727,6 +736,51 @@ impl SqliteStore {
         self.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `record_attempt` with an optional lease (`None` leaves `lease_until` NULL).
+    fn upsert_attempt(&self, run: &RunRecord, lease: Option<String>) -> Result<(), StoreError> {
+        let rows_benchmark = opt_u64_sql(run.rows_benchmark, "rows_benchmark")?;
+        let rows_current = opt_u64_sql(run.rows_current, "rows_current")?;
+        let conn = self.write_guard()?;
+        conn.prepare_cached(
+            "INSERT INTO PCI_CSI_RUNS (run_id, attempt, max_attempts, model_id, value_stream, \
+             calculation_date, action, status, error, started_at, finished_at, \
+             benchmark_version, rows_benchmark, rows_current, triggered_by, log_path, lease_until) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+             ON CONFLICT (run_id, attempt) DO UPDATE SET \
+             max_attempts = excluded.max_attempts, model_id = excluded.model_id, \
+             value_stream = excluded.value_stream, calculation_date = excluded.calculation_date, \
+             action = excluded.action, status = excluded.status, error = excluded.error, \
+             started_at = excluded.started_at, finished_at = excluded.finished_at, \
+             benchmark_version = excluded.benchmark_version, \
+             rows_benchmark = excluded.rows_benchmark, rows_current = excluded.rows_current, \
+             triggered_by = excluded.triggered_by, log_path = excluded.log_path, \
+             lease_until = excluded.lease_until",
+        )
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                run.run_id,
+                run.attempt,
+                run.max_attempts,
+                run.model_id,
+                run.value_stream,
+                date_text(run.calculation_date),
+                run.action.as_str(),
+                run.status.as_str(),
+                run.error,
+                ts_text(&run.started_at),
+                run.finished_at.as_ref().map(ts_text),
+                run.benchmark_version,
+                rows_benchmark,
+                rows_current,
+                run.triggered_by,
+                run.log_path,
+                lease,
+            ])
+        })
+        .map(|_| ())
+        .map_err(map_err)
     }
 
     fn write_guard(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
@@ -795,44 +849,55 @@ impl ResultsStore for SqliteStore {
     }
 
     fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let rows_benchmark = opt_u64_sql(run.rows_benchmark, "rows_benchmark")?;
-        let rows_current = opt_u64_sql(run.rows_current, "rows_current")?;
+        self.upsert_attempt(run, None)
+    }
+
+    fn record_attempt_leased(
+        &self,
+        run: &RunRecord,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let lease = (!run.status.is_final()).then(|| ts_text(&lease_until));
+        self.upsert_attempt(run, lease)
+    }
+
+    fn renew_lease(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let conn = self.write_guard()?;
         conn.prepare_cached(
-            "INSERT INTO PCI_CSI_RUNS (run_id, attempt, max_attempts, model_id, value_stream, \
-             calculation_date, action, status, error, started_at, finished_at, \
-             benchmark_version, rows_benchmark, rows_current, triggered_by, log_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-             ON CONFLICT (run_id, attempt) DO UPDATE SET \
-             max_attempts = excluded.max_attempts, model_id = excluded.model_id, \
-             value_stream = excluded.value_stream, calculation_date = excluded.calculation_date, \
-             action = excluded.action, status = excluded.status, error = excluded.error, \
-             started_at = excluded.started_at, finished_at = excluded.finished_at, \
-             benchmark_version = excluded.benchmark_version, \
-             rows_benchmark = excluded.rows_benchmark, rows_current = excluded.rows_current, \
-             triggered_by = excluded.triggered_by, log_path = excluded.log_path",
+            "UPDATE PCI_CSI_RUNS SET lease_until = ?3 WHERE run_id = ?1 AND attempt = ?2 \
+             AND status IN ('queued', 'running', 'retrying')",
         )
-        .and_then(|mut s| {
-            s.execute(rusqlite::params![
-                run.run_id,
-                run.attempt,
-                run.max_attempts,
-                run.model_id,
-                run.value_stream,
-                date_text(run.calculation_date),
-                run.action.as_str(),
-                run.status.as_str(),
-                run.error,
-                ts_text(&run.started_at),
-                run.finished_at.as_ref().map(ts_text),
-                run.benchmark_version,
-                rows_benchmark,
-                rows_current,
-                run.triggered_by,
-                run.log_path,
-            ])
-        })
+        .and_then(|mut s| s.execute(rusqlite::params![run_id, attempt, ts_text(&lease_until)]))
         .map(|_| ())
+        .map_err(map_err)
+    }
+
+    fn reap_expired(
+        &self,
+        now: DateTime<Utc>,
+        unleased_grace: Duration,
+    ) -> Result<usize, StoreError> {
+        let grace = chrono::Duration::from_std(unleased_grace).unwrap_or(chrono::Duration::MAX);
+        let unleased_before = now.checked_sub_signed(grace).unwrap_or(now);
+        let conn = self.write_guard()?;
+        conn.prepare_cached(
+            "UPDATE PCI_CSI_RUNS SET status = 'lost', \
+             finished_at = COALESCE(lease_until, ?1), \
+             error = 'lost: the job stopped renewing its lease' || \
+               COALESCE(' (expired ' || lease_until || ')', ' (never leased; started ' || started_at || ')') || \
+               '; it was killed (SIGKILL, out of memory, pod or node lost)' || \
+               COALESCE('; last error: ' || error, ''), \
+             lease_until = NULL \
+             WHERE status IN ('queued', 'running', 'retrying') \
+             AND ((lease_until IS NOT NULL AND lease_until < ?1) \
+                  OR (lease_until IS NULL AND started_at < ?2))",
+        )
+        .and_then(|mut s| s.execute(rusqlite::params![ts_text(&now), ts_text(&unleased_before)]))
         .map_err(map_err)
     }
 

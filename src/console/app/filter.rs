@@ -32,7 +32,7 @@ impl App {
             .collect();
         let rows = &self.rows;
         let status_rank = |r: &ModelRow| match r.status {
-            Some(RunStatus::Failed) => 0,
+            Some(RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled) => 0,
             Some(RunStatus::Retrying) => 1,
             Some(RunStatus::Running | RunStatus::Queued) => 2,
             _ => 3,

@@ -3,6 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, BackfillField, Effect, Level, Mode, jump_to_match, on_normal_key};
+use crate::console::action::{Action, RefreshScope};
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
@@ -110,6 +111,31 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 _ => {}
             }
             app.mode = Mode::Backfill(form);
+            Vec::new()
+        }
+        Mode::Confirm(Action::Refresh {
+            model_id,
+            value_stream,
+            scope,
+            ..
+        }) if matches!(key.code, KeyCode::Char('s')) => {
+            let scope = scope.next();
+            let models: Vec<String> = app
+                .rows
+                .iter()
+                .filter(|r| match scope {
+                    RefreshScope::Model => r.model_id == model_id,
+                    RefreshScope::ValueStream => r.value_stream == value_stream,
+                    RefreshScope::All => true,
+                })
+                .map(|r| format!("{} / {}", r.value_stream, r.model_id))
+                .collect();
+            app.mode = Mode::Confirm(Action::Refresh {
+                model_id,
+                value_stream,
+                scope,
+                models,
+            });
             Vec::new()
         }
         Mode::Confirm(action) => match key.code {

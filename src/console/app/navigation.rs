@@ -3,7 +3,7 @@
 use chrono::Duration;
 use crossterm::event::KeyEvent;
 
-use crate::console::action::{Action, RunTarget};
+use crate::console::action::{Action, RefreshScope, RunTarget};
 use crate::console::keys::KeyAction;
 use crate::domain::RunStatus;
 
@@ -171,6 +171,8 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let action = Action::Refresh {
                 model_id: row.model_id.clone(),
                 value_stream: row.value_stream.clone(),
+                scope: RefreshScope::Model,
+                models: vec![format!("{} / {}", row.value_stream, row.model_id)],
             };
             if app.session.refresh_configured {
                 app.mode = Mode::Confirm(action);
@@ -184,7 +186,7 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let targets: Vec<RunTarget> = app
                 .rows
                 .iter()
-                .filter(|r| r.status == Some(RunStatus::Failed))
+                .filter(|r| r.status.is_some_and(RunStatus::is_failure))
                 .filter_map(|r| {
                     Some(RunTarget {
                         model_id: r.model_id.clone(),
@@ -260,6 +262,24 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         KeyAction::SaveLog => {
+            // Saving writes a file: an action like any other (issue 11 #8).
+            if app.session.read_only {
+                app.set_status(
+                    Level::Warn,
+                    "the console is read-only (--read-only): logs are not saved",
+                );
+                return Vec::new();
+            }
+            if app.session.role < crate::domain::Role::Operator {
+                app.set_status(
+                    Level::Warn,
+                    format!(
+                        "saving a log needs the operator role; you are {}",
+                        app.session.role
+                    ),
+                );
+                return Vec::new();
+            }
             let Some(source) = app.log.source.clone() else {
                 app.set_status(Level::Warn, "no log to save");
                 return Vec::new();

@@ -264,7 +264,7 @@ impl App {
         let mut c = (self.rows.len(), 0, 0, 0, 0);
         for r in &self.rows {
             match r.status {
-                Some(RunStatus::Failed) => c.1 += 1,
+                Some(RunStatus::Failed | RunStatus::Lost | RunStatus::Cancelled) => c.1 += 1,
                 Some(RunStatus::Running | RunStatus::Retrying | RunStatus::Queued) => c.4 += 1,
                 _ => {}
             }

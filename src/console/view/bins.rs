@@ -10,7 +10,7 @@ use crate::console::app::{App, Pane};
 use crate::console::theme::Role;
 use crate::store::ColumnRole;
 
-use super::{bar, column_name, message, pane_block, short_bin_label};
+use super::{bar, column_name, fmt_value, message, pane_block, short_bin_label};
 
 pub(super) fn draw_bins(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
     let t = &app.theme;
@@ -20,14 +20,14 @@ pub(super) fn draw_bins(app: &App, frame: &mut Frame, area: Rect, focused: bool)
         Span::styled(
             match sel {
                 Some(c) => format!(
-                    " of {} · expected ░ vs actual █ · {} {:.3}",
+                    " of {} · expected ░ vs actual █ · {} {}",
                     column_name(c),
                     if c.role == ColumnRole::Score {
                         "PSI"
                     } else {
                         "CSI"
                     },
-                    c.index_value
+                    fmt_value(c.index_value)
                 ),
                 None => String::new(),
             },
@@ -76,8 +76,8 @@ pub(super) fn draw_bins(app: &App, frame: &mut Frame, area: Rect, focused: bool)
             };
             let mut cells = vec![
                 Cell::from(short_bin_label(&b.label)),
-                Cell::from(format!("{:>5.1}%", b.expected_share * 100.0)),
-                Cell::from(format!("{:>5.1}%", b.actual_share * 100.0)),
+                Cell::from(fmt_share(b.expected_share)),
+                Cell::from(fmt_share(b.actual_share)),
             ];
             if bar_w > 0 {
                 cells.push(Cell::from(Span::styled(
@@ -90,7 +90,11 @@ pub(super) fn draw_bins(app: &App, frame: &mut Frame, area: Rect, focused: bool)
                 )));
             }
             cells.push(Cell::from(Span::styled(
-                format!("{}{:.4}", if hot { "▲" } else { " " }, b.contribution),
+                if b.contribution.is_finite() && b.contribution.abs() < 1e4 {
+                    format!("{}{:.4}", if hot { "▲" } else { " " }, b.contribution)
+                } else {
+                    fmt_value(b.contribution)
+                },
                 cstyle,
             )));
             Row::new(cells)
@@ -113,4 +117,13 @@ pub(super) fn draw_bins(app: &App, frame: &mut Frame, area: Rect, focused: bool)
         .block(block)
         .column_spacing(1);
     frame.render_widget(table, area);
+}
+
+/// A share (0..=1) as a percentage; anything else (hostile or corrupt rows) is marked `⚠`.
+fn fmt_share(v: f64) -> String {
+    if (0.0..=1.0).contains(&v) {
+        format!("{:>5.1}%", v * 100.0)
+    } else {
+        fmt_value(v)
+    }
 }

@@ -9,7 +9,7 @@ use crate::console::app::{App, Pane};
 use crate::console::theme::{Role, Theme, band_symbol};
 use crate::domain::Thresholds;
 
-use super::{bar, column_name, message, pane_block, selected_title};
+use super::{bar, column_name, fmt_value, message, pane_block, selected_title};
 
 pub(super) fn draw_characteristics(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
     let t = &app.theme;
@@ -82,7 +82,7 @@ pub(super) fn draw_characteristics(app: &App, frame: &mut Frame, area: Rect, foc
             let line = Line::from(vec![
                 Span::styled(format!("{} ", band_symbol(band)), style),
                 Span::raw(format!("{:<name_w$} ", truncate(&column_name(r), name_w))),
-                Span::styled(format!("{:>6.3} ", r.index_value), style),
+                Span::styled(format!("{:>6} ", fmt_value(r.index_value)), style),
                 Span::styled(bar(r.index_value, max, bar_w), style),
             ]);
             if i == app.char_selected {

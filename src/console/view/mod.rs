@@ -205,6 +205,29 @@ fn message(frame: &mut Frame, area: Rect, block: Block, text: &str, style: Style
     );
 }
 
+/// A stored PSI/CSI for display: 3 decimals in the usual range; values no PSI can take
+/// (negative, ≥ 10,000, infinite, NaN) are marked with `⚠` and printed short (`⚠1.0e308`), so a
+/// hostile or corrupt row stays visible without flooding a cell.
+pub fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "⚠NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "⚠+inf".into()
+        } else {
+            "⚠-inf".into()
+        }
+    } else if !(0.0..1e4).contains(&v) {
+        if v.abs() >= 1e4 {
+            format!("⚠{v:.1e}")
+        } else {
+            format!("⚠{v:.3}")
+        }
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 /// Block-character sparkline of `values` scaled to `max`.
 pub fn mini_trend(values: &[f64], max: f64, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -212,7 +235,7 @@ pub fn mini_trend(values: &[f64], max: f64, width: usize) -> String {
     values[skip..]
         .iter()
         .map(|v| {
-            let f = if max > 0.0 {
+            let f = if max > 0.0 && v.is_finite() {
                 (v / max).clamp(0.0, 1.0)
             } else {
                 0.0
@@ -298,6 +321,22 @@ fn round_significant(x: f64, digits: i32) -> String {
 #[cfg(test)]
 mod label_tests {
     use super::short_bin_label;
+
+    /// Issue 11 #3: values no PSI can take are marked and clipped, never drawn as they are.
+    #[test]
+    fn out_of_domain_values_are_marked_and_clipped() {
+        use super::fmt_value;
+        use super::trend::{PLOT_CAP, plot_value};
+        assert_eq!(fmt_value(0.1234), "0.123");
+        assert_eq!(fmt_value(f64::NAN), "⚠NaN");
+        assert_eq!(fmt_value(f64::INFINITY), "⚠+inf");
+        assert_eq!(fmt_value(1e308), "⚠1.0e308");
+        assert_eq!(fmt_value(-0.5), "⚠-0.500");
+        assert_eq!(plot_value(f64::NAN), (None, true));
+        assert_eq!(plot_value(1e308), (Some(PLOT_CAP), true));
+        assert_eq!(plot_value(-1.0), (Some(0.0), true));
+        assert_eq!(plot_value(0.3), (Some(0.3), false));
+    }
 
     #[test]
     fn bin_labels_are_shortened_for_display() {

@@ -9,10 +9,10 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 use crate::console::app::{App, Mode, Pane};
 use crate::console::theme::{Role, Theme, band_symbol, status_label};
 
-use super::{message, mini_trend, pane_block};
+use super::{fmt_value, message, mini_trend, pane_block};
 
 fn fmt_index(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |v| format!("{v:.3}"))
+    v.map_or_else(|| "—".into(), fmt_value)
 }
 
 pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
@@ -145,8 +145,8 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
             if mid {
                 let csi_band = r.csi.map(|c| r.thresholds.band(c));
                 let txt = match (&r.csi_name, r.csi) {
-                    (Some(n), Some(c)) => format!("{:.3} {n}", c),
-                    (None, Some(c)) => format!("{c:.3}"),
+                    (Some(n), Some(c)) => format!("{} {n}", fmt_value(c)),
+                    (None, Some(c)) => fmt_value(c),
                     _ => "—".into(),
                 };
                 cells.push(Cell::from(Span::styled(

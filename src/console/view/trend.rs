@@ -10,7 +10,25 @@ use crate::console::app::{App, Pane};
 use crate::console::theme::{Role, Theme, band_symbol};
 use crate::domain::{Band, Thresholds};
 
-use super::{message, pane_block, selected_title};
+use super::{fmt_value, message, pane_block, selected_title};
+
+/// Largest PSI drawn on the chart's y axis. Stored values come from outside (another writer to
+/// the shared table can store `1e308`, a negative or a non-finite value); anything above is drawn
+/// at this cap, below 0 at 0, and non-finite values are left out, each counted in the title.
+/// An eps-floored PSI stays far below it (about 2·ln(1/eps) ≈ 18 for eps = 1e-4).
+pub const PLOT_CAP: f64 = 100.0;
+
+/// Where a stored PSI is drawn: `None` for NaN (left out), else clamped to `0..=PLOT_CAP`.
+/// The flag says the value was changed (clamped or left out) and must be marked.
+pub fn plot_value(v: f64) -> (Option<f64>, bool) {
+    if v.is_nan() {
+        (None, true)
+    } else if (0.0..=PLOT_CAP).contains(&v) {
+        (Some(v), false)
+    } else {
+        (Some(v.clamp(0.0, PLOT_CAP)), true)
+    }
+}
 
 pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool) {
     let t = &app.theme;
@@ -33,9 +51,9 @@ pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool
         let band = th.band(r.psi_score);
         title.push(Span::styled(
             format!(
-                " · {} PSI {:.3} {} {}",
+                " · {} PSI {} {} {}",
                 r.calculation_date,
-                r.psi_score,
+                fmt_value(r.psi_score),
                 band_symbol(band),
                 band
             ),
@@ -64,6 +82,35 @@ pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool
     draw_trend_chart(app, frame, area, block, &detail.history, th);
 }
 
+/// Calculation dates on which a model's benchmark version changed: among the succeeded runs
+/// (newest attempt per date), each date whose `benchmark_version` differs from the previous
+/// date's. Only the runs the console loaded are considered.
+pub(crate) fn benchmark_changes(runs: &[crate::store::RunRecord]) -> Vec<chrono::NaiveDate> {
+    use std::collections::BTreeMap;
+    let mut per_date: BTreeMap<chrono::NaiveDate, &crate::store::RunRecord> = BTreeMap::new();
+    for r in runs {
+        if r.status != crate::domain::RunStatus::Succeeded || r.benchmark_version.is_none() {
+            continue;
+        }
+        match per_date.get(&r.calculation_date) {
+            Some(prev) if prev.started_at >= r.started_at => {}
+            _ => {
+                per_date.insert(r.calculation_date, r);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut last: Option<&str> = None;
+    for (date, r) in per_date {
+        let v = r.benchmark_version.as_deref();
+        if last.is_some() && v != last {
+            out.push(date);
+        }
+        last = v;
+    }
+    out
+}
+
 pub(super) fn draw_trend_chart(
     app: &App,
     frame: &mut Frame,
@@ -77,23 +124,29 @@ pub(super) fn draw_trend_chart(
     let last = history[history.len() - 1].calculation_date;
     let x = |d: chrono::NaiveDate| (d - first).num_days() as f64;
     let x_max = x(last).max(1.0);
-    let psi_max = history.iter().map(|r| r.psi_score).fold(0.0, f64::max);
-    let y_max = (psi_max.max(th.alert) * 1.15).max(0.01);
-    let line: Vec<(f64, f64)> = history
-        .iter()
-        .map(|r| (x(r.calculation_date), r.psi_score))
-        .collect();
+    let mut marked = 0usize;
+    let mut line: Vec<(f64, f64)> = Vec::with_capacity(history.len());
     let mut warn_pts = Vec::new();
     let mut alert_pts = Vec::new();
     for r in history {
+        let (y, changed) = plot_value(r.psi_score);
+        marked += usize::from(changed);
+        let Some(y) = y else { continue };
+        let p = (x(r.calculation_date), y);
+        line.push(p);
         match th.band(r.psi_score) {
-            Band::Warn => warn_pts.push((x(r.calculation_date), r.psi_score)),
-            Band::Alert => alert_pts.push((x(r.calculation_date), r.psi_score)),
+            Band::Warn => warn_pts.push(p),
+            Band::Alert => alert_pts.push(p),
             Band::Ok => {}
         }
     }
-    let warn_line = [(0.0, th.warn), (x_max, th.warn)];
-    let alert_line = [(0.0, th.alert), (x_max, th.alert)];
+    let psi_max = line.iter().map(|p| p.1).fold(0.0, f64::max);
+    // Thresholds come from configuration (validated finite) but are clamped like data.
+    let warn_y = plot_value(th.warn).0.unwrap_or(0.0);
+    let alert_y = plot_value(th.alert).0.unwrap_or(0.0);
+    let y_max = (psi_max.max(alert_y) * 1.15).max(0.01);
+    let warn_line = [(0.0, warn_y), (x_max, warn_y)];
+    let alert_line = [(0.0, alert_y), (x_max, alert_y)];
     let cursor: Vec<(f64, f64)> = app
         .cursor_result()
         .map(|r| {
@@ -143,6 +196,29 @@ pub(super) fn draw_trend_chart(
                 .data(&alert_pts),
         );
     }
+    // Dates where the benchmark changed (refresh or rollback): a dotted vertical line, so a new
+    // baseline is not mistaken for drift.
+    let changes: Vec<(f64, f64)> = app
+        .selected_detail()
+        .map(|d| benchmark_changes(&d.runs))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| *d >= first && *d <= last)
+        .flat_map(|d| {
+            let cx = x(d);
+            (0..=10).map(move |i| (cx, y_max * f64::from(i) / 10.0))
+        })
+        .collect();
+    if !changes.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .name("┆ new benchmark")
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(t.style(Role::Muted))
+                .data(&changes),
+        );
+    }
     if !cursor.is_empty() {
         datasets.push(
             Dataset::default()
@@ -152,6 +228,16 @@ pub(super) fn draw_trend_chart(
                 .data(&cursor),
         );
     }
+    let block = if marked > 0 {
+        block.title_bottom(Line::styled(
+            format!(
+                " ⚠ {marked} stored value(s) outside 0..{PLOT_CAP} or not a number: clipped or left out "
+            ),
+            t.style(Role::Warn),
+        ))
+    } else {
+        block
+    };
     let chart = Chart::new(datasets)
         .block(block)
         .x_axis(
@@ -172,4 +258,53 @@ pub(super) fn draw_trend_chart(
         .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Percentage(45), Constraint::Percentage(60)));
     frame.render_widget(chart, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::benchmark_changes;
+    use crate::domain::{RunAction, RunStatus};
+    use crate::store::RunRecord;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    fn run(day: u32, version: &str, status: RunStatus, minute: u32) -> RunRecord {
+        RunRecord {
+            run_id: format!("r{day}-{minute}"),
+            attempt: 1,
+            max_attempts: 3,
+            model_id: "m".into(),
+            value_stream: "vs".into(),
+            calculation_date: NaiveDate::from_ymd_opt(2013, 12, day).expect("date"),
+            action: RunAction::Run,
+            status,
+            error: None,
+            started_at: Utc
+                .with_ymd_and_hms(2026, 11, 29, 10, minute, 0)
+                .single()
+                .expect("time"),
+            finished_at: None,
+            benchmark_version: Some(version.into()),
+            rows_benchmark: None,
+            rows_current: None,
+            triggered_by: "t".into(),
+            log_path: None,
+        }
+    }
+
+    #[test]
+    fn a_new_benchmark_version_marks_its_first_date() {
+        let d = |day| NaiveDate::from_ymd_opt(2013, 12, day).expect("date");
+        let runs = vec![
+            run(1, "aaa", RunStatus::Succeeded, 1),
+            run(2, "aaa", RunStatus::Succeeded, 2),
+            run(3, "bbb", RunStatus::Failed, 3), // failed runs do not count
+            run(3, "aaa", RunStatus::Succeeded, 4),
+            run(4, "bbb", RunStatus::Succeeded, 5),
+            run(5, "bbb", RunStatus::Succeeded, 6),
+            run(6, "aaa", RunStatus::Succeeded, 7), // a rollback is a change too
+            run(2, "ccc", RunStatus::Succeeded, 0), // older attempt of day 2, replaced
+        ];
+        assert_eq!(benchmark_changes(&runs), vec![d(4), d(6)]);
+        assert!(benchmark_changes(&[]).is_empty());
+    }
 }
