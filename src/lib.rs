@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metrics_dogstatsd;
 pub mod notify;
 pub mod orchestrator;
+pub mod quality;
 pub mod refresh;
 pub mod sanitize;
 pub mod schedule;

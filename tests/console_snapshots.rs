@@ -253,3 +253,57 @@ fn a_failing_backend_from_the_start_check_shows_in_the_header() {
         "status line: {shown}"
     );
 }
+
+/// A warning of the data-quality gate on the newest attempt: the models table marks the model
+/// with `Q!` (text, not colour alone) and the runs pane lists the finding with its check and
+/// column next to the current rows.
+#[test]
+fn quality_findings_in_models_table_and_runs_pane() {
+    use driftdeck::quality::{Check, Finding, Severity};
+    use driftdeck::store::ResultsStore;
+    let e = estate();
+    let newest = e.store.runs(Some("model_0003"), 1).expect("runs");
+    let run = newest.first().expect("a run of model_0003");
+    let finding = Finding {
+        check: Check::MissingShare,
+        column: Some("dep_hour".into()),
+        observed: 0.6,
+        limit: 0.5,
+        severity: Severity::Warn,
+        message: "600 of 1000 values missing".into(),
+    };
+    e.store
+        .record_findings(&run.run_id, run.attempt, &[finding])
+        .expect("record");
+    let mut app = app(&e, Role::Operator, false);
+    let text = |app: &App, w, h| {
+        let t = render(app, w, h);
+        let buf = t.backend().buffer().clone();
+        let mut s = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                s.push_str(buf[(x, y)].symbol());
+            }
+            s.push('\n');
+        }
+        s
+    };
+    let models = text(&app, 140, 40);
+    let line = models
+        .lines()
+        .find(|l| l.contains("model_0003"))
+        .expect("model_0003 row");
+    assert!(line.contains("Q!"), "{line}");
+    assert_eq!(models.matches("Q!").count(), 1, "{models}");
+    // Select model_0003 and open the runs pane.
+    while app.selected_row().map(|r| r.model_id.as_str()) != Some("model_0003") {
+        keys(&mut app, &e, &[KeyCode::Down]);
+    }
+    chars(&mut app, &e, "5");
+    let runs = text(&app, 240, 30);
+    assert!(runs.contains("ROWS"), "{runs}");
+    assert!(
+        runs.contains("Q! missing_share [dep_hour]: 600 of 1000"),
+        "{runs}"
+    );
+}

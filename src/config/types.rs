@@ -41,6 +41,9 @@ pub struct Settings {
     /// `[validation]`: benchmark refresh validation.
     #[serde(default)]
     pub validation: ValidationSettings,
+    /// `[quality]`: data-quality checks of every daily run (models override in `quality:`).
+    #[serde(default)]
+    pub quality: crate::quality::QualitySettings,
     /// `[refresh]`: the benchmark refresh job (parallelism, history, quarantine bound).
     #[serde(default)]
     pub refresh: RefreshSettings,
@@ -906,6 +909,9 @@ pub struct ModelConfig {
     /// Notification recipients.
     #[serde(default)]
     pub recipients: Recipients,
+    /// Data-quality overrides of `[quality]` for this model (e.g. `key_column`, `min_rows`).
+    #[serde(default)]
+    pub quality: crate::quality::QualityOverrides,
     /// Benchmark refresh (source and validation); None = the model is not refreshed.
     #[serde(default)]
     pub refresh: Option<ModelRefreshConfig>,

@@ -149,6 +149,9 @@ fn check_settings(p: &mut Problems, s: &Settings) {
     check_built(p, &s.benchmarks);
     check_built(p, &s.notify);
     check_built(p, &s.metrics);
+    if let Err(e) = s.quality.validate() {
+        p.add("quality", e);
+    }
     let v = s.validation.threshold;
     if !(v.is_finite() && v >= 0.0) {
         p.add(
@@ -375,6 +378,9 @@ pub(super) fn validate(
             );
         }
         check_model(&mut p, i, m);
+        if let Err(e) = settings.quality.with(&m.quality).validate() {
+            p.add(format!("models[{i}].quality"), e);
+        }
         if let Some(r) = &m.refresh {
             check_refresh(&mut p, &format!("models[{i}].refresh"), r);
         }

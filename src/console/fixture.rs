@@ -29,6 +29,7 @@ struct Inner {
     characteristics: BTreeMap<(String, NaiveDate), Vec<CharacteristicRecord>>,
     runs: Vec<RunRecord>,
     audit: Vec<AuditRecord>,
+    findings: Vec<crate::store::FindingRecord>,
     fail_with: Option<String>,
 }
 
@@ -279,6 +280,39 @@ impl ResultsStore for MemoryStore {
         let g = self.lock();
         Self::check(&g)?;
         Ok(g.latest_runs())
+    }
+
+    fn record_findings(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        findings: &[crate::quality::Finding],
+    ) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        Self::check(&g)?;
+        g.findings
+            .retain(|f| !(f.run_id == run_id && f.attempt == attempt));
+        g.findings
+            .extend(findings.iter().map(|f| crate::store::FindingRecord {
+                run_id: run_id.to_string(),
+                attempt,
+                finding: f.clone(),
+            }));
+        Ok(())
+    }
+
+    fn findings(&self, run_ids: &[String]) -> Result<Vec<crate::store::FindingRecord>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut out: Vec<_> = g
+            .findings
+            .iter()
+            .filter(|f| run_ids.contains(&f.run_id))
+            .cloned()
+            .collect();
+        // Stable: keeps the recorded order within an attempt.
+        out.sort_by(|a, b| (&a.run_id, a.attempt).cmp(&(&b.run_id, b.attempt)));
+        Ok(out)
     }
 
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {

@@ -85,6 +85,8 @@ pub enum KeyAction {
     GroupByStream,
     /// Cycle the value-stream filter.
     CycleValueStream,
+    /// Toggle the "needs attention" filter (failed, retrying, quality findings, alert band).
+    NeedsAttention,
     /// Reload from the store now.
     Reload,
     /// Toggle log follow.
@@ -128,6 +130,7 @@ impl KeyAction {
                     KeyAction::CycleSort => "sort",
                     KeyAction::GroupByStream => "group",
                     KeyAction::CycleValueStream => "value-stream",
+                    KeyAction::NeedsAttention => "needs-attention",
                     KeyAction::Reload => "reload",
                     KeyAction::Follow => "follow",
                     KeyAction::Wrap => "wrap",
@@ -332,6 +335,13 @@ impl Default for KeyMap {
                 A::CycleValueStream,
                 vec![c('v')],
                 "value stream filter",
+                Models,
+                false,
+            ),
+            b(
+                A::NeedsAttention,
+                vec![c('a')],
+                "needs attention filter",
                 Models,
                 false,
             ),

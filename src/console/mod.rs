@@ -222,6 +222,20 @@ impl ResultsStore for UnavailableStore {
     fn backend(&self) -> &'static str {
         self.backend
     }
+    fn record_findings(
+        &self,
+        _: &str,
+        _: u32,
+        _: &[crate::quality::Finding],
+    ) -> Result<(), crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn findings(
+        &self,
+        _: &[String],
+    ) -> Result<Vec<crate::store::FindingRecord>, crate::store::StoreError> {
+        Err(self.err())
+    }
     fn save_result(
         &self,
         _: &crate::store::ResultRecord,

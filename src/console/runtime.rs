@@ -60,7 +60,21 @@ pub fn load_overview(store: &dyn ResultsStore) -> Result<Overview, StoreError> {
         latest.extend(row.latest);
         latest_runs.extend(row.latest_run);
     }
+    let run_ids: Vec<String> = latest_runs.iter().map(|r| r.run_id.clone()).collect();
+    let mut quality: HashMap<String, crate::quality::Severity> = HashMap::new();
+    for f in store.findings(&run_ids)? {
+        let newest = latest_runs
+            .iter()
+            .find(|r| r.run_id == f.run_id && r.attempt == f.attempt);
+        if let Some(run) = newest {
+            let worst = quality
+                .entry(run.model_id.clone())
+                .or_insert(f.finding.severity);
+            *worst = (*worst).max(f.finding.severity);
+        }
+    }
     Ok(Overview {
+        quality,
         latest,
         latest_runs,
         trends,
@@ -74,10 +88,14 @@ pub fn load_overview(store: &dyn ResultsStore) -> Result<Overview, StoreError> {
 /// # Errors
 /// The failing store call.
 pub fn load_detail(store: &dyn ResultsStore, model_id: &str) -> Result<Detail, StoreError> {
+    let runs = store.runs(Some(model_id), RUNS_LIMIT)?;
+    let mut run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
+    run_ids.dedup();
     Ok(Detail {
         model_id: model_id.to_string(),
         history: store.history(model_id, None, None)?,
-        runs: store.runs(Some(model_id), RUNS_LIMIT)?,
+        findings: store.findings(&run_ids)?,
+        runs,
     })
 }
 

@@ -324,6 +324,26 @@ fn rerun_goes_through_confirm_with_the_cursor_date() {
 }
 
 #[test]
+fn rerun_in_the_runs_pane_reruns_the_selected_runs_date() {
+    let e = estate(6);
+    let mut app = app_for(&e, Role::Operator, false);
+    // The trend cursor moves to another date; the runs pane's selection wins there.
+    press(&mut app, &e, key('h'));
+    press(&mut app, &e, key('5'));
+    press(&mut app, &e, code(KeyCode::Down));
+    press(&mut app, &e, code(KeyCode::Down));
+    let selected = app.selected_run().expect("a run selected").calculation_date;
+    assert_eq!(selected, date("2013-02-26"));
+    assert!(press(&mut app, &e, key('r')).is_empty());
+    let expected = Action::Rerun(RunTarget {
+        model_id: "model_0002".into(),
+        value_stream: "mortgages".into(),
+        date: selected,
+    });
+    assert_eq!(app.mode, Mode::Confirm(expected));
+}
+
+#[test]
 fn backfill_dialog_shows_missing_and_existing_dates() {
     let e = estate(6);
     let mut app = app_for(&e, Role::Operator, false);
@@ -420,6 +440,40 @@ fn rerun_failed_collects_failed_models() {
         (targets[0].model_id.as_str(), targets[0].date),
         ("model_0002", date("2013-02-28"))
     );
+}
+
+#[test]
+fn needs_attention_filter_keeps_failed_retrying_alert_and_quality_findings() {
+    let e = estate(12);
+    // A warning of the quality gate on model_0005's newest attempt (an ok run in the ok band).
+    let newest = e.store.runs(Some("model_0005"), 1).expect("runs");
+    let run = newest.first().expect("run");
+    let finding = crate::quality::Finding {
+        check: crate::quality::Check::RowCountHistory,
+        column: None,
+        observed: 10.0,
+        limit: 500.0,
+        severity: crate::quality::Severity::Warn,
+        message: "10 current rows".into(),
+    };
+    e.store
+        .record_findings(&run.run_id, run.attempt, &[finding])
+        .expect("record");
+    let mut app = app_for(&e, Role::Operator, false);
+    let ids = |app: &App| {
+        let mut v: Vec<String> = app.visible_rows().map(|r| r.model_id.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&app).len(), 12);
+    press(&mut app, &e, key('a'));
+    assert_eq!(
+        ids(&app),
+        ["model_0000", "model_0002", "model_0004", "model_0005"],
+        "alert, failed, retrying, quality warning"
+    );
+    press(&mut app, &e, key('a'));
+    assert_eq!(ids(&app).len(), 12);
 }
 
 #[test]

@@ -62,6 +62,10 @@ pub struct ColumnProfile {
     pub labels: Vec<String>,
     /// Benchmark rows per bin.
     pub expected_counts: Vec<u64>,
+    /// Smallest and largest non-missing benchmark value (numeric; for the data-quality range
+    /// check). `None` for categorical columns and profiles written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
 }
 
 impl ColumnProfile {
@@ -168,7 +172,8 @@ impl BenchmarkProfile {
                 c.name == s.name
                     && c.role == s.role
                     && c.kind == s.kind
-                    && (c.kind == Kind::Categorical || c.binning == s.binning)
+                    && (c.kind == Kind::Categorical
+                        || (c.binning == s.binning && c.range.is_some()))
             })
     }
 }
@@ -248,7 +253,17 @@ fn build_column(benchmark: &Table, spec: &ColumnSpec) -> Result<ColumnProfile, E
             (Vec::new(), levels, labels, counts)
         }
     };
+    let range = match col {
+        Column::Numeric(values) => values
+            .iter()
+            .filter(|x| !x.is_nan())
+            .fold(None, |acc: Option<[f64; 2]>, &x| {
+                Some(acc.map_or([x, x], |[lo, hi]| [lo.min(x), hi.max(x)]))
+            }),
+        Column::Categorical(_) => None,
+    };
     Ok(ColumnProfile {
+        range,
         name: spec.name.clone(),
         role: spec.role,
         kind: spec.kind,

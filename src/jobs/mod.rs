@@ -82,6 +82,16 @@ pub enum JobError {
     /// A bad argument (date, range).
     #[error(transparent)]
     Domain(#[from] crate::domain::DomainError),
+    /// The data-quality gate failed the run (nothing was written).
+    #[error("model {model} on {date}: data-quality check failed: {summary}")]
+    Quality {
+        /// Model id.
+        model: String,
+        /// Calculation date.
+        date: chrono::NaiveDate,
+        /// The findings, worst first, as one line ([`crate::quality::summary`]).
+        summary: String,
+    },
     /// Some runs of a batch failed (the details were logged and recorded per run).
     #[error("{failed} of {total} runs failed")]
     Batch {
@@ -111,6 +121,8 @@ pub struct ModelJob {
     pub email_recipients: Vec<String>,
     /// Slack channel or webhook name notified on final failure.
     pub slack: Option<String>,
+    /// Data-quality checks: `[quality]` with the model's overrides.
+    pub quality: crate::quality::QualitySettings,
 }
 
 /// Shared services of a job process.

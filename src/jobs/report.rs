@@ -42,6 +42,12 @@ pub struct StatusRow {
     pub csi: Option<f64>,
     /// Characteristic with the largest CSI.
     pub worst_characteristic: Option<String>,
+    /// Run id of the newest attempt.
+    pub run_id: Option<String>,
+    /// Current rows of the newest attempt (recorded when it succeeded).
+    pub rows_current: Option<u64>,
+    /// Data-quality findings of the newest attempt (empty when every check passed).
+    pub findings: Vec<crate::quality::Finding>,
 }
 
 /// Builds the models table from the store, in registry order.
@@ -58,6 +64,18 @@ pub fn status_rows(
         .into_iter()
         .map(|r| (r.model_id.clone(), r))
         .collect();
+    // One call for the findings of every newest attempt.
+    let run_ids: Vec<String> = overview
+        .values()
+        .filter_map(|l| l.latest_run.as_ref().map(|r| r.run_id.clone()))
+        .collect();
+    let mut findings: HashMap<(String, u32), Vec<crate::quality::Finding>> = HashMap::new();
+    for f in store.findings(&run_ids)? {
+        findings
+            .entry((f.run_id, f.attempt))
+            .or_default()
+            .push(f.finding);
+    }
     let mut rows = Vec::with_capacity(models.len());
     for m in models {
         let line = overview.get(&m.model_id);
@@ -76,6 +94,11 @@ pub fn status_rows(
             band: result.map(|r| m.thresholds.band(r.psi_score)),
             csi: result.map(|r| r.csi_score),
             worst_characteristic: worst,
+            run_id: run.map(|r| r.run_id.clone()),
+            rows_current: run.and_then(|r| r.rows_current),
+            findings: run
+                .and_then(|r| findings.remove(&(r.run_id.clone(), r.attempt)))
+                .unwrap_or_default(),
         });
     }
     Ok(rows)

@@ -10,8 +10,10 @@ use super::metrics::{Tags, names};
 use super::profile::ensure_profile;
 use super::{JobContext, JobError, ModelJob, Notification};
 use crate::domain::{Band, RunAction, RunStatus};
-use crate::engine::{self, ColumnResult, Kind};
-use crate::sources::ColumnRequest;
+use crate::engine::column::{Column, Table};
+use crate::engine::{self, BenchmarkProfile, ColumnResult, Kind};
+use crate::quality::{self, BenchmarkRange, Finding, GateInput};
+use crate::sources::{ColumnRequest, KindHint};
 use crate::store::{CharacteristicRecord, ResultRecord, RunRecord};
 
 /// What to run and on whose behalf.
@@ -44,16 +46,39 @@ pub struct RunOutcome {
     pub run_id: String,
 }
 
-/// Computes one (model, date) once: profile, current population, engine, records.
-/// No store writes happen here.
+/// Computes one (model, date) once: profile, current population, data-quality gate, engine,
+/// records. No store writes happen here; the gate's findings are left in `findings` (also when
+/// the gate fails the run).
 fn calculate(
     ctx: &JobContext,
     job: &ModelJob,
     date: NaiveDate,
+    findings: &mut Vec<Finding>,
 ) -> Result<(ResultRecord, Vec<CharacteristicRecord>, Meta), JobError> {
     let profile = ensure_profile(ctx, job)?;
-    let requests = ColumnRequest::for_specs(&job.specs);
+    let mut requests = ColumnRequest::for_specs(&job.specs);
+    // The gate also reads the window's date column (coverage) and the key column (duplicates);
+    // the engine looks its columns up by name, so the extra columns do not change the PSI.
+    let window = job.current.window(date);
+    let extra = window
+        .as_ref()
+        .map(|(c, _)| c.clone())
+        .into_iter()
+        .chain(job.quality.key_column.clone());
+    for name in extra {
+        if !requests.iter().any(|r| r.name == name) {
+            requests.push(ColumnRequest::new(name, KindHint::Categorical));
+        }
+    }
     let current = job.current.load(date, &requests)?;
+    *findings = gate(ctx, job, date, &profile.profile, &current, window.as_ref())?;
+    if quality::fails(findings) {
+        return Err(JobError::Quality {
+            model: job.model_id.to_string(),
+            date,
+            summary: quality::summary(findings),
+        });
+    }
     let evaluation =
         engine::evaluate(&profile.profile, &current).map_err(|source| JobError::Engine {
             model: job.model_id.to_string(),
@@ -96,6 +121,76 @@ fn calculate(
         worst,
     };
     Ok((result, characteristics, meta))
+}
+
+/// The data-quality checks of one run (pure checks of [`crate::quality`] fed with the model's
+/// history from the store and the benchmark's ranges from the profile).
+fn gate(
+    ctx: &JobContext,
+    job: &ModelJob,
+    date: NaiveDate,
+    profile: &BenchmarkProfile,
+    current: &Table,
+    window: Option<&(String, Vec<NaiveDate>)>,
+) -> Result<Vec<Finding>, JobError> {
+    let s = &job.quality;
+    let history: Vec<u64> = if s.history_runs == 0 {
+        Vec::new()
+    } else {
+        ctx.store
+            // The newest attempts only (a few more than needed, for retries and failures):
+            // this query is the gate's main cost per run.
+            .runs(
+                Some(job.model_id.as_str()),
+                s.history_runs.saturating_add(3),
+            )?
+            .into_iter()
+            .filter(|r| r.status == RunStatus::Succeeded && r.calculation_date != date)
+            .filter_map(|r| r.rows_current)
+            .take(s.history_runs)
+            .collect()
+    };
+    let ranges: Vec<BenchmarkRange> = profile
+        .columns
+        .iter()
+        .filter_map(|c| {
+            c.range.map(|[min, max]| BenchmarkRange {
+                column: c.name.clone(),
+                min,
+                max,
+            })
+        })
+        .collect();
+    let row_days = window.map(|(column, _)| row_days(current, column));
+    let coverage = match (window, &row_days) {
+        (Some((_, days)), Some(rows)) => Some((days.as_slice(), rows.as_slice())),
+        _ => None,
+    };
+    let input = GateInput {
+        history_rows: &history,
+        ranges: &ranges,
+        coverage,
+    };
+    Ok(quality::run_checks(current, &input, s))
+}
+
+/// The date of every row of `column` (categorical ISO dates; rows whose text is not a date are
+/// left out: the source's date selection already refused such files).
+fn row_days(current: &Table, column: &str) -> Vec<NaiveDate> {
+    match current.column(column) {
+        Some(Column::Categorical(c)) => {
+            let levels: Vec<Option<NaiveDate>> = c
+                .levels
+                .iter()
+                .map(|l| crate::domain::parse_date(l).ok())
+                .collect();
+            c.codes
+                .iter()
+                .filter_map(|&k| levels.get(k as usize).copied().flatten())
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 struct Meta {
@@ -220,10 +315,15 @@ pub fn run_model(
         };
         record_attempt(ctx, &record)?;
         let _heartbeat = super::lease::Heartbeat::start(ctx.store.clone(), run_id.clone(), attempt);
-        let outcome = calculate(ctx, job, request.date).and_then(|(result, chars, meta)| {
-            ctx.store.save_result(&result, &chars)?;
-            Ok((result, meta))
-        });
+        let mut findings = Vec::new();
+        let outcome =
+            calculate(ctx, job, request.date, &mut findings).and_then(|(result, chars, meta)| {
+                ctx.store.save_result(&result, &chars)?;
+                Ok((result, meta))
+            });
+        if !findings.is_empty() {
+            ctx.store.record_findings(&run_id, attempt, &findings)?;
+        }
         record.finished_at = Some(Utc::now());
         let elapsed = clock.elapsed();
         let millis = elapsed.as_secs_f64() * 1000.0;

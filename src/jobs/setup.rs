@@ -75,6 +75,7 @@ impl Workspace {
                     .slack
                     .clone()
                     .or_else(|| stream.and_then(|v| v.recipients.slack.clone())),
+                quality: config.settings.quality.with(&model.quality),
             });
         }
         let ctx = JobContext {

@@ -27,6 +27,14 @@ pub trait CurrentSource: Send + Sync {
     /// One line for logs and the console, e.g.
     /// `files /data/current_{month}.csv · date column flight_date · window 1 day · origin = EWR`.
     fn describe(&self) -> String;
+
+    /// The date column and the days of the trailing window ending on `date` (oldest first), when
+    /// the source selects rows by a date column; `None` otherwise. The data-quality coverage
+    /// check reads the date column and names a day without rows.
+    fn window(&self, date: NaiveDate) -> Option<(String, Vec<NaiveDate>)> {
+        let _ = date;
+        None
+    }
 }
 
 const PLACEHOLDERS: [&str; 3] = ["{date}", "{month}", "{year}"];
@@ -168,6 +176,17 @@ impl CurrentSource for FilePatternSource {
         }
         let refs: Vec<(&Path, &Table)> = parts.iter().map(|(p, t)| (*p, t)).collect();
         concat_tables(&refs)
+    }
+
+    fn window(&self, date: NaiveDate) -> Option<(String, Vec<NaiveDate>)> {
+        let column = self.date_column.clone()?;
+        let start = date
+            .checked_sub_days(Days::new(u64::from(self.window_days - 1)))
+            .unwrap_or(NaiveDate::MIN);
+        Some((
+            column,
+            start.iter_days().take_while(|d| *d <= date).collect(),
+        ))
     }
 
     fn describe(&self) -> String {

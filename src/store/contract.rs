@@ -35,6 +35,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("date_status_semantics", date_status_semantics),
     ("runs_order_limit_upsert", runs_order_limit_upsert),
     ("audit_newest_first", audit_newest_first),
+    ("findings_replace_and_order", findings_replace_and_order),
 ];
 
 /// Runs every check, each on a fresh store from `factory`, naming the check on stderr first.
@@ -577,4 +578,54 @@ pub fn audit_newest_first(s: &dyn ResultsStore) {
         .collect();
     assert_eq!(users, ["u4", "u3", "u2"]);
     assert_eq!(s.audit(100).expect("all").len(), 5);
+}
+
+/// Findings: replaced per attempt, kept in their given order, selected by run id, ordered by
+/// run id then attempt; hostile text round-trips; an empty list removes them.
+pub fn findings_replace_and_order(s: &dyn ResultsStore) {
+    use crate::quality::{Check, Finding, Severity};
+    let f = |check: Check, column: Option<&str>, observed: f64, severity: Severity| Finding {
+        check,
+        column: column.map(str::to_string),
+        observed,
+        limit: 1.5,
+        severity,
+        message: "l\u{e4}ngd '; DROP TABLE x; --\n\"q\"".to_string(),
+    };
+    let first = vec![
+        f(Check::RowCount, None, 0.0, Severity::Fail),
+        f(
+            Check::MissingShare,
+            Some("age \u{1f600}"),
+            0.75,
+            Severity::Warn,
+        ),
+    ];
+    assert!(s.findings(&ids(&["r1"])).expect("findings").is_empty());
+    s.record_findings("r2", 1, &first[1..]).expect("record r2");
+    s.record_findings("r1", 2, &first).expect("record r1/2");
+    s.record_findings("r1", 1, &first).expect("record r1/1");
+    // Replacing an attempt's findings does not duplicate them.
+    s.record_findings("r1", 1, &first[..1])
+        .expect("replace r1/1");
+    let got = s.findings(&ids(&["r1", "r2", "nope"])).expect("findings");
+    let keys: Vec<(&str, u32, Check)> = got
+        .iter()
+        .map(|r| (r.run_id.as_str(), r.attempt, r.finding.check))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("r1", 1, Check::RowCount),
+            ("r1", 2, Check::RowCount),
+            ("r1", 2, Check::MissingShare),
+            ("r2", 1, Check::MissingShare),
+        ],
+        "findings_replace_and_order"
+    );
+    assert_eq!(got[2].finding, first[1], "findings round-trip");
+    assert_eq!(s.findings(&ids(&["r2"])).expect("r2").len(), 1);
+    s.record_findings("r2", 1, &[]).expect("clear");
+    assert!(s.findings(&ids(&["r2"])).expect("r2").is_empty());
+    assert!(s.findings(&[]).expect("none").is_empty());
 }

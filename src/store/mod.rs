@@ -10,7 +10,9 @@
 //!   version) and `PCI_CSI_DAILY_BINS` (one compact row per result: actual counts and indexes),
 //!   laid out in [`compact`];
 //! - `PCI_CSI_RUNS`: one row per attempt;
-//! - `PCI_CSI_AUDIT`: console and CLI actions.
+//! - `PCI_CSI_AUDIT`: console and CLI actions;
+//! - `PCI_CSI_FINDINGS`: data-quality findings of an attempt ([`crate::quality`]), keyed by
+//!   (`run_id`, `attempt`, order).
 //!
 //! The contract every backend meets is `store::contract` (feature `testkit`), run by
 //! `tests/store_contract.rs`.
@@ -120,6 +122,18 @@ pub struct CharacteristicRecord {
     pub index_value: f64,
     /// Per-bin table, in bin order (stored as JSON).
     pub bins: Vec<BinStat>,
+}
+
+/// One row of `PCI_CSI_FINDINGS`: a data-quality finding of one attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// Run id of the attempt.
+    pub run_id: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: crate::quality::Finding,
 }
 
 /// One row of `PCI_CSI_RUNS`: one attempt of one run.
@@ -361,6 +375,22 @@ pub trait ResultsStore: Send + Sync {
 
     /// The newest attempt of every model, ordered by value stream, model.
     fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// Replaces the data-quality findings of one attempt (`run_id`, `attempt`) with `findings`
+    /// (an empty list removes them), in one transaction. Findings are kept in their given order.
+    ///
+    /// # Errors
+    /// Backend errors.
+    fn record_findings(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        findings: &[crate::quality::Finding],
+    ) -> Result<(), StoreError>;
+
+    /// The findings of the attempts of `run_ids` (unknown ids are ignored), ordered by run id,
+    /// attempt, then the order they were recorded in.
+    fn findings(&self, run_ids: &[String]) -> Result<Vec<FindingRecord>, StoreError>;
 
     /// Appends an audit entry.
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError>;

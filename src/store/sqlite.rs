@@ -18,12 +18,15 @@
 //!   non-final attempt promises to renew it; [`ResultsStore::reap_expired`] ends attempts whose
 //!   lease expired as `lost`.
 //! - `PCI_CSI_AUDIT (id, at, user, role, action, target, outcome)`.
+//! - `PCI_CSI_FINDINGS (run_id, attempt, seq, check_name, column_name, observed, limit_value,
+//!   severity, message)`, key `(run_id, attempt, seq)`: data-quality findings of an attempt.
 //!
 //! Migrations: version 1 is the seed's `PCI_CSI_RESULTS` alone (created `IF NOT EXISTS`, so a
 //! seed-made file is adopted; `WITHOUT ROWID` so rows are clustered by (model, date)); version 2
 //! adds characteristics (one JSON row per column), runs, audit and the indexes; version 3
 //! moves the characteristics into the compact tables (in Rust, same transaction, values
-//! unchanged) and drops `PCI_CSI_CHARACTERISTICS`.
+//! unchanged) and drops `PCI_CSI_CHARACTERISTICS`; version 4 adds run leases; version 5 adds
+//! `PCI_CSI_FINDINGS`.
 //! Each step runs in one immediate transaction that re-reads the version first, so two
 //! processes opening a fresh file at once do not race.
 //!
@@ -47,13 +50,15 @@ use super::{
 use crate::domain::{BinStat, RunAction, RunStatus};
 
 /// Schema version this binary writes and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 2;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 3;
 
 /// Default time a write waits for another writer's lock before [`StoreError::Busy`].
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQL migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`.
-/// The last step (to [`SCHEMA_VERSION`], the compact schema) is [`migrate_to_compact`].
+/// The step to version 3 (the compact schema) is [`migrate_to_compact`]; the step to version 4
+/// adds run leases ([`LEASE_MIGRATION`]); the step to version 5 ([`SCHEMA_VERSION`]) adds the
+/// findings table ([`FINDINGS_TABLE`]).
 const MIGRATIONS: [&str; 2] = [
     // v1: the seed job's table, unchanged.
     "CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS (
@@ -292,6 +297,47 @@ const COMPACT_TABLES: &str = "CREATE TABLE PCI_CSI_PROFILES (
             REFERENCES PCI_CSI_RESULTS (model_id, calculation_date) ON DELETE CASCADE
     ) WITHOUT ROWID;
     CREATE INDEX PCI_CSI_DAILY_BINS_BY_PROFILE ON PCI_CSI_DAILY_BINS (profile_id);";
+
+/// Version 5: data-quality findings of an attempt (issue 10), in recorded order (`seq`).
+const FINDINGS_TABLE: &str = "CREATE TABLE PCI_CSI_FINDINGS (
+        run_id       TEXT NOT NULL,
+        attempt      INTEGER NOT NULL,
+        seq          INTEGER NOT NULL,
+        check_name   TEXT NOT NULL,
+        column_name  TEXT,
+        observed     REAL,
+        limit_value  REAL,
+        severity     TEXT NOT NULL,
+        message      TEXT NOT NULL,
+        PRIMARY KEY (run_id, attempt, seq)
+    ) WITHOUT ROWID;";
+
+fn decode_finding(row: &Row<'_>) -> Result<super::FindingRecord, StoreError> {
+    use crate::quality::{Check, Finding, Severity};
+    let corrupt = |column: &'static str, message: String| StoreError::Corrupt {
+        table: "PCI_CSI_FINDINGS",
+        column,
+        message,
+    };
+    let check: String = row.get(2).map_err(map_err)?;
+    let severity: String = row.get(6).map_err(map_err)?;
+    let observed: Option<f64> = row.get(4).map_err(map_err)?;
+    let limit: Option<f64> = row.get(5).map_err(map_err)?;
+    Ok(super::FindingRecord {
+        run_id: row.get(0).map_err(map_err)?,
+        attempt: row.get(1).map_err(map_err)?,
+        finding: Finding {
+            check: Check::parse(&check)
+                .ok_or_else(|| corrupt("check_name", format!("unknown check {check:?}")))?,
+            column: row.get(3).map_err(map_err)?,
+            observed: observed.unwrap_or(f64::NAN),
+            limit: limit.unwrap_or(f64::NAN),
+            severity: Severity::parse(&severity)
+                .ok_or_else(|| corrupt("severity", format!("unknown severity {severity:?}")))?,
+            message: row.get(7).map_err(map_err)?,
+        },
+    })
+}
 
 /// Replaces the day's bins row of (model, date): upserts the profile version, writes the
 /// payload; `None` (no characteristics) removes the row.
@@ -656,7 +702,8 @@ impl SqliteStore {
             match MIGRATIONS.get(step) {
                 Some(s) => sql(s)?,
                 None if step == MIGRATIONS.len() => migrate_to_compact(&tx)?,
-                None => sql(LEASE_MIGRATION)?,
+                None if step == MIGRATIONS.len() + 1 => sql(LEASE_MIGRATION)?,
+                None => sql(FINDINGS_TABLE)?,
             }
             tx.pragma_update(None, "user_version", version + 1)
                 .map_err(map_err)?;
@@ -1076,6 +1123,61 @@ impl ResultsStore for SqliteStore {
 
     fn latest_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         query_all(&self.lock(), LATEST_RUNS_SQL.as_str(), [], run_from_row)
+    }
+
+    fn record_findings(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        findings: &[crate::quality::Finding],
+    ) -> Result<(), StoreError> {
+        let mut conn = self.write_guard()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        tx.prepare_cached("DELETE FROM PCI_CSI_FINDINGS WHERE run_id = ?1 AND attempt = ?2")
+            .and_then(|mut s| s.execute(rusqlite::params![run_id, attempt]))
+            .map_err(map_err)?;
+        for (seq, f) in findings.iter().enumerate() {
+            let finite = |v: f64| v.is_finite().then_some(v);
+            tx.prepare_cached(
+                "INSERT INTO PCI_CSI_FINDINGS (run_id, attempt, seq, check_name, column_name, \
+                 observed, limit_value, severity, message) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![
+                    run_id,
+                    attempt,
+                    seq as i64,
+                    f.check.as_str(),
+                    f.column,
+                    finite(f.observed),
+                    finite(f.limit),
+                    f.severity.as_str(),
+                    f.message,
+                ])
+            })
+            .map_err(map_err)?;
+        }
+        tx.commit().map_err(map_err)
+    }
+
+    fn findings(&self, run_ids: &[String]) -> Result<Vec<super::FindingRecord>, StoreError> {
+        if run_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(run_ids)
+            .map_err(|e| StoreError::Invalid(format!("run ids: {e}")))?;
+        query_all(
+            &self.lock(),
+            "SELECT run_id, attempt, check_name, column_name, observed, limit_value, severity, \
+             message FROM PCI_CSI_FINDINGS \
+             WHERE run_id IN (SELECT value FROM json_each(?1)) \
+             ORDER BY run_id, attempt, seq",
+            rusqlite::params![ids],
+            decode_finding,
+        )
     }
 
     fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {

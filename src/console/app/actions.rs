@@ -13,10 +13,15 @@ use super::{App, BackfillForm, Effect, Level, LogSource};
 impl App {
     pub(super) fn rerun_target(&self) -> Option<RunTarget> {
         let row = self.selected_row()?;
+        // In the runs pane, `r` reruns the selected run's date (issue 10: triage of a failed
+        // run); elsewhere the trend cursor's date, else the newest attempt's.
+        let run_date = (self.focus == super::Pane::Runs)
+            .then(|| self.selected_run().map(|r| r.calculation_date))
+            .flatten();
         Some(RunTarget {
             model_id: row.model_id.clone(),
             value_stream: row.value_stream.clone(),
-            date: self.cursor_date().or(row.run_date)?,
+            date: run_date.or(self.cursor_date()).or(row.run_date)?,
         })
     }
 

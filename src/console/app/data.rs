@@ -49,6 +49,7 @@ impl App {
                         run_date: None,
                         error: None,
                         trend: Vec::new(),
+                        quality: None,
                     },
                 )
             })
@@ -66,6 +67,7 @@ impl App {
             run_date: None,
             error: None,
             trend: Vec::new(),
+            quality: None,
         };
         for r in ov.latest {
             let row = rows
@@ -92,6 +94,11 @@ impl App {
         for (model, name) in ov.worst {
             if let Some(row) = rows.get_mut(&model) {
                 row.csi_name = Some(name);
+            }
+        }
+        for (model, severity) in ov.quality {
+            if let Some(row) = rows.get_mut(&model) {
+                row.quality = Some(severity);
             }
         }
         self.rows = rows.into_values().collect();

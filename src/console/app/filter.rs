@@ -20,6 +20,7 @@ impl App {
                     .as_ref()
                     .is_none_or(|vs| *vs == r.value_stream)
             })
+            .filter(|(_, r)| !self.attention_only || r.needs_attention())
             .filter(|(_, r)| {
                 if needle.is_empty() {
                     return true;

@@ -207,9 +207,13 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.mode = Mode::Filter;
             Vec::new()
         }
-        KeyAction::CycleSort | KeyAction::GroupByStream | KeyAction::CycleValueStream => {
+        KeyAction::CycleSort
+        | KeyAction::GroupByStream
+        | KeyAction::CycleValueStream
+        | KeyAction::NeedsAttention => {
             match action {
                 KeyAction::CycleSort => app.sort = app.sort.next(),
+                KeyAction::NeedsAttention => app.attention_only = !app.attention_only,
                 KeyAction::GroupByStream => app.group_by_stream = !app.group_by_stream,
                 _ => {
                     let streams = app.value_streams();

@@ -47,12 +47,22 @@ pub struct ModelRow {
     pub error: Option<String>,
     /// Last [`TREND_POINTS`](super::TREND_POINTS) PSI values, oldest first.
     pub trend: Vec<f64>,
+    /// Worst data-quality finding of the newest attempt, if any.
+    pub quality: Option<crate::quality::Severity>,
 }
 
 impl ModelRow {
     /// Drift band of the latest PSI.
     pub fn band(&self) -> Option<Band> {
         self.psi.map(|p| self.thresholds.band(p))
+    }
+
+    /// True when the newest attempt failed or is retrying, has data-quality findings, or the
+    /// latest PSI is in the alert band (the models table's "needs attention" filter, key `a`).
+    pub fn needs_attention(&self) -> bool {
+        matches!(self.status, Some(RunStatus::Failed | RunStatus::Retrying))
+            || self.quality.is_some()
+            || self.band() == Some(Band::Alert)
     }
 }
 
@@ -67,6 +77,8 @@ pub struct Overview {
     pub trends: HashMap<String, Vec<f64>>,
     /// Characteristic with the largest CSI at the latest date, per model.
     pub worst: HashMap<String, String>,
+    /// Worst data-quality finding of the newest attempt, per model (models without any absent).
+    pub quality: HashMap<String, crate::quality::Severity>,
     /// When the query ran.
     pub loaded_at: Option<DateTime<Utc>>,
 }
@@ -80,4 +92,19 @@ pub struct Detail {
     pub history: Vec<ResultRecord>,
     /// Attempts, newest first.
     pub runs: Vec<RunRecord>,
+    /// Data-quality findings of those attempts (by run id, attempt, then recorded order).
+    pub findings: Vec<crate::store::FindingRecord>,
+}
+
+impl Detail {
+    /// The findings of one attempt.
+    pub fn findings_of<'a>(
+        &'a self,
+        run: &'a RunRecord,
+    ) -> impl Iterator<Item = &'a crate::quality::Finding> + 'a {
+        self.findings
+            .iter()
+            .filter(move |f| f.run_id == run.run_id && f.attempt == run.attempt)
+            .map(|f| &f.finding)
+    }
 }

@@ -73,6 +73,8 @@ pub struct App {
     pub(in crate::console) sort: SortKey,
     /// Group by value stream first.
     pub(in crate::console) group_by_stream: bool,
+    /// Only models that need attention ([`ModelRow::needs_attention`](super::ModelRow::needs_attention)).
+    pub(in crate::console) attention_only: bool,
     /// Only this value stream.
     pub(in crate::console) stream_filter: Option<String>,
     /// Substring filter on `value_stream/model`; a leading `!` inverts.
@@ -140,6 +142,7 @@ impl App {
             selected: 0,
             sort: SortKey::Status,
             group_by_stream: false,
+            attention_only: false,
             stream_filter: None,
             filter: String::new(),
             focus: Pane::Models,

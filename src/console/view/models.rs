@@ -32,6 +32,9 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
     if app.group_by_stream {
         title.push(Span::styled(" · grouped", t.style(Role::Muted)));
     }
+    if app.attention_only {
+        title.push(Span::styled(" · needs attention", t.style(Role::Text)));
+    }
     if let Some(vs) = &app.stream_filter {
         title.push(Span::styled(format!(" · stream {vs}"), t.style(Role::Text)));
     }
@@ -82,12 +85,14 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
         .max()
         .unwrap_or(10)
         .clamp(10, 24) as u16;
+    // The RUN column widens for a data-quality mark ("Q!" warn, "Q✗" fail) only when a row has one.
+    let any_quality = app.visible.iter().any(|&i| app.rows[i].quality.is_some());
     let mut header = vec!["VS", "MODEL", "LAST", "RUN", "PSI"];
     let mut widths = vec![
         Constraint::Length(10),
         Constraint::Length(model_w),
         Constraint::Length(if mid { 10 } else { 5 }),
-        Constraint::Length(7),
+        Constraint::Length(if any_quality { 10 } else { 7 }),
         Constraint::Length(7),
     ];
     if mid {
@@ -107,13 +112,18 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
             let r = &app.rows[i];
             let band = r.band();
             let band_style = band.map_or(t.style(Role::Muted), |b| t.style(Theme::band_role(b)));
-            let status = match r.status {
-                Some(s) => Cell::from(Span::styled(
+            let mut status = match r.status {
+                Some(s) => vec![Span::styled(
                     status_label(s),
                     t.style(Theme::status_role(s)),
-                )),
-                None => Cell::from(Span::styled("· —", t.style(Role::Muted))),
+                )],
+                None => vec![Span::styled("· —", t.style(Role::Muted))],
             };
+            if let Some(q) = r.quality {
+                let (mark, role) = quality_mark(q);
+                status.push(Span::styled(format!(" {mark}"), t.style(role)));
+            }
+            let status = Cell::from(Line::from(status));
             let last = r.last_date.map_or_else(
                 || "—".to_string(),
                 |d| {
@@ -161,4 +171,12 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
         .column_spacing(1);
     let mut state = TableState::default().with_selected(Some(app.selected - offset));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The data-quality mark of a run (text, never colour alone): `Q!` warn, `Q✗` fail.
+pub(super) fn quality_mark(severity: crate::quality::Severity) -> (&'static str, Role) {
+    match severity {
+        crate::quality::Severity::Warn => ("Q!", Role::Warn),
+        crate::quality::Severity::Fail => ("Q✗", Role::Failed),
+    }
 }

@@ -50,6 +50,8 @@ pub(super) fn draw_runs(app: &App, frame: &mut Frame, area: Rect, focused: bool)
         return;
     }
     let height = usize::from(area.height.saturating_sub(3)).max(1);
+    // Current rows only when the pane leaves the error column room (inner width ≥ 100).
+    let wide = area.width >= 102;
     let offset = app.run_selected.saturating_sub(height - 1);
     let rows: Vec<Row> = detail
         .runs
@@ -59,7 +61,7 @@ pub(super) fn draw_runs(app: &App, frame: &mut Frame, area: Rect, focused: bool)
         .map(|r| {
             let end = r.finished_at.unwrap_or(app.now);
             let secs = (end - r.started_at).num_seconds().max(0);
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(r.calculation_date.to_string()),
                 Cell::from(Span::styled(
                     status_label(r.status),
@@ -73,32 +75,69 @@ pub(super) fn draw_runs(app: &App, frame: &mut Frame, area: Rect, focused: bool)
                 }),
                 Cell::from(r.action.as_str()),
                 Cell::from(r.triggered_by.clone()),
-                Cell::from(Span::styled(
-                    r.error.clone().unwrap_or_default(),
-                    t.style(Role::Failed),
-                )),
-            ])
+            ];
+            if wide {
+                cells.push(Cell::from(
+                    r.rows_current.map_or_else(|| "—".into(), |n| n.to_string()),
+                ));
+            }
+            cells.push(Cell::from(details(t, r, detail)));
+            Row::new(cells)
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(10),
-            Constraint::Length(7),
-            Constraint::Length(3),
-            Constraint::Length(7),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Fill(1),
-        ],
-    )
-    .header(
-        Row::new(["DATE", "STATUS", "TRY", "TIME", "ACTION", "BY", "ERROR"])
-            .style(t.style(Role::Muted).add_modifier(Modifier::BOLD)),
-    )
-    .block(block)
-    .row_highlight_style(t.selection())
-    .column_spacing(1);
+    let mut widths = vec![
+        Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(3),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(9),
+    ];
+    let mut header = vec!["DATE", "STATUS", "TRY", "TIME", "ACTION", "BY"];
+    if wide {
+        widths.push(Constraint::Length(7));
+        header.push("ROWS");
+    }
+    widths.push(Constraint::Fill(1));
+    header.push("ERROR / FINDINGS");
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(t.style(Role::Muted).add_modifier(Modifier::BOLD)))
+        .block(block)
+        .row_highlight_style(t.selection())
+        .column_spacing(1);
     let mut state = TableState::default().with_selected(Some(app.run_selected - offset));
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// The error of a failed attempt, then its data-quality findings, each with its mark
+/// (`Q!` warn, `Q✗` fail) so that severity is never told by colour alone.
+fn details<'a>(
+    t: &Theme,
+    run: &crate::store::RunRecord,
+    detail: &'a crate::console::app::Detail,
+) -> Line<'a> {
+    let mut spans = Vec::new();
+    if let Some(e) = &run.error {
+        spans.push(Span::styled(e.clone(), t.style(Role::Failed)));
+    }
+    for f in detail.findings_of(run) {
+        // A failing finding is already the error text; show only the warnings again.
+        if run.error.is_some() && f.severity == crate::quality::Severity::Fail {
+            continue;
+        }
+        let (mark, role) = super::models::quality_mark(f.severity);
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        let column = f
+            .column
+            .as_deref()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!("{mark} {}{column}: {}", f.check.as_str(), f.message),
+            t.style(role),
+        ));
+    }
+    Line::from(spans)
 }

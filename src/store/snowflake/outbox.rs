@@ -29,6 +29,8 @@ pub enum ItemKind {
     Run,
     /// One audit entry (JSON of an `AuditRecord`).
     Audit,
+    /// The data-quality findings of one attempt (JSON of [`super::store::QueuedFindings`]).
+    Findings,
 }
 
 impl ItemKind {
@@ -37,6 +39,7 @@ impl ItemKind {
             Self::Result => "result",
             Self::Run => "run",
             Self::Audit => "audit",
+            Self::Findings => "findings",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -44,6 +47,7 @@ impl ItemKind {
             "result" => Some(Self::Result),
             "run" => Some(Self::Run),
             "audit" => Some(Self::Audit),
+            "findings" => Some(Self::Findings),
             _ => None,
         }
     }

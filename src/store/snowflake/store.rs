@@ -10,6 +10,8 @@
 //!   profile_sha, columns_json)` once per model and benchmark profile version, and
 //!   `PCI_CSI_DAILY_BINS (model_id, calculation_date, profile_sha, worst_characteristic,
 //!   worst_csi, actual)` with the day's payload as hex text.
+//! - v4 `PCI_CSI_FINDINGS (run_id, attempt, seq, check_name, column_name, observed, limit_value,
+//!   severity, message)`: the data-quality findings of an attempt, key `(run_id, attempt, seq)`.
 //!
 //! Snowflake does not enforce keys: every write is a `MERGE` on the key, so reruns replace.
 //!
@@ -58,7 +60,7 @@ pub const MAX_READ_ROWS: usize = 2_000_000;
 
 /// Migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`. Every
 /// statement is idempotent, so two processes migrating at once do no harm.
-const MIGRATIONS: [&[&str]; 3] = [
+const MIGRATIONS: [&[&str]; 4] = [
     &["CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS (
         model_id         VARCHAR NOT NULL,
         value_stream     VARCHAR NOT NULL,
@@ -111,6 +113,17 @@ const MIGRATIONS: [&[&str]; 3] = [
         actual               VARCHAR NOT NULL,
         PRIMARY KEY (model_id, calculation_date))",
     ],
+    &["CREATE TABLE IF NOT EXISTS PCI_CSI_FINDINGS (
+        run_id      VARCHAR NOT NULL,
+        attempt     INTEGER NOT NULL,
+        seq         INTEGER NOT NULL,
+        check_name  VARCHAR NOT NULL,
+        column_name VARCHAR,
+        observed    FLOAT,
+        limit_value FLOAT,
+        severity    VARCHAR NOT NULL,
+        message     VARCHAR NOT NULL,
+        PRIMARY KEY (run_id, attempt, seq))"],
 ];
 
 /// A result and its characteristics as queued.
@@ -120,6 +133,17 @@ pub struct QueuedResult {
     pub result: ResultRecord,
     /// Its characteristic rows (score included).
     pub characteristics: Vec<CharacteristicRecord>,
+}
+
+/// The data-quality findings of one attempt as queued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueuedFindings {
+    /// Run id of the attempt.
+    pub run_id: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// The findings, in recorded order (`seq` = index).
+    pub findings: Vec<crate::quality::Finding>,
 }
 
 /// What one [`SnowflakeStore::sync`] sent.
@@ -408,6 +432,7 @@ impl SnowflakeStore {
         let mut results = Vec::new();
         let mut runs = Vec::new();
         let mut audit = Vec::new();
+        let mut findings = Vec::new();
         for item in items {
             let bad = |e: serde_json::Error| corrupt("pending", "payload", e.to_string());
             match item.kind {
@@ -417,6 +442,8 @@ impl SnowflakeStore {
                 ItemKind::Run => {
                     runs.push(serde_json::from_str::<RunRecord>(&item.payload).map_err(bad)?)
                 }
+                ItemKind::Findings => findings
+                    .push(serde_json::from_str::<QueuedFindings>(&item.payload).map_err(bad)?),
                 ItemKind::Audit => audit.push((
                     item.id,
                     serde_json::from_str::<AuditRecord>(&item.payload).map_err(bad)?,
@@ -508,6 +535,7 @@ impl SnowflakeStore {
             &run_rows,
             None,
         )?;
+        self.send_findings(&findings)?;
         let audit_rows = audit
             .iter()
             .map(|(seq, a)| {
@@ -536,6 +564,63 @@ impl SnowflakeStore {
             ],
             &["seq"],
             &audit_rows,
+            None,
+        )
+    }
+
+    /// Replaces the findings of each queued attempt: rows beyond its new count are deleted, the
+    /// rest merged on (`run_id`, `attempt`, `seq`), so a resend changes nothing.
+    fn send_findings(&self, queued: &[QueuedFindings]) -> Result<(), StoreError> {
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let mut stale = Vec::with_capacity(queued.len());
+        let mut rows = Vec::new();
+        for q in queued {
+            let id = lit(&q.run_id)?;
+            stale.push(format!(
+                "(run_id = {id} AND attempt = {} AND seq >= {})",
+                q.attempt,
+                q.findings.len()
+            ));
+            for (seq, f) in q.findings.iter().enumerate() {
+                let o = |v: Option<&str>| {
+                    sql::opt_string(v).map_err(|e| StoreError::Invalid(e.to_string()))
+                };
+                rows.push(format!(
+                    "({id}, {}, {seq}, {}, {}, {}, {}, {}, {})",
+                    q.attempt,
+                    lit(f.check.as_str())?,
+                    o(f.column.as_deref())?,
+                    sql::float(f.observed),
+                    sql::float(f.limit),
+                    lit(f.severity.as_str())?,
+                    lit(&f.message)?
+                ));
+            }
+        }
+        for chunk in stale.chunks(ROWS_PER_STATEMENT) {
+            let q = format!("DELETE FROM PCI_CSI_FINDINGS WHERE {}", chunk.join(" OR "));
+            self.client
+                .execute("DELETE PCI_CSI_FINDINGS", &q)
+                .map_err(store_err)?;
+        }
+        self.merge(
+            "MERGE PCI_CSI_FINDINGS",
+            "PCI_CSI_FINDINGS",
+            &[
+                "run_id",
+                "attempt",
+                "seq",
+                "check_name",
+                "column_name",
+                "observed",
+                "limit_value",
+                "severity",
+                "message",
+            ],
+            &["run_id", "attempt", "seq"],
+            &rows,
             None,
         )
     }
@@ -752,6 +837,44 @@ fn run_of(r: RowRef<'_>) -> Result<RunRecord, StoreError> {
         rows_current: uint(13, "rows_current")?,
         triggered_by: r.text(14).map_err(e)?,
         log_path: r.opt_text(15).map_err(e)?,
+    })
+}
+
+fn finding_of(r: RowRef<'_>) -> Result<crate::store::FindingRecord, StoreError> {
+    use crate::quality::{Check, Finding, Severity};
+    let e = store_err;
+    let check: String = r.text(2).map_err(e)?;
+    let severity: String = r.text(6).map_err(e)?;
+    let attempt = r.i64(1).map_err(e)?;
+    Ok(crate::store::FindingRecord {
+        run_id: r.text(0).map_err(e)?,
+        attempt: u32::try_from(attempt).map_err(|_| {
+            corrupt(
+                "PCI_CSI_FINDINGS",
+                "attempt",
+                format!("{attempt} out of range"),
+            )
+        })?,
+        finding: Finding {
+            check: Check::parse(&check).ok_or_else(|| {
+                corrupt(
+                    "PCI_CSI_FINDINGS",
+                    "check_name",
+                    format!("unknown {check:?}"),
+                )
+            })?,
+            column: r.opt_text(3).map_err(e)?,
+            observed: r.opt_f64(4).map_err(e)?.unwrap_or(f64::NAN),
+            limit: r.opt_f64(5).map_err(e)?.unwrap_or(f64::NAN),
+            severity: Severity::parse(&severity).ok_or_else(|| {
+                corrupt(
+                    "PCI_CSI_FINDINGS",
+                    "severity",
+                    format!("unknown {severity:?}"),
+                )
+            })?,
+            message: r.text(7).map_err(e)?,
+        },
     })
 }
 
@@ -1086,6 +1209,53 @@ impl ResultsStore for SnowflakeStore {
 
     fn pending(&self) -> Result<u64, StoreError> {
         self.outbox.depth()
+    }
+
+    fn record_findings(
+        &self,
+        run_id: &str,
+        attempt: u32,
+        findings: &[crate::quality::Finding],
+    ) -> Result<(), StoreError> {
+        lit(run_id)?;
+        for f in findings {
+            lit(&f.message)?;
+            if let Some(c) = &f.column {
+                lit(c)?;
+            }
+        }
+        let queued = QueuedFindings {
+            run_id: run_id.to_owned(),
+            attempt,
+            findings: findings.to_vec(),
+        };
+        let payload =
+            serde_json::to_string(&queued).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let key = format!("{run_id}\u{1f}{attempt}");
+        self.outbox.push(ItemKind::Findings, Some(&key), &payload)?;
+        self.after_write();
+        Ok(())
+    }
+
+    fn findings(&self, run_ids: &[String]) -> Result<Vec<crate::store::FindingRecord>, StoreError> {
+        if run_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.before_read()?;
+        let mut out = Vec::new();
+        for chunk in run_ids.chunks(ROWS_PER_STATEMENT) {
+            let q = format!(
+                "SELECT run_id, attempt, check_name, column_name, observed, limit_value, severity, \
+                 message FROM PCI_CSI_FINDINGS WHERE run_id IN ({}) \
+                 ORDER BY run_id, attempt, seq LIMIT {MAX_READ_ROWS}",
+                in_list(chunk)?
+            );
+            for r in self.query("SELECT findings", &q)?.iter("SELECT findings") {
+                out.push(finding_of(r)?);
+            }
+        }
+        out.sort_by(|a, b| a.run_id.cmp(&b.run_id).then(a.attempt.cmp(&b.attempt)));
+        Ok(out)
     }
 
     fn audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
