@@ -304,11 +304,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             let ws = jobs::setup::Workspace::from_config(cfg)?;
             let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
+            // Read after the rows: a read sends the Snowflake store's queue first.
+            let pending = ws.ctx.store.pending()?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                // `pending`: writes queued locally, not yet in the store (Snowflake's queue).
+                let doc = serde_json::json!({
+                    "store": ws.ctx.store.backend(),
+                    "pending": pending,
+                    "models": rows,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print!("{}", jobs::report::render_status(&rows));
-                let pending = ws.ctx.store.pending()?;
                 if pending > 0 {
                     println!(
                         "pending: {pending} write(s) queued locally for {}; `driftdeck sync` sends them",
@@ -635,6 +642,21 @@ fn cmd_benchmarks(config: Option<&std::path::Path>, args: &BenchmarksArgs) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
+/// glibc's malloc hands every buffer above its (adaptive) mmap threshold straight back to the
+/// OS and page-faults a fresh one on the next allocation; a 1M-row column is 8 MB, so reading
+/// two populations spent about a quarter of `driftdeck psi` in page faults and zeroing
+/// (measured with perf, benches/compare_peers.sh). Keep buffers up to 32 MB (glibc's maximum)
+/// in the heap and freed memory up to 512 MB for reuse.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,20 +677,5 @@ mod tests {
         let detailed = render_error(&bug, true);
         assert!(detailed.contains("not an input error"), "{detailed}");
         assert!(detailed.contains("Location"), "{detailed}");
-    }
-}
-
-/// glibc's malloc hands every buffer above its (adaptive) mmap threshold straight back to the
-/// OS and page-faults a fresh one on the next allocation; a 1M-row column is 8 MB, so reading
-/// two populations spent about a quarter of `driftdeck psi` in page faults and zeroing
-/// (measured with perf, benches/compare_peers.sh). Keep buffers up to 32 MB (glibc's maximum)
-/// in the heap and freed memory up to 512 MB for reuse.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
