@@ -8,7 +8,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use super::types::{Backend, BinningMethod, ModelConfig, NotifySettings, Registry, Settings};
 use super::{ConfigError, Problem};
 use crate::engine::{Kind, MAX_BINS};
-use crate::sources::validate_pattern;
+use crate::sources::{validate_pattern, validate_template};
 
 struct Problems(Vec<Problem>);
 
@@ -290,8 +290,27 @@ fn check_model(p: &mut Problems, i: usize, m: &ModelConfig) {
         }
     }
     let cur = &m.current;
-    if cur.path.trim().is_empty() {
-        p.add(format!("{k}.current.path"), "must not be empty");
+    if let Some(q) = &cur.query {
+        if !cur.path.trim().is_empty() {
+            p.add(
+                format!("{k}.current"),
+                "give exactly one of `path` (a file pattern) or `query` (a Snowflake query)",
+            );
+        }
+        if let Err(e) = validate_template(q) {
+            p.add(format!("{k}.current.query"), e);
+        }
+        if !cur.filter.is_empty() {
+            p.add(
+                format!("{k}.current.filter"),
+                "does not apply to a query source: select the rows in the query",
+            );
+        }
+    } else if cur.path.trim().is_empty() {
+        p.add(
+            format!("{k}.current.path"),
+            "must not be empty (or give a Snowflake `query`)",
+        );
     } else if let Err(e) = validate_pattern(&cur.path) {
         p.add(format!("{k}.current.path"), e);
     }
@@ -378,6 +397,16 @@ pub(super) fn validate(
             );
         }
         check_model(&mut p, i, m);
+        if m.current.query.is_some() && settings.store.kind() != "snowflake" {
+            p.add(
+                format!("models[{i}].current.query"),
+                format!(
+                    "a query source runs on the Snowflake results store, but [store] kind is {:?} \
+                     (set [store] kind = \"snowflake\" or give a file `path`)",
+                    settings.store.kind()
+                ),
+            );
+        }
         if let Err(e) = settings.quality.with(&m.quality).validate() {
             p.add(format!("models[{i}].quality"), e);
         }
