@@ -337,9 +337,23 @@ fn check_share(p: &mut Problems, key: &str, v: f64) {
     }
 }
 
-fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConfig) {
+fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConfig, store: &str) {
     match (&s.path, &s.query) {
-        (Some(_), None) | (None, Some(_)) => {}
+        (Some(_), None) => {}
+        (None, Some(q)) => {
+            if let Err(e) = validate_template(q) {
+                p.add(format!("{key}.query"), e);
+            }
+            if store != "snowflake" {
+                p.add(
+                    format!("{key}.query"),
+                    format!(
+                        "a query source runs on the Snowflake results store, but [store] kind is \
+                         {store:?} (set [store] kind = \"snowflake\" or give an extract `path`)"
+                    ),
+                );
+            }
+        }
         _ => p.add(
             key,
             "give exactly one of `path` (an extract file) or `query`",
@@ -347,8 +361,8 @@ fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConf
     }
 }
 
-fn check_refresh(p: &mut Problems, key: &str, r: &super::types::ModelRefreshConfig) {
-    check_source(p, &format!("{key}.source"), &r.source);
+fn check_refresh(p: &mut Problems, key: &str, r: &super::types::ModelRefreshConfig, store: &str) {
+    check_source(p, &format!("{key}.source"), &r.source, store);
     for (col, [lo, hi]) in &r.ranges {
         if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
             p.add(
@@ -411,7 +425,12 @@ pub(super) fn validate(
             p.add(format!("models[{i}].quality"), e);
         }
         if let Some(r) = &m.refresh {
-            check_refresh(&mut p, &format!("models[{i}].refresh"), r);
+            check_refresh(
+                &mut p,
+                &format!("models[{i}].refresh"),
+                r,
+                settings.store.kind(),
+            );
         }
     }
     for (i, v) in registry.value_streams.iter().enumerate() {
@@ -420,6 +439,7 @@ pub(super) fn validate(
                 &mut p,
                 &format!("value_streams[{i}].refresh.source"),
                 &r.source,
+                settings.store.kind(),
             );
         }
         check_email(

@@ -104,6 +104,7 @@ impl Workspace {
                 config.settings.retry.delay_seconds as f64,
             ),
             engine: config.engine_options(),
+            snowflake: backends.snowflake,
         };
         let concurrency = config.settings.orchestrator.concurrency().max(1);
         Ok(Self {

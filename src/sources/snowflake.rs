@@ -152,8 +152,9 @@ impl SnowflakeQuerySource {
     }
 }
 
-/// The text form of a value, as a CSV file would hold it (`None` = missing).
-fn text_of(v: &Value) -> Option<String> {
+/// The text form of a value, as a CSV file would hold it (`None` = missing): NaN is missing,
+/// dates `YYYY-MM-DD`, timestamps RFC 3339.
+pub fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::Text(s) => Some(s.clone()),
