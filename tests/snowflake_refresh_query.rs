@@ -89,16 +89,14 @@ fn bench(root: &Path, model: &str) -> PathBuf {
     root.join("benchmarks/vs").join(model).join("benchmark.csv")
 }
 
-/// `[refresh] concurrency = 1`: fakesnow serves one session's statements on one DuckDB connection
-/// and fails ("Unhandled exception") when two refresh threads query it at once; Snowflake runs a
-/// session's statements concurrently.
+/// The models refresh in parallel (`[refresh] concurrency` default), sharing the store's session.
 fn workspace(root: &Path, store: &str) -> PathBuf {
     std::fs::create_dir_all(root.join("config")).unwrap();
     std::fs::create_dir_all(root.join("data")).unwrap();
     std::fs::write(
         root.join("config/driftdeck.toml"),
         format!(
-            "[workspace]\nname = \"refresh\"\n\n[refresh]\nmax_quarantined_share = 0.1\nconcurrency = 1\n\n[validation]\nmin_rows = 10\n\n{store}"
+            "[workspace]\nname = \"refresh\"\n\n[refresh]\nmax_quarantined_share = 0.1\n\n[validation]\nmin_rows = 10\n\n{store}"
         ),
     )
     .unwrap();
