@@ -667,6 +667,7 @@ fn dispatcher(
             user: "alice".into(),
             role,
             read_only,
+            refresh: None,
         }),
         store,
     )
