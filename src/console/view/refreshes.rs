@@ -23,7 +23,7 @@ fn outcome_style(t: &Theme, o: Outcome) -> Style {
         Outcome::Rejected => Role::Alert,
         Outcome::Failed => Role::Failed,
         Outcome::RolledBack => Role::Accent,
-        Outcome::Passed | Outcome::Skipped => Role::Muted,
+        Outcome::Passed | Outcome::Skipped | Outcome::Unchanged => Role::Muted,
     })
 }
 
