@@ -310,7 +310,7 @@ fn quality_findings_in_models_table_and_runs_pane() {
 
 /// A recomputed date and a run without a job log: the newest run of `model_0003` (from an
 /// external scheduler, no log path) replaced the last date's result with other values. The trend
-/// title marks the date `↻` with what it was before, the runs pane names the replaced PSI/CSI on
+/// title marks the date `✎` with what it was before, the runs pane names the replaced PSI/CSI on
 /// the run that superseded it, and the logs pane shows the attempt's recorded details (error,
 /// rows, benchmark version, findings) instead of a log.
 #[test]
@@ -375,8 +375,8 @@ fn recomputed_date_and_recorded_details_of_a_run_without_log() {
     let screen = render(&app, 200, 44);
     insta::assert_snapshot!("recomputed_and_recorded_details", screen.backend());
     let text = format!("{}", screen.backend());
-    assert!(text.contains("↻ was PSI"), "{text}");
-    assert!(text.contains("↻ 1 recomputed date(s)"), "{text}");
+    assert!(text.contains("✎ was PSI"), "{text}");
+    assert!(text.contains("✎ 1 recomputed date(s)"), "{text}");
     assert!(text.contains("no job log kept"), "{text}");
     assert!(
         text.contains("rows:       current 2196 · benchmark 3000"),

@@ -95,7 +95,7 @@ pub struct Detail {
     /// Data-quality findings of those attempts (by run id, attempt, then recorded order).
     pub findings: Vec<crate::store::FindingRecord>,
     /// Results of this model that reruns replaced (by date, then `valid_to`): the dates marked
-    /// recomputed (`↻`) and what they were before.
+    /// recomputed (`✎`) and what they were before.
     pub replaced: Vec<crate::store::ReplacedResult>,
 }
 

@@ -205,7 +205,7 @@ fn message(frame: &mut Frame, area: Rect, block: Block, text: &str, style: Style
     );
 }
 
-/// What a recomputed date was before (`↻`, a text mark): the replaced PSI and CSI, when that
+/// What a recomputed date was before (`✎`, a text mark): the replaced PSI and CSI, when that
 /// version was current (UTC, minutes) and the run that superseded it.
 pub fn replaced_text(h: &crate::store::ReplacedResult) -> String {
     let by = h.superseded_by_run.as_deref().map_or_else(
@@ -213,7 +213,7 @@ pub fn replaced_text(h: &crate::store::ReplacedResult) -> String {
         |r| format!("run {}", crate::sanitize::escape_controls(r)),
     );
     format!(
-        "↻ was PSI {} CSI {} ({} → {} UTC, replaced by {by})",
+        "✎ was PSI {} CSI {} ({} → {} UTC, replaced by {by})",
         fmt_value(h.psi_score),
         fmt_value(h.csi_score),
         h.valid_from.format("%Y-%m-%d %H:%M"),

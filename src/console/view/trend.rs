@@ -59,7 +59,7 @@ pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool
             ),
             t.style(Theme::band_role(band)),
         ));
-        // A recomputed date says so in text (`↻`), with what it was before the last rerun.
+        // A recomputed date says so in text (`✎`), with what it was before the last rerun.
         if let Some(h) = app
             .selected_detail()
             .and_then(|d| d.replaced_on(r.calculation_date).last())
@@ -229,7 +229,7 @@ pub(super) fn draw_trend_chart(
                 .data(&changes),
         );
     }
-    // Recomputed dates: a point on the current value, named `↻ recomputed` in the legend.
+    // Recomputed dates: a point on the current value, named `✎ recomputed` in the legend.
     let recomputed: Vec<(f64, f64)> = app
         .selected_detail()
         .map(|d| {
@@ -247,7 +247,7 @@ pub(super) fn draw_trend_chart(
     if !recomputed.is_empty() {
         datasets.push(
             Dataset::default()
-                .name(format!("↻ recomputed ({})", recomputed.len()))
+                .name(format!("✎ recomputed ({})", recomputed.len()))
                 .marker(Marker::Dot)
                 .graph_type(GraphType::Scatter)
                 .style(t.style(Role::Accent))
@@ -279,7 +279,7 @@ pub(super) fn draw_trend_chart(
     } else {
         block.title_bottom(Line::styled(
             format!(
-                " ↻ {} recomputed date(s): the cursor on one shows what it was ",
+                " ✎ {} recomputed date(s): the cursor on one shows what it was ",
                 recomputed.len()
             ),
             t.style(Role::Accent),
