@@ -467,3 +467,81 @@ fn refresh_view_shows_a_load_error_and_an_empty_workspace() {
     let screen = format!("{:?}", render(&app, 100, 24).backend());
     assert!(screen.contains("no benchmark refresh yet"), "{screen}");
 }
+
+/// A recomputed date and a run without a job log: the newest run of `model_0003` (from an
+/// external scheduler, no log path) replaced the last date's result with other values. The trend
+/// title marks the date `✎` with what it was before, the runs pane names the replaced PSI/CSI on
+/// the run that superseded it, and the logs pane shows the attempt's recorded details (error,
+/// rows, benchmark version, findings) instead of a log.
+#[test]
+fn recomputed_date_and_recorded_details_of_a_run_without_log() {
+    use chrono::Duration;
+    use driftdeck::domain::{RunAction, RunStatus};
+    use driftdeck::quality::{Check, Finding, Severity};
+    use driftdeck::store::{ResultsStore, RunRecord};
+    let e = estate();
+    let model = "model_0003";
+    let last = e
+        .store
+        .history(model, None, None)
+        .expect("history")
+        .pop()
+        .expect("a result");
+    let date = last.calculation_date;
+    let chars = e.store.characteristics(model, date).expect("chars");
+    let run = RunRecord {
+        run_id: format!("{model}-{date}-external"),
+        attempt: 1,
+        max_attempts: 3,
+        model_id: model.into(),
+        value_stream: last.value_stream.clone(),
+        calculation_date: date,
+        action: RunAction::Run,
+        status: RunStatus::Succeeded,
+        error: None,
+        started_at: fixed_now() - Duration::minutes(2),
+        finished_at: Some(fixed_now() - Duration::minutes(1)),
+        benchmark_version: Some("sha256:0be1".into()),
+        rows_benchmark: Some(3_000),
+        rows_current: Some(2_196),
+        triggered_by: "airflow".into(),
+        log_path: None,
+    };
+    e.store.record_attempt(&run).expect("attempt");
+    e.store
+        .record_findings(
+            &run.run_id,
+            1,
+            &[Finding {
+                check: Check::RowCountHistory,
+                column: None,
+                observed: 2_196.0,
+                limit: 2_500.0,
+                severity: Severity::Warn,
+                message: "2196 rows, below 0.5 × median 5000".into(),
+            }],
+        )
+        .expect("findings");
+    let mut rerun = last.clone();
+    rerun.psi_score = last.psi_score + 0.25;
+    rerun.execution_time = fixed_now() - Duration::minutes(1);
+    e.store
+        .save_result_of_run(&rerun, &chars, Some(&run.run_id))
+        .expect("rerun");
+    let mut app = app(&e, Role::Operator, false);
+    while app.selected_row().map(|r| r.model_id.as_str()) != Some(model) {
+        keys(&mut app, &e, &[KeyCode::Down]);
+    }
+    let screen = render(&app, 200, 44);
+    insta::assert_snapshot!("recomputed_and_recorded_details", screen.backend());
+    let text = format!("{}", screen.backend());
+    assert!(text.contains("✎ was PSI"), "{text}");
+    assert!(text.contains("✎ 1 recomputed date(s)"), "{text}");
+    assert!(text.contains("no job log kept"), "{text}");
+    assert!(
+        text.contains("rows:       current 2196 · benchmark 3000"),
+        "{text}"
+    );
+    assert!(text.contains("benchmark:  sha256:0be1"), "{text}");
+    assert!(text.contains("finding:    Q! row_count_history"), "{text}");
+}

@@ -240,11 +240,27 @@ impl ResultsStore for UnavailableStore {
     ) -> Result<Vec<crate::store::FindingRecord>, crate::store::StoreError> {
         Err(self.err())
     }
-    fn save_result(
+    fn save_result_of_run(
         &self,
         _: &crate::store::ResultRecord,
         _: &[crate::store::CharacteristicRecord],
+        _: Option<&str>,
     ) -> Result<(), crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn result_history(
+        &self,
+        _: &str,
+        _: chrono::NaiveDate,
+    ) -> Result<Vec<crate::store::ReplacedResult>, crate::store::StoreError> {
+        Err(self.err())
+    }
+    fn recomputed(
+        &self,
+        _: &[String],
+        _: chrono::NaiveDate,
+        _: chrono::NaiveDate,
+    ) -> Result<Vec<crate::store::ReplacedResult>, crate::store::StoreError> {
         Err(self.err())
     }
     fn record_attempt(&self, _: &crate::store::RunRecord) -> Result<(), crate::store::StoreError> {

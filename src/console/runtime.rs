@@ -91,11 +91,22 @@ pub fn load_detail(store: &dyn ResultsStore, model_id: &str) -> Result<Detail, S
     let runs = store.runs(Some(model_id), RUNS_LIMIT)?;
     let mut run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
     run_ids.dedup();
+    let history = store.history(model_id, None, None)?;
+    // Replaced versions exist only for dates that have a result: the history's span bounds them.
+    let replaced = match (history.first(), history.last()) {
+        (Some(first), Some(last)) => store.recomputed(
+            &[model_id.to_string()],
+            first.calculation_date,
+            last.calculation_date,
+        )?,
+        _ => Vec::new(),
+    };
     Ok(Detail {
         model_id: model_id.to_string(),
-        history: store.history(model_id, None, None)?,
+        history,
         findings: store.findings(&run_ids)?,
         runs,
+        replaced,
     })
 }
 

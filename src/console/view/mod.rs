@@ -207,6 +207,22 @@ fn message(frame: &mut Frame, area: Rect, block: Block, text: &str, style: Style
     );
 }
 
+/// What a recomputed date was before (`✎`, a text mark): the replaced PSI and CSI, when that
+/// version was current (UTC, minutes) and the run that superseded it.
+pub fn replaced_text(h: &crate::store::ReplacedResult) -> String {
+    let by = h.superseded_by_run.as_deref().map_or_else(
+        || "a write outside a run".to_string(),
+        |r| format!("run {}", crate::sanitize::escape_controls(r)),
+    );
+    format!(
+        "✎ was PSI {} CSI {} ({} → {} UTC, replaced by {by})",
+        fmt_value(h.psi_score),
+        fmt_value(h.csi_score),
+        h.valid_from.format("%Y-%m-%d %H:%M"),
+        h.valid_to.format("%Y-%m-%d %H:%M"),
+    )
+}
+
 /// A stored PSI/CSI for display: 3 decimals in the usual range; values no PSI can take
 /// (negative, ≥ 10,000, infinite, NaN) are marked with `⚠` and printed short (`⚠1.0e308`), so a
 /// hostile or corrupt row stays visible without flooding a cell.
