@@ -219,6 +219,15 @@ fn warn_succeeds_and_is_stored_fail_fails_and_is_notified() {
         outbox.contains("failed after 2 attempts") && outbox.contains("4 current rows, minimum 5"),
         "{outbox}"
     );
+    // The notification carries the failed attempt's findings, the warning included.
+    let note: Value = serde_json::from_str(outbox.lines().last().expect("a line")).expect("json");
+    let body = note["body"].as_str().expect("body");
+    assert!(
+        body.contains("data-quality findings of the failed attempt (2):")
+            && body.contains("- fail row_count: 4 current rows, minimum 5")
+            && body.contains("- warn row_count_history:"),
+        "{body}"
+    );
 
     // A repeated key (declared key column `id`) fails the run by default.
     let mut dup = current(8, |i| i.to_string());
@@ -277,4 +286,67 @@ fn a_window_day_without_rows_is_named() {
             "warn".to_string()
         )]
     );
+}
+
+/// SCD-2 through the real binary: a rerun with the same data adds no history row; a rerun after
+/// the extract changed keeps the replaced PSI/CSI with the run that superseded it.
+#[test]
+fn a_rerun_that_changes_a_result_keeps_the_replaced_one() {
+    let ws = ws();
+    let day = "2024-01-01";
+    ws.write_current(day, &current(30, |i| (i * 3).to_string()));
+    for _ in 0..2 {
+        let out = ws.run(&["run", "--model", "m1", "--date", day]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let history = |ws: &Ws| -> Vec<(f64, String, String, Option<String>)> {
+        let db = ws.db();
+        let mut st = db
+            .prepare(
+                "SELECT csi_score, valid_from, valid_to, superseded_by_run \
+                 FROM PCI_CSI_RESULTS_HISTORY WHERE model_id = 'm1' AND calculation_date = ?1 \
+                 ORDER BY seq",
+            )
+            .expect("prepare");
+        st.query_map(params![day], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+    };
+    assert!(
+        history(&ws).is_empty(),
+        "an identical rerun is not a change"
+    );
+    let (csi_before, time_before): (f64, String) = ws
+        .db()
+        .query_row(
+            "SELECT csi_score, execution_time FROM PCI_CSI_RESULTS \
+             WHERE model_id = 'm1' AND calculation_date = ?1",
+            params![day],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("result");
+    // The extract is repaired (other values): the rerun replaces the result.
+    ws.write_current(day, &current(30, |i| (i % 7).to_string()));
+    let out = ws.run(&["run", "--model", "m1", "--date", day]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (csi_after, time_after, run_id): (f64, String, String) = ws
+        .db()
+        .query_row(
+            "SELECT r.csi_score, r.execution_time, \
+             (SELECT run_id FROM PCI_CSI_RUNS WHERE model_id = 'm1' \
+              ORDER BY started_at DESC LIMIT 1) \
+             FROM PCI_CSI_RESULTS r WHERE r.model_id = 'm1' AND r.calculation_date = ?1",
+            params![day],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("result");
+    assert_ne!(csi_after, csi_before, "the test data must change the CSI");
+    assert_eq!(
+        history(&ws),
+        [(csi_before, time_before, time_after, Some(run_id))]
+    );
+    assert_eq!(ws.results("m1", day), 1, "replaced, never duplicated");
 }

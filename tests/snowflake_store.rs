@@ -138,6 +138,78 @@ fn results_survive_an_outage_mid_backfill_exactly_once() {
         .unwrap();
     assert_eq!(rerun.len(), 1);
     assert_eq!(rerun[0].psi_score, 0.7);
+    // Each rerun kept the replaced result once, although sends timed out and were repeated.
+    assert_eq!(count("SELECT COUNT(*) FROM PCI_CSI_RESULTS_HISTORY"), 3);
+    let replaced = store
+        .result_history("m2", start + chrono::Days::new(4))
+        .unwrap();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(replaced[0].psi_score, 0.1);
+}
+
+/// The results history when the pending queue is sent twice (the process died after Snowflake
+/// accepted a batch but before the queue forgot it): versions replaced while queued and the
+/// stored one they replaced are each kept once.
+#[test]
+fn a_resent_queue_adds_no_history_row() {
+    let Some(db) = support::test_db("resend") else {
+        return;
+    };
+    let d = "2013-03-01";
+    let day = NaiveDate::from_ymd_opt(2013, 3, 1).unwrap();
+    let at = |r: driftdeck::store::ResultRecord, secs: i64| driftdeck::store::ResultRecord {
+        execution_time: r.execution_time + chrono::Duration::seconds(secs),
+        ..r
+    };
+    let store = SnowflakeStore::open(&db.settings, &db.base()).unwrap();
+    store
+        .save_result_of_run(
+            &at(contract::result("vs", "m1", d, 0.1), 0),
+            &[],
+            Some("r1"),
+        )
+        .unwrap();
+    store.sync().unwrap();
+    // Two reruns while queued: v2 replaces the stored v1, v3 replaces the queued v2.
+    store
+        .save_result_of_run(
+            &at(contract::result("vs", "m1", d, 0.2), 10),
+            &[],
+            Some("r2"),
+        )
+        .unwrap();
+    store
+        .save_result_of_run(
+            &at(contract::result("vs", "m1", d, 0.3), 20),
+            &[],
+            Some("r3"),
+        )
+        .unwrap();
+    assert_eq!(
+        store.pending().unwrap(),
+        1,
+        "one queued item per result key"
+    );
+    let queue = db.base().join(&db.settings.pending_path);
+    let copy = db.base().join("pending-copy.sqlite");
+    std::fs::copy(&queue, &copy).unwrap();
+    store.sync().unwrap();
+    let expect = |h: &[driftdeck::store::ReplacedResult]| {
+        let got: Vec<(f64, Option<&str>)> = h
+            .iter()
+            .map(|h| (h.psi_score, h.superseded_by_run.as_deref()))
+            .collect();
+        assert_eq!(got, [(0.1, Some("r2")), (0.2, Some("r3"))]);
+    };
+    expect(&store.result_history("m1", day).unwrap());
+    drop(store);
+    // The same batch again, from the copy of the queue.
+    std::fs::copy(&copy, &queue).unwrap();
+    let again = SnowflakeStore::open(&db.settings, &db.base()).unwrap();
+    assert_eq!(again.pending().unwrap(), 1);
+    again.sync().unwrap();
+    expect(&again.result_history("m1", day).unwrap());
+    assert_eq!(again.history("m1", None, None).unwrap()[0].psi_score, 0.3);
 }
 
 /// `driftdeck migrate --from sqlite:PATH`: an embedded workspace's history, copied twice, is in

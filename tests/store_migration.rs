@@ -199,3 +199,67 @@ fn version_2_file_migrates_without_losing_a_value() {
         "payload {max_payload} bytes"
     );
 }
+
+/// A schema-version-5 file (findings, before the results history) migrates to version 6: its
+/// results stay, the history table starts empty, and the first rerun with other values of a
+/// result written under version 5 is kept in it.
+#[test]
+fn version_5_file_gains_the_results_history() {
+    use chrono::{TimeZone, Utc};
+    use driftdeck::store::ResultRecord;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("results.db");
+    let date = NaiveDate::from_ymd_opt(2013, 2, 1).expect("date");
+    let result = |psi: f64, secs: i64| ResultRecord {
+        model_id: "jfk_delay".into(),
+        value_stream: "ops".into(),
+        calculation_date: date,
+        psi_score: psi,
+        csi_score: psi / 2.0,
+        execution_time: Utc
+            .timestamp_opt(1_360_000_000 + secs, 0)
+            .single()
+            .expect("t"),
+    };
+    // A version-5 file: today's schema without the history table, as the previous binary left it.
+    {
+        let store = SqliteStore::open(&path).expect("create");
+        store.save_result(&result(0.1, 0), &[]).expect("v5 result");
+    }
+    {
+        let raw = Connection::open(&path).expect("raw");
+        raw.execute_batch(
+            "DROP INDEX PCI_CSI_RESULTS_HISTORY_BY_DATE; DROP TABLE PCI_CSI_RESULTS_HISTORY; \
+             PRAGMA user_version = 5;",
+        )
+        .expect("make v5");
+    }
+    // Read-only cannot use it before the migration, and says how to migrate.
+    let err = SqliteStore::open_read_only(&path).expect_err("older schema");
+    assert!(err.to_string().contains("schema version 5"), "{err}");
+    let store = SqliteStore::open(&path).expect("open migrates");
+    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(store.schema_version().expect("version"), 6);
+    assert_eq!(
+        store.history_all(None, None).expect("results"),
+        vec![result(0.1, 0)]
+    );
+    assert!(
+        store
+            .result_history("jfk_delay", date)
+            .expect("history")
+            .is_empty()
+    );
+    store
+        .save_result_of_run(&result(0.3, 60), &[], Some("jfk_delay-2013-02-01-x"))
+        .expect("rerun");
+    let history = store.result_history("jfk_delay", date).expect("history");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].psi_score, 0.1);
+    assert_eq!(history[0].valid_from, result(0.1, 0).execution_time);
+    assert_eq!(history[0].valid_to, result(0.3, 60).execution_time);
+    assert_eq!(
+        history[0].superseded_by_run.as_deref(),
+        Some("jfk_delay-2013-02-01-x")
+    );
+}

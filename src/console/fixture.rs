@@ -30,6 +30,7 @@ struct Inner {
     runs: Vec<RunRecord>,
     audit: Vec<AuditRecord>,
     findings: Vec<crate::store::FindingRecord>,
+    replaced: Vec<crate::store::ReplacedResult>,
     fail_with: Option<String>,
 }
 
@@ -116,18 +117,81 @@ impl ResultsStore for MemoryStore {
         "memory"
     }
 
-    fn save_result(
+    fn save_result_of_run(
         &self,
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
+        run_id: Option<&str>,
     ) -> Result<(), StoreError> {
         validate_result(result, characteristics)?;
         let mut g = self.lock();
         Self::check(&g)?;
         let key = (result.model_id.clone(), result.calculation_date);
+        if let Some(old) = g.results.get(&key) {
+            let old_worst = g
+                .characteristics
+                .get(&key)
+                .and_then(|c| crate::store::worst_of(c));
+            let new_worst = crate::store::worst_of(characteristics);
+            if crate::store::result_changed(
+                old.psi_score,
+                old.csi_score,
+                old_worst.as_ref().map(|w| w.characteristic.as_str()),
+                result,
+                new_worst.as_ref().map(|w| w.characteristic.as_str()),
+            ) {
+                let replaced = crate::store::ReplacedResult {
+                    model_id: old.model_id.clone(),
+                    value_stream: old.value_stream.clone(),
+                    calculation_date: old.calculation_date,
+                    psi_score: old.psi_score,
+                    csi_score: old.csi_score,
+                    worst: old_worst,
+                    valid_from: old.execution_time,
+                    valid_to: result.execution_time,
+                    superseded_by_run: run_id.map(str::to_string),
+                };
+                g.replaced.push(replaced);
+            }
+        }
         g.results.insert(key.clone(), result.clone());
         g.characteristics.insert(key, characteristics.to_vec());
         Ok(())
+    }
+
+    fn result_history(
+        &self,
+        model_id: &str,
+        calculation_date: NaiveDate,
+    ) -> Result<Vec<crate::store::ReplacedResult>, StoreError> {
+        self.recomputed(&[model_id.to_string()], calculation_date, calculation_date)
+    }
+
+    fn recomputed(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<crate::store::ReplacedResult>, StoreError> {
+        let g = self.lock();
+        Self::check(&g)?;
+        let mut out: Vec<_> = g
+            .replaced
+            .iter()
+            .filter(|h| models.contains(&h.model_id))
+            .filter(|h| h.calculation_date >= from && h.calculation_date <= to)
+            .cloned()
+            .collect();
+        // Stable: insertion order breaks the remaining ties, as `seq` does in SQLite.
+        out.sort_by(|a, b| {
+            (&a.model_id, a.calculation_date, a.valid_to, a.valid_from).cmp(&(
+                &b.model_id,
+                b.calculation_date,
+                b.valid_to,
+                b.valid_from,
+            ))
+        });
+        Ok(out)
     }
 
     fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError> {

@@ -97,11 +97,22 @@ pub fn load_detail(store: &dyn ResultsStore, model_id: &str) -> Result<Detail, S
     let runs = store.runs(Some(model_id), RUNS_LIMIT)?;
     let mut run_ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
     run_ids.dedup();
+    let history = store.history(model_id, None, None)?;
+    // Replaced versions exist only for dates that have a result: the history's span bounds them.
+    let replaced = match (history.first(), history.last()) {
+        (Some(first), Some(last)) => store.recomputed(
+            &[model_id.to_string()],
+            first.calculation_date,
+            last.calculation_date,
+        )?,
+        _ => Vec::new(),
+    };
     Ok(Detail {
         model_id: model_id.to_string(),
-        history: store.history(model_id, None, None)?,
+        history,
         findings: store.findings(&run_ids)?,
         runs,
+        replaced,
     })
 }
 
@@ -173,6 +184,18 @@ impl Executor {
                         date,
                         result,
                     });
+                });
+            }
+            Effect::LoadRefreshes(models) => {
+                let backend = self.dispatcher.refresh.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = match backend {
+                        Some(b) => b.load(&models),
+                        None => Err(
+                            "benchmark refresh reports are not available in this console".into(),
+                        ),
+                    };
+                    let _ = tx.send(Msg::Refreshes(result));
                 });
             }
             Effect::Dispatch(action) => {
@@ -334,6 +357,7 @@ pub async fn run_loop(
         user: ctx.user.clone(),
         role: ctx.role,
         read_only: ctx.read_only,
+        refresh: ctx.refresh.clone(),
     });
     let mut exec = Executor::new(Arc::clone(&ctx.store), dispatcher, tx.clone());
     let refresh_every = ctx.refresh_every;

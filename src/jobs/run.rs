@@ -266,6 +266,34 @@ pub fn new_run_id(model_id: &str, date: chrono::NaiveDate) -> String {
 /// Longest error text stored with an attempt, logged or sent in a notification (characters).
 pub const MAX_ERROR_CHARS: usize = 2_000;
 
+/// Most findings listed in a failure notification (the rest are counted).
+pub const MAX_NOTIFIED_FINDINGS: usize = 20;
+
+/// The body of a failure notification: the last error, then the data-quality findings of the
+/// failed attempt (severity, check, column, message; at most [`MAX_NOTIFIED_FINDINGS`], each
+/// bounded and with controls escaped), so the on-call engineer sees every reason in the outbox,
+/// Slack or e-mail without opening the console.
+pub fn failure_body(error: &JobError, findings: &[crate::quality::Finding]) -> String {
+    let mut body = crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS);
+    if !findings.is_empty() {
+        body.push_str(&format!(
+            "\ndata-quality findings of the failed attempt ({}):",
+            findings.len()
+        ));
+        for f in findings.iter().take(MAX_NOTIFIED_FINDINGS) {
+            body.push_str("\n- ");
+            body.push_str(&crate::sanitize::excerpt(&f.to_string(), 300));
+        }
+        if findings.len() > MAX_NOTIFIED_FINDINGS {
+            body.push_str(&format!(
+                "\n- … and {} more",
+                findings.len() - MAX_NOTIFIED_FINDINGS
+            ));
+        }
+    }
+    body
+}
+
 /// Runs one model on one date with the context's retry policy.
 ///
 /// Each attempt is recorded (`running`, then `succeeded`, `retrying` or `failed`) and logged.
@@ -292,6 +320,8 @@ pub fn run_model(
     };
     ctx.metrics.count(names::RUN_STARTED, 1, &tags);
     let mut last_error = None;
+    // Data-quality findings of the last failed attempt, for the failure notification.
+    let mut last_findings: Vec<crate::quality::Finding> = Vec::new();
     for attempt in 1..=max_attempts {
         let started = Utc::now();
         let clock = Instant::now();
@@ -318,7 +348,8 @@ pub fn run_model(
         let mut findings = Vec::new();
         let outcome =
             calculate(ctx, job, request.date, &mut findings).and_then(|(result, chars, meta)| {
-                ctx.store.save_result(&result, &chars)?;
+                ctx.store
+                    .save_result_of_run(&result, &chars, Some(&run_id))?;
                 Ok((result, meta))
             });
         if !findings.is_empty() {
@@ -389,6 +420,7 @@ pub fn run_model(
                     "attempt failed"
                 );
                 last_error = Some(error);
+                last_findings = findings;
                 if !last && !ctx.retry.delay.is_zero() {
                     std::thread::sleep(ctx.retry.delay);
                 }
@@ -403,7 +435,7 @@ pub fn run_model(
             "driftdeck: {} {} failed after {} attempts",
             job.model_id, request.date, max_attempts
         ),
-        body: crate::sanitize::excerpt(&error.to_string(), MAX_ERROR_CHARS),
+        body: failure_body(&error, &last_findings),
         email: job.email_recipients.clone(),
         slack: job.slack.clone(),
     };

@@ -9,7 +9,7 @@
 //! the check's name on a breach. Covered: every method, orders and tie-breaks, idempotent
 //! upserts, atomicity of a result with its characteristics, hostile strings and unicode, NaN
 //! and infinities refused with [`StoreError::NonFinite`], latest / history / trends /
-//! overview / date-status semantics.
+//! overview / date-status semantics, the history of replaced results (SCD type 2).
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
@@ -36,6 +36,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("runs_order_limit_upsert", runs_order_limit_upsert),
     ("audit_newest_first", audit_newest_first),
     ("findings_replace_and_order", findings_replace_and_order),
+    ("replaced_results_history", replaced_results_history),
 ];
 
 /// Runs every check, each on a fresh store from `factory`, naming the check on stderr first.
@@ -628,4 +629,140 @@ pub fn findings_replace_and_order(s: &dyn ResultsStore) {
     s.record_findings("r2", 1, &[]).expect("clear");
     assert!(s.findings(&ids(&["r2"])).expect("r2").is_empty());
     assert!(s.findings(&[]).expect("none").is_empty());
+}
+
+/// History of replaced results (SCD type 2): a rerun with the same values adds no row; a
+/// change keeps the replaced PSI, CSI and worst characteristic with `valid_from` (its
+/// `execution_time`), `valid_to` (the replacing one's) and the superseding run; a change of the
+/// worst characteristic alone is a change; other dates and models are untouched; the batched
+/// read selects by models and date range, ordered by model, date, `valid_to`.
+pub fn replaced_results_history(s: &dyn ResultsStore) {
+    let m = "m\u{e4}'1";
+    let d = "2013-02-01";
+    let chars = |worst: &str, csi: f64| {
+        vec![
+            characteristic(m, d, "score", ColumnRole::Score, 0.1),
+            characteristic(m, d, worst, ColumnRole::Characteristic, csi),
+        ]
+    };
+    let at_time = |r: ResultRecord, secs: i64| ResultRecord {
+        execution_time: at(secs),
+        ..r
+    };
+    assert!(s.result_history(m, day(d)).expect("empty").is_empty());
+    assert!(
+        s.recomputed(&ids(&[m]), day(d), day(d))
+            .expect("empty")
+            .is_empty()
+    );
+    let first = at_time(result("vs", m, d, 0.1), 0);
+    s.save_result_of_run(&first, &chars("age", 0.3), Some("r1"))
+        .expect("first");
+    s.save_result(&at_time(result("vs", m, "2013-02-02", 0.1), 0), &[])
+        .expect("other date");
+    // The same values again (an idempotent rerun): no history, execution time refreshed.
+    let same = at_time(result("vs", m, d, 0.1), 10);
+    s.save_result_of_run(&same, &chars("age", 0.3), Some("r2"))
+        .expect("same values");
+    assert!(
+        s.result_history(m, day(d)).expect("history").is_empty(),
+        "replaced_results_history: identical values are not a change"
+    );
+    assert_eq!(
+        s.history(m, Some(day(d)), Some(day(d))).expect("current"),
+        vec![same.clone()]
+    );
+    // A change: the replaced version is kept.
+    let second = at_time(result("vs", m, d, 0.4), 20);
+    s.save_result_of_run(&second, &chars("age", 0.5), Some("r3 \u{1f600}"))
+        .expect("rerun");
+    // Only the worst characteristic changes: still a change; outside a run: no run id.
+    let third = at_time(result("vs", m, d, 0.4), 30);
+    s.save_result(&third, &chars("distance", 0.5))
+        .expect("third");
+    let got = s.result_history(m, day(d)).expect("history");
+    let want = vec![
+        super::ReplacedResult {
+            model_id: m.to_string(),
+            value_stream: "vs".to_string(),
+            calculation_date: day(d),
+            psi_score: 0.1,
+            csi_score: 0.05,
+            worst: Some(super::WorstCharacteristic {
+                characteristic: "age".to_string(),
+                csi: 0.3,
+            }),
+            valid_from: at(10),
+            valid_to: at(20),
+            superseded_by_run: Some("r3 \u{1f600}".to_string()),
+        },
+        super::ReplacedResult {
+            model_id: m.to_string(),
+            value_stream: "vs".to_string(),
+            calculation_date: day(d),
+            psi_score: 0.4,
+            csi_score: 0.2,
+            worst: Some(super::WorstCharacteristic {
+                characteristic: "age".to_string(),
+                csi: 0.5,
+            }),
+            valid_from: at(20),
+            valid_to: at(30),
+            superseded_by_run: None,
+        },
+    ];
+    assert_eq!(got, want, "replaced_results_history");
+    assert_eq!(
+        s.history(m, Some(day(d)), Some(day(d))).expect("current"),
+        vec![third],
+        "the current result is the newest"
+    );
+    // A result without characteristics replaced by another value.
+    s.save_result_of_run(
+        &at_time(result("vs", "m0", "2013-02-03", 0.2), 40),
+        &[],
+        Some("r4"),
+    )
+    .expect("m0");
+    s.save_result_of_run(
+        &at_time(result("vs", "m0", "2013-02-03", 0.3), 50),
+        &[],
+        Some("r5"),
+    )
+    .expect("m0 again");
+    let all = s
+        .recomputed(
+            &ids(&["m0", m, "nope"]),
+            day("2013-01-01"),
+            day("2013-12-31"),
+        )
+        .expect("recomputed");
+    let keys: Vec<(&str, NaiveDate, DateTime<Utc>, Option<&str>)> = all
+        .iter()
+        .map(|h| {
+            (
+                h.model_id.as_str(),
+                h.calculation_date,
+                h.valid_to,
+                h.superseded_by_run.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("m0", day("2013-02-03"), at(50), Some("r5")),
+            (m, day(d), at(20), Some("r3 \u{1f600}")),
+            (m, day(d), at(30), None),
+        ],
+        "recomputed: order and selection"
+    );
+    assert_eq!(all[0].worst, None, "no characteristics, no worst");
+    assert!(
+        s.recomputed(&ids(&[m]), day("2013-02-02"), day("2013-02-28"))
+            .expect("range")
+            .is_empty(),
+        "recomputed: date range"
+    );
+    assert!(s.recomputed(&[], day(d), day(d)).expect("none").is_empty());
 }

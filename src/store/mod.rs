@@ -12,7 +12,9 @@
 //! - `PCI_CSI_RUNS`: one row per attempt;
 //! - `PCI_CSI_AUDIT`: console and CLI actions;
 //! - `PCI_CSI_FINDINGS`: data-quality findings of an attempt ([`crate::quality`]), keyed by
-//!   (`run_id`, `attempt`, order).
+//!   (`run_id`, `attempt`, order);
+//! - `PCI_CSI_RESULTS_HISTORY`: the results a rerun replaced (SCD type 2: the replaced values
+//!   with `valid_from`/`valid_to` and the run that superseded them), see [`ReplacedResult`].
 //!
 //! The contract every backend meets is `store::contract` (feature `testkit`), run by
 //! `tests/store_contract.rs`.
@@ -122,6 +124,68 @@ pub struct CharacteristicRecord {
     pub index_value: f64,
     /// Per-bin table, in bin order (stored as JSON).
     pub bins: Vec<BinStat>,
+}
+
+/// One row of `PCI_CSI_RESULTS_HISTORY`: a result that a later write of the same (model,
+/// calculation date) replaced with different values (SCD type 2, seed 003).
+///
+/// The version was current from `valid_from` (its own `execution_time`) until `valid_to` (the
+/// `execution_time` of the result that replaced it). A write with the same PSI, CSI and worst
+/// characteristic as the stored result is not a change: it refreshes `execution_time` and adds
+/// no history row, so an idempotent rerun (or a resent queue) leaves the history as it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplacedResult {
+    /// Model id.
+    pub model_id: String,
+    /// Value stream of the replaced result.
+    pub value_stream: String,
+    /// Calculation date.
+    pub calculation_date: NaiveDate,
+    /// The replaced PSI.
+    pub psi_score: f64,
+    /// The replaced largest CSI.
+    pub csi_score: f64,
+    /// The replaced result's worst characteristic (`None` when it had no characteristics).
+    pub worst: Option<WorstCharacteristic>,
+    /// When the replaced result was calculated (its `execution_time`, UTC).
+    pub valid_from: DateTime<Utc>,
+    /// When the replacing result was calculated (its `execution_time`, UTC).
+    pub valid_to: DateTime<Utc>,
+    /// Run id of the attempt whose result replaced it; `None` for writes outside a run
+    /// (`demo init`, a copy between stores).
+    pub superseded_by_run: Option<String>,
+}
+
+/// Whether `new` changes a stored result (`old`, with its worst characteristic): a different
+/// PSI or CSI (exact comparison) or another worst characteristic. Shared by every backend so
+/// they decide alike when a history row is written.
+pub fn result_changed(
+    old_psi: f64,
+    old_csi: f64,
+    old_worst: Option<&str>,
+    new: &ResultRecord,
+    new_worst: Option<&str>,
+) -> bool {
+    old_psi.to_bits() != new.psi_score.to_bits()
+        || old_csi.to_bits() != new.csi_score.to_bits()
+        || old_worst != new_worst
+}
+
+/// The worst characteristic (role `characteristic`, largest CSI, ties to the smallest name)
+/// of a result's rows, as the stores keep it.
+pub fn worst_of(characteristics: &[CharacteristicRecord]) -> Option<WorstCharacteristic> {
+    characteristics
+        .iter()
+        .filter(|c| c.role == ColumnRole::Characteristic)
+        .min_by(|a, b| {
+            b.index_value
+                .total_cmp(&a.index_value)
+                .then_with(|| a.characteristic.cmp(&b.characteristic))
+        })
+        .map(|c| WorstCharacteristic {
+            characteristic: c.characteristic.clone(),
+            csi: c.index_value,
+        })
 }
 
 /// One row of `PCI_CSI_FINDINGS`: a data-quality finding of one attempt.
@@ -266,17 +330,59 @@ pub trait ResultsStore: Send + Sync {
     /// Short backend name for headers: `sqlite`, `snowflake`.
     fn backend(&self) -> &'static str;
 
-    /// Upserts one result and replaces its characteristic rows, in one transaction.
-    /// A rerun of the same (model, date) replaces, never duplicates.
+    /// Upserts one result and replaces its characteristic rows, in one transaction:
+    /// [`save_result_of_run`](Self::save_result_of_run) without a run id.
     ///
     /// # Errors
-    /// [`StoreError::NonFinite`] for a NaN/infinite score or index (nothing written);
-    /// [`StoreError::Invalid`] for a characteristic of another (model, date); backend errors.
+    /// As [`save_result_of_run`](Self::save_result_of_run).
     fn save_result(
         &self,
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
+    ) -> Result<(), StoreError> {
+        self.save_result_of_run(result, characteristics, None)
+    }
+
+    /// Upserts one result and replaces its characteristic rows, in one transaction.
+    /// A rerun of the same (model, date) replaces, never duplicates. When a stored result is
+    /// replaced by different values ([`result_changed`]), the replaced one is kept in
+    /// `PCI_CSI_RESULTS_HISTORY` ([`ReplacedResult`]) with `run_id` as the superseding run,
+    /// in the same transaction; the same values add no history row.
+    ///
+    /// # Errors
+    /// [`StoreError::NonFinite`] for a NaN/infinite score or index (nothing written);
+    /// [`StoreError::Invalid`] for a characteristic of another (model, date); backend errors.
+    fn save_result_of_run(
+        &self,
+        result: &ResultRecord,
+        characteristics: &[CharacteristicRecord],
+        run_id: Option<&str>,
     ) -> Result<(), StoreError>;
+
+    /// The replaced versions of one result (model, calculation date), oldest first
+    /// (by `valid_to`, then `valid_from`); empty when it was never recomputed with a change.
+    ///
+    /// # Errors
+    /// Backend errors; [`StoreError::Corrupt`] for an undecodable stored value.
+    fn result_history(
+        &self,
+        model_id: &str,
+        calculation_date: NaiveDate,
+    ) -> Result<Vec<ReplacedResult>, StoreError>;
+
+    /// Every replaced version of the models in `models` (unknown ids ignored) with
+    /// `from <= calculation_date <= to`, ordered by model, date, then as
+    /// [`result_history`](Self::result_history): one call tells the console which dates of a
+    /// trend window were recomputed and what they were before.
+    ///
+    /// # Errors
+    /// As [`result_history`](Self::result_history).
+    fn recomputed(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ReplacedResult>, StoreError>;
 
     /// Inserts or updates the attempt keyed by (`run_id`, `attempt`).
     fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError>;

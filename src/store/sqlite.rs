@@ -20,13 +20,18 @@
 //! - `PCI_CSI_AUDIT (id, at, user, role, action, target, outcome)`.
 //! - `PCI_CSI_FINDINGS (run_id, attempt, seq, check_name, column_name, observed, limit_value,
 //!   severity, message)`, key `(run_id, attempt, seq)`: data-quality findings of an attempt.
+//! - `PCI_CSI_RESULTS_HISTORY (seq, model_id, value_stream, calculation_date, psi_score,
+//!   csi_score, worst_characteristic, worst_csi, valid_from, valid_to, superseded_by_run)`,
+//!   indexed by (model, date, `valid_to`): the results a rerun replaced with different values
+//!   (SCD type 2, [`super::ReplacedResult`]), written in the transaction that replaces them.
 //!
 //! Migrations: version 1 is the seed's `PCI_CSI_RESULTS` alone (created `IF NOT EXISTS`, so a
 //! seed-made file is adopted; `WITHOUT ROWID` so rows are clustered by (model, date)); version 2
 //! adds characteristics (one JSON row per column), runs, audit and the indexes; version 3
 //! moves the characteristics into the compact tables (in Rust, same transaction, values
 //! unchanged) and drops `PCI_CSI_CHARACTERISTICS`; version 4 adds run leases; version 5 adds
-//! `PCI_CSI_FINDINGS`.
+//! `PCI_CSI_FINDINGS`; version 6 adds `PCI_CSI_RESULTS_HISTORY` (empty: what earlier versions
+//! replaced is gone).
 //! Each step runs in one immediate transaction that re-reads the version first, so two
 //! processes opening a fresh file at once do not race.
 //!
@@ -50,15 +55,16 @@ use super::{
 use crate::domain::{BinStat, RunAction, RunStatus};
 
 /// Schema version this binary writes and understands (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 3;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64 + 4;
 
 /// Default time a write waits for another writer's lock before [`StoreError::Busy`].
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQL migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`.
 /// The step to version 3 (the compact schema) is [`migrate_to_compact`]; the step to version 4
-/// adds run leases ([`LEASE_MIGRATION`]); the step to version 5 ([`SCHEMA_VERSION`]) adds the
-/// findings table ([`FINDINGS_TABLE`]).
+/// adds run leases ([`LEASE_MIGRATION`]); the step to version 5 adds the findings table
+/// ([`FINDINGS_TABLE`]); the step to version 6 ([`SCHEMA_VERSION`]) the history of replaced
+/// results ([`HISTORY_TABLE`]).
 const MIGRATIONS: [&str; 2] = [
     // v1: the seed job's table, unchanged.
     "CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS (
@@ -311,6 +317,125 @@ const FINDINGS_TABLE: &str = "CREATE TABLE PCI_CSI_FINDINGS (
         message      TEXT NOT NULL,
         PRIMARY KEY (run_id, attempt, seq)
     ) WITHOUT ROWID;";
+
+/// Version 6: results replaced by a rerun with different values (SCD type 2; issue 10).
+/// `valid_from` / `valid_to` are RFC 3339 UTC like `execution_time`; `seq` keeps insertion order.
+const HISTORY_TABLE: &str = "CREATE TABLE PCI_CSI_RESULTS_HISTORY (
+        seq                  INTEGER PRIMARY KEY,
+        model_id             TEXT NOT NULL,
+        value_stream         TEXT NOT NULL,
+        calculation_date     TEXT NOT NULL,
+        psi_score            REAL,
+        csi_score            REAL,
+        worst_characteristic TEXT,
+        worst_csi            REAL,
+        valid_from           TEXT NOT NULL,
+        valid_to             TEXT NOT NULL,
+        superseded_by_run    TEXT
+    );
+    CREATE INDEX PCI_CSI_RESULTS_HISTORY_BY_DATE
+        ON PCI_CSI_RESULTS_HISTORY (model_id, calculation_date, valid_to);";
+
+const HISTORY: &str = "PCI_CSI_RESULTS_HISTORY";
+
+const HISTORY_COLS: &str = "h.model_id, h.value_stream, h.calculation_date, h.psi_score, \
+     h.csi_score, h.worst_characteristic, h.worst_csi, h.valid_from, h.valid_to, \
+     h.superseded_by_run";
+
+fn replaced_from_row(row: &Row<'_>) -> Result<super::ReplacedResult, StoreError> {
+    let name: Option<String> = get(row, 5, HISTORY, "worst_characteristic")?;
+    let csi: Option<f64> = get(row, 6, HISTORY, "worst_csi")?;
+    let psi: Option<f64> = get(row, 3, HISTORY, "psi_score")?;
+    let csi_score: Option<f64> = get(row, 4, HISTORY, "csi_score")?;
+    Ok(super::ReplacedResult {
+        model_id: get(row, 0, HISTORY, "model_id")?,
+        value_stream: get(row, 1, HISTORY, "value_stream")?,
+        calculation_date: get_date(row, 2, HISTORY, "calculation_date")?,
+        psi_score: psi.unwrap_or(f64::NAN),
+        csi_score: csi_score.unwrap_or(f64::NAN),
+        worst: match (name, csi) {
+            (Some(characteristic), Some(csi)) => Some(WorstCharacteristic {
+                characteristic,
+                csi,
+            }),
+            _ => None,
+        },
+        valid_from: get_ts(row, 7, HISTORY, "valid_from")?,
+        valid_to: get_ts(row, 8, HISTORY, "valid_to")?,
+        superseded_by_run: get(row, 9, HISTORY, "superseded_by_run")?,
+    })
+}
+
+/// Inside a write transaction, before (model, date) is replaced by `new`: copies the stored
+/// result into `PCI_CSI_RESULTS_HISTORY` when `new` changes it ([`super::result_changed`]).
+fn keep_replaced(
+    tx: &Connection,
+    new: &ResultRecord,
+    new_worst: Option<&str>,
+    run_id: Option<&str>,
+) -> Result<(), StoreError> {
+    type Old = (
+        String,
+        Option<f64>,
+        Option<f64>,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+    );
+    let date = date_text(new.calculation_date);
+    let old: Option<Old> = tx
+        .prepare_cached(
+            "SELECT r.value_stream, r.psi_score, r.csi_score, r.execution_time, \
+             b.worst_characteristic, b.worst_csi FROM PCI_CSI_RESULTS r \
+             LEFT JOIN PCI_CSI_DAILY_BINS b ON b.model_id = r.model_id \
+             AND b.calculation_date = r.calculation_date \
+             WHERE r.model_id = ?1 AND r.calculation_date = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(rusqlite::params![new.model_id, date], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(map_err)?;
+    let Some((value_stream, psi, csi, executed, worst, worst_csi)) = old else {
+        return Ok(());
+    };
+    let (old_psi, old_csi) = (psi.unwrap_or(f64::NAN), csi.unwrap_or(f64::NAN));
+    if !super::result_changed(old_psi, old_csi, worst.as_deref(), new, new_worst) {
+        return Ok(());
+    }
+    // A seed-written row may lack `execution_time`: the version then starts at the epoch.
+    let valid_from = executed.unwrap_or_else(|| ts_text(&DateTime::<Utc>::UNIX_EPOCH));
+    tx.prepare_cached(
+        "INSERT INTO PCI_CSI_RESULTS_HISTORY (model_id, value_stream, calculation_date, \
+         psi_score, csi_score, worst_characteristic, worst_csi, valid_from, valid_to, \
+         superseded_by_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(rusqlite::params![
+            new.model_id,
+            value_stream,
+            date,
+            psi,
+            csi,
+            worst,
+            worst_csi,
+            valid_from,
+            ts_text(&new.execution_time),
+            run_id,
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
 
 fn decode_finding(row: &Row<'_>) -> Result<super::FindingRecord, StoreError> {
     use crate::quality::{Check, Finding, Severity};
@@ -703,7 +828,8 @@ impl SqliteStore {
                 Some(s) => sql(s)?,
                 None if step == MIGRATIONS.len() => migrate_to_compact(&tx)?,
                 None if step == MIGRATIONS.len() + 1 => sql(LEASE_MIGRATION)?,
-                None => sql(FINDINGS_TABLE)?,
+                None if step == MIGRATIONS.len() + 2 => sql(FINDINGS_TABLE)?,
+                None => sql(HISTORY_TABLE)?,
             }
             tx.pragma_update(None, "user_version", version + 1)
                 .map_err(map_err)?;
@@ -804,10 +930,11 @@ impl ResultsStore for SqliteStore {
         "sqlite"
     }
 
-    fn save_result(
+    fn save_result_of_run(
         &self,
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
+        run_id: Option<&str>,
     ) -> Result<(), StoreError> {
         validate_result(result, characteristics)?;
         let date = result.calculation_date;
@@ -826,6 +953,11 @@ impl ResultsStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(map_err)?;
+        let new_worst = split
+            .as_ref()
+            .and_then(|s| s.worst.as_ref())
+            .map(|(n, _)| n.as_str());
+        keep_replaced(&tx, result, new_worst, run_id)?;
         tx.prepare_cached(
             "INSERT INTO PCI_CSI_RESULTS (model_id, value_stream, calculation_date, psi_score, \
              csi_score, execution_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -850,6 +982,45 @@ impl ResultsStore for SqliteStore {
 
     fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError> {
         self.upsert_attempt(run, None)
+    }
+
+    fn result_history(
+        &self,
+        model_id: &str,
+        calculation_date: NaiveDate,
+    ) -> Result<Vec<super::ReplacedResult>, StoreError> {
+        query_all(
+            &self.lock(),
+            &format!(
+                "SELECT {HISTORY_COLS} FROM PCI_CSI_RESULTS_HISTORY h \
+                 WHERE h.model_id = ?1 AND h.calculation_date = ?2 \
+                 ORDER BY h.valid_to, h.valid_from, h.seq"
+            ),
+            rusqlite::params![model_id, date_text(calculation_date)],
+            replaced_from_row,
+        )
+    }
+
+    fn recomputed(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<super::ReplacedResult>, StoreError> {
+        if models.is_empty() || from > to {
+            return Ok(Vec::new());
+        }
+        query_all(
+            &self.lock(),
+            &format!(
+                "SELECT {HISTORY_COLS} FROM PCI_CSI_RESULTS_HISTORY h \
+                 WHERE h.model_id IN (SELECT value FROM json_each(?1)) \
+                 AND h.calculation_date >= ?2 AND h.calculation_date <= ?3 \
+                 ORDER BY h.model_id, h.calculation_date, h.valid_to, h.valid_from, h.seq"
+            ),
+            rusqlite::params![ids_json(models)?, date_text(from), date_text(to)],
+            replaced_from_row,
+        )
     }
 
     fn record_attempt_leased(

@@ -94,9 +94,30 @@ pub struct Detail {
     pub runs: Vec<RunRecord>,
     /// Data-quality findings of those attempts (by run id, attempt, then recorded order).
     pub findings: Vec<crate::store::FindingRecord>,
+    /// Results of this model that reruns replaced (by date, then `valid_to`): the dates marked
+    /// recomputed (`✎`) and what they were before.
+    pub replaced: Vec<crate::store::ReplacedResult>,
 }
 
 impl Detail {
+    /// The replaced versions of one calculation date, oldest first.
+    pub fn replaced_on(
+        &self,
+        date: NaiveDate,
+    ) -> impl Iterator<Item = &crate::store::ReplacedResult> + '_ {
+        self.replaced
+            .iter()
+            .filter(move |h| h.calculation_date == date)
+    }
+
+    /// The version an attempt's result replaced (its run id is the `superseded_by_run`).
+    pub fn replaced_by(&self, run: &RunRecord) -> Option<&crate::store::ReplacedResult> {
+        self.replaced.iter().find(|h| {
+            h.superseded_by_run.as_deref() == Some(run.run_id.as_str())
+                && h.calculation_date == run.calculation_date
+        })
+    }
+
     /// The findings of one attempt.
     pub fn findings_of<'a>(
         &'a self,

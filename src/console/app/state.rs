@@ -125,6 +125,8 @@ pub struct App {
     pub(in crate::console) failing_backends: Vec<String>,
     /// Writes queued locally for the results store (see [`super::Msg::Pending`]).
     pub(in crate::console) pending: u64,
+    /// The refresh view (`B`).
+    pub(in crate::console) refreshes: super::RefreshView,
 }
 
 impl App {
@@ -170,6 +172,7 @@ impl App {
             should_quit: false,
             failing_backends: Vec::new(),
             pending: 0,
+            refreshes: super::RefreshView::default(),
         };
         app.apply_overview(Overview::default());
         app

@@ -143,6 +143,10 @@ pub(super) fn draw_help(app: &App, frame: &mut Frame, area: Rect) {
         "status: ✓ ok  ✗ failed  ⟳ running  ↻ retrying · drift: · ok  ▲ warn  ✖ alert",
         t.style(Role::Muted),
     ));
+    lines.push(Line::styled(
+        "quality: Q! warning  Q✗ failed · ✎ recomputed date (shows what it was before)",
+        t.style(Role::Muted),
+    ));
     // Two columns when the screen is wide enough.
     let rect = if area.width >= 100 {
         popup(

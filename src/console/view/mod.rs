@@ -13,6 +13,7 @@ mod footer;
 mod header;
 mod logs;
 mod models;
+mod refreshes;
 mod runs;
 mod status;
 mod trend;
@@ -171,6 +172,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Mode::Backfill(form) => draw_backfill(app, form, frame, area),
         Mode::Confirm(action) => draw_confirm(app, action, frame, area),
         Mode::QuitConfirm => draw_quit_confirm(app, frame, area),
+        Mode::Refreshes => refreshes::draw_refreshes(app, frame, area),
         Mode::Normal | Mode::Filter | Mode::LogSearch => {}
     }
 }
@@ -203,6 +205,22 @@ fn message(frame: &mut Frame, area: Rect, block: Block, text: &str, style: Style
             .wrap(Wrap { trim: true }),
         area,
     );
+}
+
+/// What a recomputed date was before (`✎`, a text mark): the replaced PSI and CSI, when that
+/// version was current (UTC, minutes) and the run that superseded it.
+pub fn replaced_text(h: &crate::store::ReplacedResult) -> String {
+    let by = h.superseded_by_run.as_deref().map_or_else(
+        || "a write outside a run".to_string(),
+        |r| format!("run {}", crate::sanitize::escape_controls(r)),
+    );
+    format!(
+        "✎ was PSI {} CSI {} ({} → {} UTC, replaced by {by})",
+        fmt_value(h.psi_score),
+        fmt_value(h.csi_score),
+        h.valid_from.format("%Y-%m-%d %H:%M"),
+        h.valid_to.format("%Y-%m-%d %H:%M"),
+    )
 }
 
 /// A stored PSI/CSI for display: 3 decimals in the usual range; values no PSI can take

@@ -120,6 +120,13 @@ fn details<'a>(
     if let Some(e) = &run.error {
         spans.push(Span::styled(e.clone(), t.style(Role::Failed)));
     }
+    // The result this attempt replaced, when its rerun changed the stored values.
+    if let Some(h) = detail.replaced_by(run) {
+        if !spans.is_empty() {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(super::replaced_text(h), t.style(Role::Warn)));
+    }
     for f in detail.findings_of(run) {
         // A failing finding is already the error text; show only the warnings again.
         if run.error.is_some() && f.severity == crate::quality::Severity::Fail {

@@ -59,6 +59,16 @@ pub(super) fn draw_trend(app: &App, frame: &mut Frame, area: Rect, focused: bool
             ),
             t.style(Theme::band_role(band)),
         ));
+        // A recomputed date says so in text (`✎`), with what it was before the last rerun.
+        if let Some(h) = app
+            .selected_detail()
+            .and_then(|d| d.replaced_on(r.calculation_date).last())
+        {
+            title.push(Span::styled(
+                format!(" {}", super::replaced_text(h)),
+                t.style(Role::Warn),
+            ));
+        }
     }
     let block = pane_block(t, Pane::Trend, Line::from(title), focused);
     let Some(detail) = app.selected_detail() else {
@@ -219,6 +229,31 @@ pub(super) fn draw_trend_chart(
                 .data(&changes),
         );
     }
+    // Recomputed dates: a point on the current value, named `✎ recomputed` in the legend.
+    let recomputed: Vec<(f64, f64)> = app
+        .selected_detail()
+        .map(|d| {
+            history
+                .iter()
+                .filter(|r| d.replaced_on(r.calculation_date).next().is_some())
+                .filter_map(|r| {
+                    plot_value(r.psi_score)
+                        .0
+                        .map(|y| (x(r.calculation_date), y))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !recomputed.is_empty() {
+        datasets.push(
+            Dataset::default()
+                .name(format!("✎ recomputed ({})", recomputed.len()))
+                .marker(Marker::Dot)
+                .graph_type(GraphType::Scatter)
+                .style(t.style(Role::Accent))
+                .data(&recomputed),
+        );
+    }
     if !cursor.is_empty() {
         datasets.push(
             Dataset::default()
@@ -237,6 +272,18 @@ pub(super) fn draw_trend_chart(
         ))
     } else {
         block
+    };
+    // The recomputed dates in text too: the legend hides on small panes.
+    let block = if recomputed.is_empty() {
+        block
+    } else {
+        block.title_bottom(Line::styled(
+            format!(
+                " ✎ {} recomputed date(s): the cursor on one shows what it was ",
+                recomputed.len()
+            ),
+            t.style(Role::Accent),
+        ))
     };
     let chart = Chart::new(datasets)
         .block(block)

@@ -162,6 +162,41 @@ impl Outbox {
         Ok(id)
     }
 
+    /// Queues (or replaces) the item of (`kind`, `key`) with the payload `make` builds from the
+    /// one it replaces (`None` when nothing of that key is queued), in one transaction: so a
+    /// result replaced while still queued can be kept in its successor (results history).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] naming the file; `make`'s error (nothing changed).
+    pub fn push_merged(
+        &self,
+        kind: ItemKind,
+        key: &str,
+        make: impl FnOnce(Option<&str>) -> Result<String, StoreError>,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| err(&self.path, e))?;
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT payload FROM pending WHERE kind = ?1 AND key = ?2",
+                params![kind.as_str(), key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| err(&self.path, e))?;
+        let payload = make(old.as_deref())?;
+        tx.execute(
+            "INSERT OR REPLACE INTO pending (kind, key, payload) VALUES (?1, ?2, ?3)",
+            params![kind.as_str(), key, payload],
+        )
+        .map_err(|e| err(&self.path, e))?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(|e| err(&self.path, e))?;
+        Ok(id)
+    }
+
     /// The oldest `limit` items, oldest first.
     ///
     /// # Errors

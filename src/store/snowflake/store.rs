@@ -12,6 +12,9 @@
 //!   worst_csi, actual)` with the day's payload as hex text.
 //! - v4 `PCI_CSI_FINDINGS (run_id, attempt, seq, check_name, column_name, observed, limit_value,
 //!   severity, message)`: the data-quality findings of an attempt, key `(run_id, attempt, seq)`.
+//! - v5 `PCI_CSI_RESULTS_HISTORY (model_id, value_stream, calculation_date, psi_score,
+//!   csi_score, worst_characteristic, worst_csi, valid_from, valid_to, superseded_by_run)`: the
+//!   results a rerun replaced with different values (SCD type 2, [`crate::store::ReplacedResult`]).
 //!
 //! Snowflake does not enforce keys: every write is a `MERGE` on the key, so reruns replace.
 //!
@@ -19,7 +22,9 @@
 //! A write is validated, then queued in the local SQLite pending queue ([`super::outbox`]) and
 //! returns. The queue is sent when it holds `batch_rows` items, before every read (so a process
 //! reads its own writes), on [`SnowflakeStore::sync`] (`driftdeck sync`) and when the store is
-//! dropped. Sending is: `MERGE` profiles, `MERGE` daily bins, `MERGE` results, `MERGE` runs,
+//! dropped. Sending is: `INSERT` into the results history the stored results this batch replaces
+//! with different values (skipping a version already kept, so a resent batch adds nothing),
+//! `MERGE` profiles, `MERGE` daily bins, `MERGE` results, `MERGE` runs,
 //! `MERGE` audit, each statement carrying up to [`ROWS_PER_STATEMENT`] rows; items leave the queue
 //! only after all were accepted. If Snowflake is unreachable the items stay queued, a warning is
 //! logged and the write still succeeds: no result is lost, and none is duplicated (MERGE).
@@ -60,7 +65,7 @@ pub const MAX_READ_ROWS: usize = 2_000_000;
 
 /// Migration steps; step `i` (0-based) brings the schema from version `i` to `i + 1`. Every
 /// statement is idempotent, so two processes migrating at once do no harm.
-const MIGRATIONS: [&[&str]; 4] = [
+const MIGRATIONS: [&[&str]; 5] = [
     &["CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS (
         model_id         VARCHAR NOT NULL,
         value_stream     VARCHAR NOT NULL,
@@ -124,6 +129,17 @@ const MIGRATIONS: [&[&str]; 4] = [
         severity    VARCHAR NOT NULL,
         message     VARCHAR NOT NULL,
         PRIMARY KEY (run_id, attempt, seq))"],
+    &["CREATE TABLE IF NOT EXISTS PCI_CSI_RESULTS_HISTORY (
+        model_id             VARCHAR NOT NULL,
+        value_stream         VARCHAR NOT NULL,
+        calculation_date     DATE NOT NULL,
+        psi_score            FLOAT,
+        csi_score            FLOAT,
+        worst_characteristic VARCHAR,
+        worst_csi            FLOAT,
+        valid_from           TIMESTAMP_NTZ(9) NOT NULL,
+        valid_to             TIMESTAMP_NTZ(9) NOT NULL,
+        superseded_by_run    VARCHAR)"],
 ];
 
 /// A result and its characteristics as queued.
@@ -133,6 +149,80 @@ pub struct QueuedResult {
     pub result: ResultRecord,
     /// Its characteristic rows (score included).
     pub characteristics: Vec<CharacteristicRecord>,
+    /// Run id of the attempt that wrote it (the history's `superseded_by_run`); absent in
+    /// items queued by older binaries.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The first version of this (model, date) queued since the last send, when this item
+    /// replaced it in the queue: the version that replaces the row stored in Snowflake.
+    #[serde(default)]
+    pub first: Option<FirstQueued>,
+    /// Versions of this (model, date) replaced with different values while still queued
+    /// (never in Snowflake), oldest first: written to the results history when sent.
+    #[serde(default)]
+    pub replaced: Vec<crate::store::ReplacedResult>,
+}
+
+/// The values of the first queued version of a result (see [`QueuedResult::first`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FirstQueued {
+    /// Its PSI.
+    pub psi_score: f64,
+    /// Its largest CSI.
+    pub csi_score: f64,
+    /// Its worst characteristic.
+    pub worst: Option<String>,
+    /// Its `execution_time` (the `valid_to` of the stored row it replaces).
+    pub execution_time: chrono::DateTime<chrono::Utc>,
+    /// The run that wrote it.
+    pub run_id: Option<String>,
+}
+
+fn worst_of_queued(q: &QueuedResult) -> Option<WorstCharacteristic> {
+    compact::split(&q.characteristics)
+        .ok()
+        .and_then(|s| s.worst)
+        .map(|(characteristic, csi)| WorstCharacteristic {
+            characteristic,
+            csi,
+        })
+}
+
+impl QueuedResult {
+    /// This result queued over `old` (the same key, not yet sent): keeps `old`'s first version
+    /// and replaced versions, and `old` itself as replaced when this one changes it.
+    fn over(mut self, old: QueuedResult) -> Self {
+        let old_worst = worst_of_queued(&old);
+        let new_worst = worst_of_queued(&self);
+        self.first = Some(old.first.clone().unwrap_or_else(|| FirstQueued {
+            psi_score: old.result.psi_score,
+            csi_score: old.result.csi_score,
+            worst: old_worst.as_ref().map(|w| w.characteristic.clone()),
+            execution_time: old.result.execution_time,
+            run_id: old.run_id.clone(),
+        }));
+        self.replaced = old.replaced;
+        if crate::store::result_changed(
+            old.result.psi_score,
+            old.result.csi_score,
+            old_worst.as_ref().map(|w| w.characteristic.as_str()),
+            &self.result,
+            new_worst.as_ref().map(|w| w.characteristic.as_str()),
+        ) {
+            self.replaced.push(crate::store::ReplacedResult {
+                model_id: old.result.model_id,
+                value_stream: old.result.value_stream,
+                calculation_date: old.result.calculation_date,
+                psi_score: old.result.psi_score,
+                csi_score: old.result.csi_score,
+                worst: old_worst,
+                valid_from: old.result.execution_time,
+                valid_to: self.result.execution_time,
+                superseded_by_run: self.run_id.clone(),
+            });
+        }
+        self
+    }
 }
 
 /// The data-quality findings of one attempt as queued.
@@ -457,6 +547,8 @@ impl SnowflakeStore {
                 )),
             }
         }
+        // The replaced versions first, while the stored results and bins are still the old ones.
+        self.keep_replaced(&results)?;
         // Profiles and daily bins first: a visible result always has its bins.
         let mut profiles: BTreeMap<(String, String), String> = BTreeMap::new();
         let mut bins_rows = Vec::with_capacity(results.len());
@@ -573,6 +665,110 @@ impl SnowflakeStore {
             &audit_rows,
             None,
         )
+    }
+
+    /// Copies into `PCI_CSI_RESULTS_HISTORY` every stored result that a queued one replaces with
+    /// different values ([`crate::store::result_changed`], compared in SQL), unless that version
+    /// (model, date, `valid_from`, `valid_to`) is already kept: a batch resent after a partial
+    /// send adds nothing. A stored result calculated after the queued one is not replaced
+    /// history but this batch's own earlier send (the queue resent after Snowflake accepted it):
+    /// it adds no row either (a write from elsewhere that is newer than a queued one is
+    /// therefore not kept when the older queued one lands).
+    fn keep_replaced(&self, results: &[QueuedResult]) -> Result<(), StoreError> {
+        let o =
+            |v: Option<&str>| sql::opt_string(v).map_err(|e| StoreError::Invalid(e.to_string()));
+        let mut rows = Vec::with_capacity(results.len());
+        let mut queued_rows = Vec::new();
+        for q in results {
+            let r = &q.result;
+            // The stored row is replaced by the first version queued since the last send.
+            let first = q.first.clone().unwrap_or_else(|| FirstQueued {
+                psi_score: r.psi_score,
+                csi_score: r.csi_score,
+                worst: worst_of_queued(q).map(|w| w.characteristic),
+                execution_time: r.execution_time,
+                run_id: q.run_id.clone(),
+            });
+            rows.push(format!(
+                "({}, {}, {}, {}, {}, {}, {})",
+                lit(&r.model_id)?,
+                sql::date(r.calculation_date),
+                sql::float(first.psi_score),
+                sql::float(first.csi_score),
+                o(first.worst.as_deref())?,
+                sql::timestamp(&first.execution_time),
+                o(first.run_id.as_deref())?,
+            ));
+            for h in &q.replaced {
+                let (worst, worst_csi) = match &h.worst {
+                    Some(w) => (lit(&w.characteristic)?, sql::float(w.csi)),
+                    None => ("NULL".to_owned(), "NULL".to_owned()),
+                };
+                queued_rows.push(format!(
+                    "({}, {}, {}, {}, {}, {worst}, {worst_csi}, {}, {}, {})",
+                    lit(&h.model_id)?,
+                    lit(&h.value_stream)?,
+                    sql::date(h.calculation_date),
+                    sql::float(h.psi_score),
+                    sql::float(h.csi_score),
+                    sql::timestamp(&h.valid_from),
+                    sql::timestamp(&h.valid_to),
+                    o(h.superseded_by_run.as_deref())?,
+                ));
+            }
+        }
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let q = format!(
+                "INSERT INTO PCI_CSI_RESULTS_HISTORY (model_id, value_stream, calculation_date, \
+                 psi_score, csi_score, worst_characteristic, worst_csi, valid_from, valid_to, \
+                 superseded_by_run) \
+                 SELECT t.model_id, t.value_stream, t.calculation_date, t.psi_score, t.csi_score, \
+                 b.worst_characteristic, b.worst_csi, \
+                 COALESCE(t.execution_time, {epoch}), s.execution_time, \
+                 CAST(s.superseded_by_run AS VARCHAR) \
+                 FROM (SELECT * FROM VALUES {} AS v (model_id, calculation_date, psi_score, \
+                 csi_score, worst_characteristic, execution_time, superseded_by_run)) AS s \
+                 JOIN PCI_CSI_RESULTS t ON t.model_id = s.model_id \
+                 AND t.calculation_date = s.calculation_date \
+                 LEFT JOIN PCI_CSI_DAILY_BINS b ON b.model_id = t.model_id \
+                 AND b.calculation_date = t.calculation_date \
+                 WHERE COALESCE(t.execution_time, {epoch}) <= s.execution_time \
+                 AND (t.psi_score IS DISTINCT FROM s.psi_score \
+                 OR t.csi_score IS DISTINCT FROM s.csi_score \
+                 OR b.worst_characteristic IS DISTINCT FROM CAST(s.worst_characteristic AS VARCHAR)) \
+                 AND NOT EXISTS (SELECT 1 FROM PCI_CSI_RESULTS_HISTORY h \
+                 WHERE h.model_id = t.model_id AND h.calculation_date = t.calculation_date \
+                 AND h.valid_from = COALESCE(t.execution_time, {epoch}) \
+                 AND h.valid_to = s.execution_time)",
+                chunk.join(", "),
+                epoch = sql::timestamp(&chrono::DateTime::<chrono::Utc>::UNIX_EPOCH),
+            );
+            self.client
+                .execute("INSERT PCI_CSI_RESULTS_HISTORY", &q)
+                .map_err(store_err)?;
+        }
+        // Versions replaced while queued, after the stored one (their `valid_from` is later).
+        for chunk in queued_rows.chunks(ROWS_PER_STATEMENT) {
+            let q = format!(
+                "INSERT INTO PCI_CSI_RESULTS_HISTORY (model_id, value_stream, calculation_date, \
+                 psi_score, csi_score, worst_characteristic, worst_csi, valid_from, valid_to, \
+                 superseded_by_run) \
+                 SELECT s.model_id, s.value_stream, s.calculation_date, s.psi_score, s.csi_score, \
+                 CAST(s.worst_characteristic AS VARCHAR), CAST(s.worst_csi AS FLOAT), \
+                 s.valid_from, s.valid_to, CAST(s.superseded_by_run AS VARCHAR) \
+                 FROM (SELECT * FROM VALUES {} AS v (model_id, value_stream, calculation_date, \
+                 psi_score, csi_score, worst_characteristic, worst_csi, valid_from, valid_to, \
+                 superseded_by_run)) AS s \
+                 WHERE NOT EXISTS (SELECT 1 FROM PCI_CSI_RESULTS_HISTORY h \
+                 WHERE h.model_id = s.model_id AND h.calculation_date = s.calculation_date \
+                 AND h.valid_from = s.valid_from AND h.valid_to = s.valid_to)",
+                chunk.join(", ")
+            );
+            self.client
+                .execute("INSERT PCI_CSI_RESULTS_HISTORY", &q)
+                .map_err(store_err)?;
+        }
+        Ok(())
     }
 
     /// Replaces the findings of each queued attempt: rows beyond its new count are deleted, the
@@ -847,6 +1043,31 @@ fn run_of(r: RowRef<'_>) -> Result<RunRecord, StoreError> {
     })
 }
 
+const HISTORY_SELECT: &str = "SELECT model_id, value_stream, calculation_date, psi_score, \
+    csi_score, worst_characteristic, worst_csi, valid_from, valid_to, superseded_by_run \
+    FROM PCI_CSI_RESULTS_HISTORY";
+
+fn replaced_of(r: RowRef<'_>) -> Result<crate::store::ReplacedResult, StoreError> {
+    let e = store_err;
+    Ok(crate::store::ReplacedResult {
+        model_id: r.text(0).map_err(e)?,
+        value_stream: r.text(1).map_err(e)?,
+        calculation_date: r.date(2).map_err(e)?,
+        psi_score: r.opt_f64(3).map_err(e)?.unwrap_or(f64::NAN),
+        csi_score: r.opt_f64(4).map_err(e)?.unwrap_or(f64::NAN),
+        worst: match (r.opt_text(5).map_err(e)?, r.opt_f64(6).map_err(e)?) {
+            (Some(characteristic), Some(csi)) => Some(WorstCharacteristic {
+                characteristic,
+                csi,
+            }),
+            _ => None,
+        },
+        valid_from: r.timestamp(7).map_err(e)?,
+        valid_to: r.timestamp(8).map_err(e)?,
+        superseded_by_run: r.opt_text(9).map_err(e)?,
+    })
+}
+
 fn finding_of(r: RowRef<'_>) -> Result<crate::store::FindingRecord, StoreError> {
     use crate::quality::{Check, Finding, Severity};
     let e = store_err;
@@ -925,13 +1146,17 @@ impl ResultsStore for SnowflakeStore {
         "snowflake"
     }
 
-    fn save_result(
+    fn save_result_of_run(
         &self,
         result: &ResultRecord,
         characteristics: &[CharacteristicRecord],
+        run_id: Option<&str>,
     ) -> Result<(), StoreError> {
         validate_result(result, characteristics)?;
         // Refuse what cannot be rendered (NUL) now, not at send time.
+        if let Some(id) = run_id {
+            lit(id)?;
+        }
         lit(&result.model_id)?;
         lit(&result.value_stream)?;
         for c in characteristics {
@@ -939,15 +1164,65 @@ impl ResultsStore for SnowflakeStore {
         }
         compact::split(characteristics)
             .map_err(|e| StoreError::Invalid(format!("characteristics: {e}")))?;
-        let payload = serde_json::to_string(&QueuedResult {
+        let queued = QueuedResult {
             result: result.clone(),
             characteristics: characteristics.to_vec(),
-        })
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            run_id: run_id.map(str::to_owned),
+            first: None,
+            replaced: Vec::new(),
+        };
         let key = format!("{}\u{1f}{}", result.model_id, result.calculation_date);
-        self.outbox.push(ItemKind::Result, Some(&key), &payload)?;
+        self.outbox.push_merged(ItemKind::Result, &key, |old| {
+            let queued = match old.map(serde_json::from_str::<QueuedResult>) {
+                Some(Ok(old)) => queued.over(old),
+                // An unreadable queued item is replaced, as before the history existed.
+                Some(Err(_)) | None => queued,
+            };
+            serde_json::to_string(&queued).map_err(|e| StoreError::Invalid(e.to_string()))
+        })?;
         self.after_write();
         Ok(())
+    }
+
+    fn result_history(
+        &self,
+        model_id: &str,
+        calculation_date: NaiveDate,
+    ) -> Result<Vec<crate::store::ReplacedResult>, StoreError> {
+        self.recomputed(&[model_id.to_owned()], calculation_date, calculation_date)
+    }
+
+    fn recomputed(
+        &self,
+        models: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<crate::store::ReplacedResult>, StoreError> {
+        if models.is_empty() || from > to {
+            return Ok(Vec::new());
+        }
+        self.before_read()?;
+        let mut out = Vec::new();
+        for chunk in models.chunks(ROWS_PER_STATEMENT) {
+            let q = format!(
+                "{HISTORY_SELECT} WHERE model_id IN ({}){} \
+                 ORDER BY model_id, calculation_date, valid_to, valid_from LIMIT {MAX_READ_ROWS}",
+                in_list(chunk)?,
+                date_range(Some(from), Some(to))
+            );
+            for r in self.query("SELECT history", &q)?.iter("SELECT history") {
+                out.push(replaced_of(r)?);
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.model_id, a.calculation_date, a.valid_to, a.valid_from).cmp(&(
+                &b.model_id,
+                b.calculation_date,
+                b.valid_to,
+                b.valid_from,
+            ))
+        });
+        Ok(out)
     }
 
     fn record_attempt(&self, run: &RunRecord) -> Result<(), StoreError> {
