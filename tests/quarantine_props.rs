@@ -88,3 +88,57 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn parquet_infinite_values_are_quarantined_with_their_row() {
+    use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cur.parquet");
+    let batch = RecordBatch::try_from_iter([
+        (
+            "score",
+            Arc::new(Float64Array::from(vec![
+                Some(0.1),
+                Some(f64::INFINITY),
+                None,
+                Some(f64::NEG_INFINITY),
+            ])) as ArrayRef,
+        ),
+        (
+            "c",
+            Arc::new(StringArray::from(vec!["a", "b,x", "c", "d"])) as ArrayRef,
+        ),
+    ])
+    .expect("batch");
+    let file = std::fs::File::create(&path).expect("create");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    let source = FilePatternSource::new(
+        path.to_string_lossy(),
+        None,
+        1,
+        vec![],
+        Arc::new(FileCache::default()),
+    )
+    .expect("source");
+    let date = NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
+    let cols = [
+        ColumnRequest::new("score", KindHint::Numeric),
+        ColumnRequest::new("c", KindHint::Categorical),
+    ];
+    let pop = source.load_population(date, &cols).expect("lenient");
+    assert_eq!(pop.table.rows, 2);
+    let rows = &pop.quarantined[0].rows;
+    assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
+    assert_eq!(rows[0].raw, b"inf,\"b,x\"");
+    assert!(
+        rows[1]
+            .reason
+            .contains("row 4, column \"score\": infinite value \"-inf\""),
+        "{rows:?}"
+    );
+    assert_eq!(pop.quarantined[0].header, b"score,c");
+    let err = source.load(date, &cols).expect_err("strict");
+    assert!(err.to_string().contains("row 2"), "{err}");
+}

@@ -118,7 +118,8 @@ pub struct LenientTable {
 /// (text or an infinite value in a numeric column, a wrong field count) does not fail the read:
 /// it stays in the table with missing cells and is listed with its bytes and reason. Structural
 /// faults (missing file or column, empty file, unterminated quote) still fail, and files with
-/// quotes are read strictly. Parquet files are read strictly.
+/// quotes are read strictly. In a Parquet file an infinite value in a numeric column makes its
+/// row unreadable (`line` = the 1-based row, `raw` = its requested values as CSV text).
 ///
 /// # Errors
 /// Those of [`read_table`] that are not about one CSV row.
@@ -149,13 +150,89 @@ pub fn read_table_lenient(
             }
             csv::read_csv_lenient(path, requests)
         }
-        Format::Parquet => Ok(LenientTable {
-            table: std::sync::Arc::new(read_table(path, Some(requests))?),
-            unreadable: Vec::new(),
-            header: Vec::new(),
-            strict_error: None,
-        }),
+        Format::Parquet => {
+            read_table(path, Some(&[]))?; // the checks of a strict read that are not per value
+            let (table, mut cells) = parquet::read_parquet_with(path, Some(requests), true)?;
+            // The strict read's error: the first bad row of the first column holding one.
+            let strict_error = table.names.iter().find_map(|name| {
+                cells
+                    .iter()
+                    .filter(|c| &c.1 == name)
+                    .min_by_key(|c| c.0)
+                    .map(|(row, column, value)| SourceError::NonFinite {
+                        path: path.to_path_buf(),
+                        at: Position::Row(row + 1),
+                        column: column.clone(),
+                        value: value.clone(),
+                    })
+            });
+            cells.sort_by_key(|c| c.0);
+            Ok(LenientTable {
+                unreadable: parquet_unreadable(&table, cells),
+                header: table.names.join(",").into_bytes(),
+                table: std::sync::Arc::new(table),
+                strict_error,
+            })
+        }
     }
+}
+
+/// One [`UnreadableRow`] per Parquet row with an infinite value (`cells` sorted by row): `line`
+/// is the 1-based row, `raw` the row's requested values as CSV text (Parquet has no lines).
+fn parquet_unreadable(table: &Table, cells: Vec<parquet::NonFiniteCell>) -> Vec<UnreadableRow> {
+    use crate::engine::column::Column;
+    let quote = |l: &str| {
+        if l.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", l.replace('"', "\"\""))
+        } else {
+            l.to_string()
+        }
+    };
+    cells
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|group| {
+            let row = group[0].0;
+            let reason = group
+                .iter()
+                .map(|(_, column, value)| {
+                    format!(
+                        "row {}, column {column:?}: infinite value {value:?}",
+                        row + 1
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let fields: Vec<String> = table
+                .columns
+                .iter()
+                .zip(&table.names)
+                .map(|(c, name)| {
+                    if let Some(cell) = group.iter().find(|c| &c.1 == name) {
+                        return cell.2.clone();
+                    }
+                    match c {
+                        Column::Numeric(v) => match v.get(row) {
+                            Some(x) if !x.is_nan() => x.to_string(),
+                            _ => String::new(),
+                        },
+                        Column::Categorical(c) => c
+                            .codes
+                            .get(row)
+                            .and_then(|&k| c.levels.get(k as usize))
+                            .map(|l| quote(l))
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect();
+            UnreadableRow {
+                line: row + 1,
+                row,
+                reason,
+                raw: fields.join(",").into_bytes(),
+                ragged: false,
+            }
+        })
+        .collect()
 }
 
 /// File formats, chosen by extension.

@@ -71,6 +71,19 @@ pub(crate) fn read_parquet(
     path: &Path,
     requests: Option<&[ColumnRequest]>,
 ) -> Result<Table, SourceError> {
+    read_parquet_with(path, requests, false).map(|(t, _)| t)
+}
+
+/// An infinite value a lenient read set aside: (0-based row, column, value as text).
+pub(crate) type NonFiniteCell = (usize, String, String);
+
+/// [`read_parquet`]; with `lenient`, an infinite value in a numeric column becomes missing and
+/// is listed instead of failing the read (by column, then row).
+pub(crate) fn read_parquet_with(
+    path: &Path,
+    requests: Option<&[ColumnRequest]>,
+    lenient: bool,
+) -> Result<(Table, Vec<NonFiniteCell>), SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
         .map_err(|e| pq_err(path, e))?;
@@ -119,14 +132,25 @@ pub(crate) fn read_parquet(
                     ),
                 ));
             }
-            convert_column(path, &req.name, req.kind, &arrays)
+            convert_column(path, &req.name, req.kind, &arrays, lenient)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Table {
-        names: wanted.into_iter().map(|(_, r)| r.name).collect(),
-        columns,
-        rows,
-    })
+    let mut cells = Vec::new();
+    let columns = columns
+        .into_iter()
+        .map(|(c, bad)| {
+            cells.extend(bad);
+            c
+        })
+        .collect();
+    Ok((
+        Table {
+            names: wanted.into_iter().map(|(_, r)| r.name).collect(),
+            columns,
+            rows,
+        },
+        cells,
+    ))
 }
 
 fn value_type(t: &DataType) -> &DataType {
@@ -141,13 +165,18 @@ fn convert_column(
     name: &str,
     kind: KindHint,
     arrays: &[ArrayRef],
-) -> Result<Column, SourceError> {
+    lenient: bool,
+) -> Result<(Column, Vec<NonFiniteCell>), SourceError> {
     let Some(first) = arrays.first() else {
-        return Ok(match kind {
-            KindHint::Categorical => Column::Categorical(Default::default()),
-            _ => Column::Numeric(Vec::new()),
-        });
+        return Ok((
+            match kind {
+                KindHint::Categorical => Column::Categorical(Default::default()),
+                _ => Column::Numeric(Vec::new()),
+            },
+            Vec::new(),
+        ));
     };
+    let mut bad = Vec::new();
     let numeric_source = is_numeric(value_type(first.data_type()));
     if numeric_source && kind != KindHint::Categorical {
         let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
@@ -175,7 +204,14 @@ fn convert_column(
                     }
                 }
             }
-            if let Some(row) = batch.iter().position(|v| v.is_infinite()) {
+            if lenient {
+                for (row, v) in batch.iter_mut().enumerate() {
+                    if v.is_infinite() {
+                        bad.push((start + row, name.to_string(), v.to_string()));
+                        *v = f64::NAN;
+                    }
+                }
+            } else if let Some(row) = batch.iter().position(|v| v.is_infinite()) {
                 return Err(SourceError::NonFinite {
                     path: path.to_path_buf(),
                     at: parquet_row(start + row),
@@ -184,7 +220,7 @@ fn convert_column(
                 });
             }
         }
-        return Ok(Column::Numeric(out));
+        return Ok((Column::Numeric(out), bad));
     }
     let texts: Vec<ArrayRef> = arrays
         .iter()
@@ -211,4 +247,5 @@ fn convert_column(
         position: parquet_row,
     }
     .convert(kind)
+    .map(|c| (c, bad))
 }
