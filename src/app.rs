@@ -121,6 +121,10 @@ pub fn run_console(explicit: Option<&Path>, args: &ConsoleArgs) -> Result<ExitCo
             args.read_only,
             args.theme.as_deref(),
         );
+        // The refresh view (`B`) and rollback (`u`) read reports and versions of this workspace.
+        ctx.refresh = Some(Arc::new(console::refreshes::WorkspaceRefreshes::new(
+            config.clone(),
+        )));
         let checked = config.clone();
         ctx.health_check = Some(Box::new(move || {
             wiring::health(&checked)

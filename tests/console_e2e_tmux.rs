@@ -432,6 +432,65 @@ fn console_end_to_end_in_tmux() {
         "2013-11-24",
     ]);
 
+    // 6b. A benchmark refresh from the CLI shows in the refresh view (`B`): the good models
+    // replaced, the demo's damaged extract rejected with its quarantine file; `u` on a replaced
+    // model names the version it would restore, and an operator's rollback is refused.
+    let refresh = Command::new(BIN)
+        .args(["--config", &config_str, "refresh-benchmarks", "--all"])
+        .output()
+        .expect("refresh-benchmarks runs");
+    let refreshed = String::from_utf8_lossy(&refresh.stdout);
+    assert!(refreshed.contains("1 rejected"), "{refreshed}");
+    tmux.keys(&["B"]);
+    tmux.wait_text(&[
+        "Benchmark refreshes",
+        "carriers/regional_delay",
+        "rejected",
+        "replaced",
+        "quarantine: ",
+        "fail quarantined_share",
+    ]);
+    for _ in 0..12 {
+        let s = tmux.capture();
+        if s.lines()
+            .any(|l| l.contains("▸ ") && l.contains(" replaced "))
+        {
+            break;
+        }
+        tmux.keys(&["j"]);
+        std::thread::sleep(POLL);
+    }
+    tmux.wait_for(
+        "a replaced model selected, its rollback version named",
+        |s| {
+            s.lines()
+                .any(|l| l.contains("▸ ") && l.contains(" replaced "))
+                && s.contains("u roll back ")
+                && s.contains(" to version ")
+        },
+    );
+    tmux.keys(&["u"]);
+    tmux.wait_text(&[
+        "Confirm rollback",
+        "restores   version ",
+        "will be denied: rollback needs the admin role",
+    ]);
+    tmux.keys(&["y"]);
+    tmux.wait_for("the operator's rollback refused", |s| {
+        status_line(s).contains("denied: rollback needs the admin role")
+    });
+    {
+        let db = open_store(&ws);
+        let denied: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM PCI_CSI_AUDIT WHERE action = 'rollback' AND outcome LIKE 'denied%'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("query PCI_CSI_AUDIT");
+        assert_eq!(denied, 1);
+    }
+
     // 7. Help overlay opens and closes.
     tmux.keys(&["?"]);
     tmux.wait_text(&["Keys (esc closes)", "rerun", "backfill"]);

@@ -63,6 +63,7 @@ async fn rerun_and_backfill_run_through_the_local_runner() {
         user: "alice".into(),
         role: Role::Operator,
         read_only: false,
+        refresh: None,
     });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let forwarding = dispatcher.orchestrator.forward_events(tx);

@@ -307,3 +307,163 @@ fn quality_findings_in_models_table_and_runs_pane() {
         "{runs}"
     );
 }
+
+/// A refresh run like the demo's: one model replaced, one rejected with quarantined rows and
+/// failing findings, one failed, plus a rollback run; the first model has a kept version.
+fn refresh_data() -> driftdeck::console::refreshes::RefreshData {
+    use driftdeck::config::Severity;
+    use driftdeck::console::refreshes::{RefreshData, RollbackCandidate};
+    use driftdeck::refresh::checks::Finding;
+    use driftdeck::refresh::{ModelRefresh, Outcome, RefreshReport};
+    let at = fixed_now();
+    let entry = |model: &str, vs: &str, outcome| ModelRefresh {
+        model: model.into(),
+        value_stream: vs.into(),
+        outcome,
+        source: format!("file extracts/{model}/2013-12.csv"),
+        rows_read: 0,
+        rows_kept: 0,
+        quarantined: 0,
+        quarantine_file: None,
+        findings: Vec::new(),
+        error: None,
+        psi: None,
+        max_csi: None,
+        new_version: None,
+        kept_as: None,
+        seconds: 0.5,
+    };
+    let mut replaced = entry("model_0001", "vs_a", Outcome::Replaced);
+    replaced.rows_read = 3120;
+    replaced.rows_kept = 3120;
+    replaced.psi = Some(0.0123);
+    replaced.max_csi = Some(("dep_delay".into(), 0.0456));
+    replaced.new_version = Some("1a2b3c4d5e6f7a8b".into());
+    replaced.kept_as = Some("20261129T101500.000Z".into());
+    let mut rejected = entry("model_0002", "vs_b", Outcome::Rejected);
+    rejected.rows_read = 2000;
+    rejected.rows_kept = 1400;
+    rejected.quarantined = 600;
+    rejected.quarantine_file = Some("quarantine/model_0002/refresh-20261129T101500Z.csv".into());
+    rejected.findings = vec![
+        Finding {
+            check: "quarantined_share".into(),
+            column: None,
+            observed: "0.3".into(),
+            limit: "0.05".into(),
+            severity: Severity::Fail,
+        },
+        Finding {
+            check: "missing_share".into(),
+            column: Some("arr_delay".into()),
+            observed: "0.12".into(),
+            limit: "0.1".into(),
+            severity: Severity::Warn,
+        },
+    ];
+    let mut failed = entry("model_0003", "vs_b", Outcome::Failed);
+    failed.error = Some("extracts/model_0003/2013-12.csv: file not found".into());
+    let mut rolled = entry("model_0001", "vs_a", Outcome::RolledBack);
+    rolled.source = "version 20261128T090000.000Z".into();
+    rolled.rows_kept = 3000;
+    rolled.new_version = Some("9f8e7d6c5b4a3928".into());
+    let mut data = RefreshData {
+        runs: Vec::new(),
+        rollback: Default::default(),
+        warnings: Vec::new(),
+    };
+    data.runs = vec![
+        RefreshReport {
+            id: "20261129T120000.000Z".into(),
+            action: "rollback".into(),
+            triggered_by: "alice".into(),
+            started_at: at,
+            finished_at: at,
+            models: vec![rolled],
+        },
+        RefreshReport {
+            id: "20261129T101500.000Z".into(),
+            action: "refresh".into(),
+            triggered_by: "schedule".into(),
+            started_at: at,
+            finished_at: at,
+            models: vec![replaced, rejected, failed],
+        },
+    ];
+    data.rollback.insert(
+        "model_0001".into(),
+        RollbackCandidate {
+            version: "20261129T101500.000Z".into(),
+            checksum: "0badc0ffee123456".into(),
+            rows: Some(3000),
+            current: Some("1a2b3c4d5e6f7a8b".into()),
+        },
+    );
+    data
+}
+
+#[test]
+fn refresh_view_lists_runs_outcomes_findings_and_the_rollback_version() {
+    use driftdeck::console::Effect;
+    let e = estate();
+    let mut app = app(&e, Role::Admin, false);
+    let fx = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('B'), KeyModifiers::SHIFT)),
+    );
+    assert!(
+        matches!(&fx[..], [Effect::LoadRefreshes(_)]),
+        "B loads the refresh reports in the background: {fx:?}"
+    );
+    let loading = format!("{:?}", render(&app, 120, 30).backend());
+    assert!(loading.contains("loading"), "{loading}");
+    let fx = update(&mut app, Msg::Refreshes(Ok(refresh_data())));
+    assert!(fx.is_empty(), "{fx:?}");
+    // Select the refresh's first entry (model_0001 replaced): its rollback version is named.
+    chars(&mut app, &e, "j");
+    insta::assert_snapshot!("refresh_view", render(&app, 120, 30).backend());
+    let screen = format!("{:?}", render(&app, 120, 30).backend());
+    for needle in [
+        "Benchmark refreshes",
+        "replaced",
+        "rejected",
+        "failed",
+        "rolled_back",
+        "600 quarantined",
+        "quarantine: quarantine/model_0002/refresh-20261129T101500Z.csv",
+        "fail quarantined_share",
+        "file not found",
+        "PSI 0.0123",
+        "roll back model_0001 to version 20261129T101500.000Z",
+    ] {
+        assert!(screen.contains(needle), "{needle:?} missing:\n{screen}");
+    }
+    // esc closes the view.
+    keys(&mut app, &e, &[KeyCode::Esc]);
+    let closed = format!("{:?}", render(&app, 120, 30).backend());
+    assert!(!closed.contains("Benchmark refreshes"), "{closed}");
+}
+
+#[test]
+fn refresh_view_shows_a_load_error_and_an_empty_workspace() {
+    let e = estate();
+    let mut app = app(&e, Role::Admin, false);
+    chars(&mut app, &e, "B");
+    update(
+        &mut app,
+        Msg::Refreshes(Err(
+            "/ws/refresh: cannot list refresh reports: denied".into()
+        )),
+    );
+    let screen = format!("{:?}", render(&app, 100, 24).backend());
+    assert!(
+        screen.contains("cannot read the refresh reports: /ws/refresh"),
+        "{screen}"
+    );
+    update(
+        &mut app,
+        Msg::Refreshes(Ok(driftdeck::console::refreshes::RefreshData::default())),
+    );
+    let screen = format!("{:?}", render(&app, 100, 24).backend());
+    assert!(screen.contains("no benchmark refresh yet"), "{screen}");
+}

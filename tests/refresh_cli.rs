@@ -556,3 +556,24 @@ fn a_parquet_extract_is_a_source_too() {
         .expect("the installed benchmark reads");
     assert_eq!(table.rows, rows);
 }
+
+#[test]
+fn the_same_extract_twice_is_unchanged_and_keeps_no_extra_version() {
+    let (_d, config) = demo();
+    let out = driftdeck(&config, &["refresh-benchmarks", "--model", "jfk_delay"]);
+    assert!(text(&out).contains("jfk_delay replaced"), "{}", text(&out));
+    let installed = sha(&bench(&config, "airports", "jfk_delay"));
+    let out = driftdeck(&config, &["refresh-benchmarks", "--model", "jfk_delay"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("airports/jfk_delay unchanged"), "{t}");
+    assert!(t.contains("PSI 0.0000"), "{t}");
+    assert_eq!(sha(&bench(&config, "airports", "jfk_delay")), installed);
+    let out = driftdeck(&config, &["benchmarks", "--model", "jfk_delay", "--json"]);
+    let versions: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        versions.as_array().map(Vec::len),
+        Some(2),
+        "current + the one the first refresh replaced: {versions}"
+    );
+}

@@ -370,6 +370,10 @@ fn parquet_dictionary_text_matches_csv() {
     let batch = RecordBatch::try_from_iter(vec![
         ("s", Arc::new(StringArray::from(texts.clone())) as ArrayRef),
         (
+            "large",
+            Arc::new(arrow::array::LargeStringArray::from(texts.clone())) as ArrayRef,
+        ),
+        (
             "n",
             Arc::new(StringArray::from(
                 numbers.iter().map(|v| v.as_deref()).collect::<Vec<_>>(),
@@ -385,23 +389,22 @@ fn parquet_dictionary_text_matches_csv() {
     let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
     w.write(&batch).expect("write");
     w.close().expect("close");
-    let mut csv = String::from("s,n\n");
+    let mut csv = String::from("s,large,n\n");
     for (s, n) in texts.iter().zip(&numbers) {
-        csv.push_str(&format!(
-            "{},{}\n",
-            s.unwrap_or(""),
-            n.as_deref().unwrap_or("")
-        ));
+        let s = s.unwrap_or("");
+        csv.push_str(&format!("{s},{s},{}\n", n.as_deref().unwrap_or("")));
     }
     let c = write(dir.path(), "dict.csv", csv.as_bytes());
     for kind in [KindHint::Infer, KindHint::Categorical] {
-        let from_parquet = read_table(&p, Some(&[req("s", kind)])).expect("parquet");
-        let from_csv = read_table(&c, Some(&[req("s", kind)])).expect("csv");
-        assert_eq!(
-            categorical(&from_parquet, "s"),
-            categorical(&from_csv, "s"),
-            "{kind:?}"
-        );
+        for column in ["s", "large"] {
+            let from_parquet = read_table(&p, Some(&[req(column, kind)])).expect("parquet");
+            let from_csv = read_table(&c, Some(&[req(column, kind)])).expect("csv");
+            assert_eq!(
+                categorical(&from_parquet, column),
+                categorical(&from_csv, column),
+                "{column} {kind:?}"
+            );
+        }
     }
     let (levels, codes) = categorical(&read_table(&p, None).expect("read"), "s");
     assert_eq!(levels, vec!["JFK", "EWR", "ZRH", "LGA"]);

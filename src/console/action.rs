@@ -15,6 +15,7 @@ use crate::orchestrator::{JobInfo, JobRequest, JobSpec};
 use crate::store::{AuditRecord, ResultsStore};
 
 use super::adapter::OrchestratorAdapter;
+use super::refreshes::RefreshBackend;
 
 /// Message shown (and audited) when no refresh job exists yet.
 pub const REFRESH_NOT_CONFIGURED: &str = "benchmark refresh is not configured";
@@ -65,6 +66,22 @@ pub enum Action {
         /// `value_stream / model` of every model in scope, for the confirm dialog.
         models: Vec<String>,
     },
+    /// Reinstall a kept benchmark version of one model (the one in place is kept in turn),
+    /// through the code of `driftdeck rollback-benchmark`.
+    Rollback {
+        /// Model id.
+        model_id: String,
+        /// Value stream.
+        value_stream: String,
+        /// Version id restored (`versions/<id>`).
+        version: String,
+        /// First 16 hex digits of the restored benchmark's sha256.
+        checksum: String,
+        /// Rows of the restored benchmark, when its profile says.
+        rows: Option<u64>,
+        /// First 16 hex digits of the benchmark in place now.
+        current: Option<String>,
+    },
 }
 
 /// What a console refresh covers (`s` in the confirm dialog cycles it).
@@ -91,13 +108,14 @@ impl RefreshScope {
 }
 
 impl Action {
-    /// Audit name: `rerun`, `backfill`, `rerun-failed`, `refresh`.
+    /// Audit name: `rerun`, `backfill`, `rerun-failed`, `refresh`, `rollback`.
     pub fn name(&self) -> &'static str {
         match self {
             Action::Rerun(_) => "rerun",
             Action::Backfill { .. } => "backfill",
             Action::RerunFailed(_) => "rerun-failed",
             Action::Refresh { .. } => "refresh",
+            Action::Rollback { .. } => "rollback",
         }
     }
 
@@ -125,24 +143,28 @@ impl Action {
                 RefreshScope::ValueStream => format!("value stream {value_stream}"),
                 RefreshScope::All => "all models".into(),
             },
+            Action::Rollback {
+                model_id, version, ..
+            } => format!("{model_id} to {version}"),
         }
     }
 
-    /// Lowest role allowed to perform the action: operators rerun and backfill, admins refresh.
+    /// Lowest role allowed to perform the action: operators rerun and backfill, admins refresh
+    /// and roll back benchmarks.
     pub fn required_role(&self) -> Role {
         match self {
-            Action::Refresh { .. } => Role::Admin,
+            Action::Refresh { .. } | Action::Rollback { .. } => Role::Admin,
             _ => Role::Operator,
         }
     }
 
-    /// Number of runs (model × date) the action starts; 0 for a refresh.
+    /// Number of runs (model × date) the action starts; 0 for a refresh or a rollback.
     pub fn run_count(&self) -> usize {
         match self {
             Action::Rerun(_) => 1,
             Action::Backfill { dates, .. } => dates.len(),
             Action::RerunFailed(t) => t.len(),
-            Action::Refresh { .. } => 0,
+            Action::Refresh { .. } | Action::Rollback { .. } => 0,
         }
     }
 
@@ -222,12 +244,32 @@ impl Action {
                 lines.push("previous versions kept (driftdeck rollback-benchmark)".into());
                 lines
             }
+            Action::Rollback {
+                model_id,
+                value_stream,
+                version,
+                checksum,
+                rows,
+                current,
+            } => vec![
+                format!("model      {value_stream} / {model_id}"),
+                format!(
+                    "restores   version {version} ({checksum}{})",
+                    rows.map(|r| format!(", {r} rows")).unwrap_or_default()
+                ),
+                format!(
+                    "replaces   {} (kept as a new version: a rollback can be undone)",
+                    current.as_deref().unwrap_or("the benchmark in place")
+                ),
+                "profile    the version's own, or rebuilt; audited as rollback".into(),
+            ],
         }
     }
 
     /// The orchestrator requests (the jobs' own vocabulary, [`JobSpec`]) that carry the action
     /// out: a rerun is one `run` job, a backfill one `backfill` job over its range (the job plans
-    /// its dates with the dry run's rules), a refresh one `refresh-benchmarks --model` job.
+    /// its dates with the dry run's rules), a refresh one `refresh-benchmarks --model` job; a
+    /// rollback is no job (the dispatcher runs it through [`RefreshBackend`]).
     ///
     /// # Errors
     /// A model id read from the store that is not a valid id.
@@ -272,6 +314,7 @@ impl Action {
                 all: *scope == RefreshScope::All,
                 dry_run: false,
             })],
+            Action::Rollback { .. } => Vec::new(),
         })
     }
 }
@@ -329,6 +372,8 @@ pub fn authorize(role: Role, read_only: bool, action: &Action) -> Result<(), Den
 pub enum Outcome {
     /// Jobs were accepted: the orchestrator's snapshot of each.
     Started(Vec<JobInfo>),
+    /// Done at once (a rollback): what was done.
+    Done(String),
     /// Roles or read-only mode forbade it.
     Denied(Denied),
     /// The action has no job configured (benchmark refresh today).
@@ -342,6 +387,7 @@ impl Outcome {
     pub fn audit_text(&self) -> String {
         match self {
             Outcome::Started(t) => format!("started {} job(s)", t.len()),
+            Outcome::Done(what) => format!("done: {what}"),
             Outcome::Denied(r) => format!("denied: {r}"),
             Outcome::NotConfigured(r) => format!("not configured: {r}"),
             Outcome::Failed(r) => format!("failed: {r}"),
@@ -376,6 +422,8 @@ pub struct Dispatcher {
     pub role: Role,
     /// `--read-only`: deny everything.
     pub read_only: bool,
+    /// Refresh reports and rollbacks; `None`: a rollback is not configured.
+    pub refresh: Option<Arc<dyn RefreshBackend>>,
 }
 
 impl Dispatcher {
@@ -427,13 +475,38 @@ impl Dispatcher {
         if matches!(action, Action::Refresh { .. }) && !self.orchestrator.refresh_configured() {
             return Some(Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into()));
         }
-        if action.run_count() == 0 && !matches!(action, Action::Refresh { .. }) {
+        if matches!(action, Action::Rollback { .. }) && self.refresh.is_none() {
+            return Some(Outcome::NotConfigured(
+                "benchmark rollback is not available in this console".into(),
+            ));
+        }
+        if action.run_count() == 0
+            && !matches!(action, Action::Refresh { .. } | Action::Rollback { .. })
+        {
             return Some(Outcome::Failed("nothing to run".into()));
         }
         None
     }
 
     fn run(&self, action: &Action) -> Outcome {
+        if let Action::Rollback {
+            model_id, version, ..
+        } = action
+        {
+            let Some(backend) = &self.refresh else {
+                return Outcome::NotConfigured("benchmark rollback is not available".into());
+            };
+            return match backend.rollback(model_id, version, &self.user, self.role.as_str()) {
+                Ok(report) => Outcome::Done(
+                    report
+                        .models
+                        .first()
+                        .map(crate::refresh::ModelRefresh::describe)
+                        .unwrap_or_else(|| report.counts()),
+                ),
+                Err(e) => Outcome::Failed(e),
+            };
+        }
         let requests = match action.requests(&self.user) {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e),

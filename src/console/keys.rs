@@ -77,6 +77,10 @@ pub enum KeyAction {
     Refresh,
     /// Rerun every failed model.
     RerunFailed,
+    /// The refresh view: last benchmark refresh runs.
+    RefreshView,
+    /// Roll the selected model's benchmark back to its newest kept version.
+    Rollback,
     /// Filter models.
     Filter,
     /// Cycle sort: status, PSI, name.
@@ -126,6 +130,8 @@ impl KeyAction {
                     KeyAction::Backfill => "backfill",
                     KeyAction::Refresh => "refresh",
                     KeyAction::RerunFailed => "rerun-failed",
+                    KeyAction::RefreshView => "refresh-view",
+                    KeyAction::Rollback => "rollback",
                     KeyAction::Filter => "filter",
                     KeyAction::CycleSort => "sort",
                     KeyAction::GroupByStream => "group",
@@ -321,6 +327,20 @@ impl Default for KeyMap {
                 "rerun all failed",
                 Global,
                 true,
+            ),
+            b(
+                A::RefreshView,
+                vec![c('B')],
+                "benchmark refresh runs",
+                Global,
+                false,
+            ),
+            b(
+                A::Rollback,
+                vec![c('u')],
+                "roll back benchmark",
+                Global,
+                false,
             ),
             b(A::Filter, vec![c('/')], "filter", Models, true),
             b(A::CycleSort, vec![c('s')], "sort", Models, true),

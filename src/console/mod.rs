@@ -16,6 +16,7 @@ pub mod app;
 pub mod fixture;
 pub mod keys;
 pub mod logbuf;
+pub mod refreshes;
 pub mod runtime;
 pub mod theme;
 pub mod view;
@@ -66,6 +67,8 @@ pub struct ConsoleContext {
     /// The backends' health check, run once on a blocking thread at start (it does I/O); it
     /// returns one line per failing backend, shown in the header. `None` = no check.
     pub health_check: Option<HealthCheck>,
+    /// Refresh reports and rollbacks (the refresh view, `u`); `None` = not available.
+    pub refresh: Option<Arc<dyn refreshes::RefreshBackend>>,
 }
 
 /// See [`ConsoleContext::health_check`].
@@ -100,6 +103,7 @@ impl ConsoleContext {
             refresh_every: Duration::from_secs(5),
             warnings: Vec::new(),
             health_check: None,
+            refresh: None,
         }
     }
 

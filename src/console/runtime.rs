@@ -165,6 +165,18 @@ impl Executor {
                     });
                 });
             }
+            Effect::LoadRefreshes(models) => {
+                let backend = self.dispatcher.refresh.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = match backend {
+                        Some(b) => b.load(&models),
+                        None => Err(
+                            "benchmark refresh reports are not available in this console".into(),
+                        ),
+                    };
+                    let _ = tx.send(Msg::Refreshes(result));
+                });
+            }
             Effect::Dispatch(action) => {
                 let dispatcher = Arc::clone(&self.dispatcher);
                 tokio::task::spawn_blocking(move || {
@@ -324,6 +336,7 @@ pub async fn run_loop(
         user: ctx.user.clone(),
         role: ctx.role,
         read_only: ctx.read_only,
+        refresh: ctx.refresh.clone(),
     });
     let mut exec = Executor::new(Arc::clone(&ctx.store), dispatcher, tx.clone());
     let refresh_every = ctx.refresh_every;

@@ -667,6 +667,7 @@ fn dispatcher(
             user: "alice".into(),
             role,
             read_only,
+            refresh: None,
         }),
         store,
     )
@@ -1073,4 +1074,38 @@ fn only_logs_inside_the_log_directory_are_shown() {
         let err = log_path_allowed(&logs, &bad).expect_err("refused");
         assert!(err.contains("outside the workspace log directory"), "{err}");
     }
+}
+
+/// A refresh job that finishes while the refresh view is open reloads the view (its report is
+/// new); a run job does not.
+#[test]
+fn a_finished_refresh_job_reloads_the_open_refresh_view() {
+    let e = estate(3);
+    let mut app = app_for(&e, Role::Admin, false);
+    let fx = press(&mut app, &e, key('B'));
+    assert!(matches!(&fx[..], [Effect::LoadRefreshes(_)]), "{fx:?}");
+    update(
+        &mut app,
+        Msg::Refreshes(Ok(crate::console::refreshes::RefreshData::default())),
+    );
+    let mut refresh = job(
+        "refresh-all-benchmark-1",
+        "model_0001",
+        None,
+        JobState::Running,
+    );
+    refresh.spec = JobSpec::RefreshBenchmarks {
+        model: None,
+        value_stream: None,
+        all: true,
+        dry_run: false,
+    };
+    let fx = update(&mut app, event(&refresh, JobState::Succeeded, None));
+    assert!(fx.contains(&Effect::LoadRefreshes(Vec::new())), "{fx:?}");
+    let run = job("run-model_0001-1", "model_0001", None, JobState::Running);
+    let fx = update(&mut app, event(&run, JobState::Succeeded, None));
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::LoadRefreshes(_))),
+        "{fx:?}"
+    );
 }

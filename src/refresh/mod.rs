@@ -84,6 +84,9 @@ pub enum Outcome {
     Skipped,
     /// A rollback installed a kept version.
     RolledBack,
+    /// The new extract passed and is byte-identical to the benchmark in place: nothing was
+    /// installed (no version kept for it).
+    Unchanged,
 }
 
 impl Outcome {
@@ -96,6 +99,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
             Outcome::RolledBack => "rolled_back",
+            Outcome::Unchanged => "unchanged",
         }
     }
 
@@ -665,6 +669,15 @@ fn refresh_model_inner(
         r.outcome = Outcome::Passed;
         return Ok(());
     }
+    // The same data again (an upstream job that did not produce a new month): keep the
+    // benchmark, its profile and its history as they are.
+    if store
+        .checksum(vs, id)
+        .is_ok_and(|current| current == checksum)
+    {
+        r.outcome = Outcome::Unchanged;
+        return Ok(());
+    }
     let bytes = serde_json::to_vec_pretty(&profile).map_err(|e| io_err(&staged_path, e))?;
     let installed = store.install(
         vs,
@@ -929,6 +942,10 @@ fn finish(config: &Config, ctx: &JobContext, report: &RefreshReport, opts: &Refr
                     .unwrap_or_default()
             ),
             Outcome::Passed => "passed (dry run)".into(),
+            Outcome::Unchanged => format!(
+                "unchanged {} (same data as the benchmark in place)",
+                m.new_version.as_deref().unwrap_or("-")
+            ),
             _ => {
                 let first = m
                     .error

@@ -302,7 +302,8 @@ fn finish_numeric(
     Ok(())
 }
 
-/// Asks the decoder for the requested `Utf8` columns as `Dictionary(Int32, Utf8)`: a
+/// Asks the decoder for the requested text columns (`Utf8`, `LargeUtf8` as pandas writes them,
+/// `Utf8View`) as `Dictionary(Int32, Utf8)`: a
 /// dictionary-encoded Parquet column chunk then stays encoded (each distinct text decoded once)
 /// instead of materialising one string per row; see [`dictionary_categorical`].
 fn with_dictionary_text(
@@ -315,7 +316,10 @@ fn with_dictionary_text(
         wanted
             .iter()
             .any(|(w, r)| *w == i && r.kind != KindHint::Numeric)
-            && schema.field(i).data_type() == &DataType::Utf8
+            && matches!(
+                schema.field(i).data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
     };
     if !(0..schema.fields().len()).any(text) {
         return Ok(metadata);

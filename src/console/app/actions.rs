@@ -99,6 +99,19 @@ pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect
             }
             fx.extend(app.request_overview());
         }
+        Outcome::Done(what) => {
+            app.set_status(Level::Info, format!("{}: {what}", report.action.name()));
+            fx.extend(app.request_overview());
+            if let Action::Rollback { model_id, .. } = &report.action {
+                fx.push(app.request_refreshes(vec![model_id.clone()]));
+                if app.selected_row().is_some_and(|r| &r.model_id == model_id)
+                    && app.detail_loading.is_none()
+                {
+                    app.detail_loading = Some(model_id.clone());
+                    fx.push(Effect::LoadDetail(model_id.clone()));
+                }
+            }
+        }
         Outcome::Denied(reason) => app.set_status(Level::Warn, format!("denied: {reason}")),
         Outcome::NotConfigured(reason) => app.set_status(Level::Warn, reason.clone()),
         Outcome::Failed(reason) => app.set_status(

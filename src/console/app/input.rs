@@ -2,7 +2,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, BackfillField, Effect, Level, Mode, jump_to_match, on_normal_key};
+use super::{
+    App, BackfillField, Effect, Level, Mode, jump_to_match, on_normal_key, on_refresh_view_key,
+};
 use crate::console::action::{Action, RefreshScope};
 
 pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -12,6 +14,7 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     match app.mode.clone() {
         Mode::Normal => on_normal_key(app, key),
+        Mode::Refreshes => on_refresh_view_key(app, key),
         Mode::Help => {
             if matches!(
                 key.code,

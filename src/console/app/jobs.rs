@@ -3,7 +3,7 @@
 
 use crate::orchestrator::{JobEvent, JobState};
 
-use super::{App, Effect, Level};
+use super::{App, Effect, Level, Mode};
 
 pub(super) fn on_job(app: &mut App, ev: JobEvent) -> Vec<Effect> {
     let job = ev.job;
@@ -30,6 +30,10 @@ pub(super) fn on_job(app: &mut App, ev: JobEvent) -> Vec<Effect> {
                 app.set_status(Level::Error, format!("job {job_id} failed: {why}"));
             }
             let mut fx: Vec<Effect> = app.request_overview().into_iter().collect();
+            // A finished refresh wrote a new report: an open refresh view shows it.
+            if app.mode == Mode::Refreshes && job.spec.kind() == crate::domain::RunAction::Refresh {
+                fx.push(app.request_refreshes(Vec::new()));
+            }
             let selected = app.selected_row().map(|r| r.model_id.clone());
             if let (Some(started), Some(sel)) = (started_here, selected)
                 && started.spec.target() == sel

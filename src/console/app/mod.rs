@@ -14,6 +14,7 @@ mod mode;
 mod msg;
 mod navigation;
 mod pane;
+mod refresh_view;
 mod rows;
 mod state;
 mod update;
@@ -22,6 +23,7 @@ pub use log_view::{LogSource, LogView};
 pub use mode::{BackfillField, BackfillForm, Level, Mode, StatusLine};
 pub use msg::{Effect, Msg};
 pub use pane::{Pane, SortKey};
+pub use refresh_view::RefreshView;
 pub use rows::{Detail, ModelMeta, ModelRow, Overview};
 pub use state::{App, Session};
 pub use update::update;
@@ -31,6 +33,7 @@ use input::on_key;
 use jobs::on_job;
 use logs::jump_to_match;
 use navigation::on_normal_key;
+use refresh_view::on_refresh_view_key;
 
 /// Number of most recent PSI values kept per model for the inline trend.
 pub const TREND_POINTS: usize = 30;

@@ -65,6 +65,8 @@ pub enum Mode {
     Backfill(BackfillForm),
     /// Confirm dialog for an action.
     Confirm(Action),
+    /// The refresh view: last benchmark refresh runs, rollback.
+    Refreshes,
     /// Quit while jobs started here still run.
     QuitConfirm,
 }

@@ -26,6 +26,9 @@ pub enum Effect {
         /// Calculation date.
         date: NaiveDate,
     },
+    /// Read the last benchmark refresh runs and the kept versions of their models and of these
+    /// models (the refresh view, a rollback's confirm dialog).
+    LoadRefreshes(Vec<String>),
     /// Send a confirmed action to the dispatcher.
     Dispatch(Action),
     /// Follow a log for `source` through the orchestrator (replacing any current tail);
@@ -76,6 +79,8 @@ pub enum Msg {
         /// Rows (score first, then CSI descending) or the error.
         result: Result<Vec<CharacteristicRecord>, String>,
     },
+    /// The refresh view's data, or why it could not be read.
+    Refreshes(Result<crate::console::refreshes::RefreshData, String>),
     /// A job's state changed (the orchestrator's own event: the job's new snapshot). Its log
     /// lines arrive separately, as [`Msg::LogLines`] of [`LogSource::Job`].
     Job(JobEvent),

@@ -182,6 +182,17 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 vec![Effect::Dispatch(action)]
             }
         }
+        KeyAction::RefreshView => app.open_refreshes(),
+        KeyAction::Rollback => match app.selected_row() {
+            Some(row) => {
+                let id = row.model_id.clone();
+                app.start_rollback(id)
+            }
+            None => {
+                app.set_status(Level::Warn, "rollback: no model selected");
+                Vec::new()
+            }
+        },
         KeyAction::RerunFailed => {
             let targets: Vec<RunTarget> = app
                 .rows

@@ -132,6 +132,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Refreshes(result) => app.apply_refreshes(result),
         Msg::Job(ev) => on_job(app, ev),
         Msg::Dispatched(report) => on_dispatched(app, report),
         Msg::LogLines { source, lines } => {

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::console::app::{App, Mode};
+use crate::console::keys::KeyAction;
 use crate::console::theme::Role;
 
 pub(super) fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
@@ -32,6 +33,12 @@ pub(super) fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
             vec![("y".into(), "confirm"), ("n".into(), "cancel")]
         }
         Mode::Help => vec![("esc".into(), "close help")],
+        Mode::Refreshes => vec![
+            ("j/k".into(), "move"),
+            (app.keys.key_of(KeyAction::Rollback), "roll back"),
+            (app.keys.key_of(KeyAction::Reload), "reload"),
+            ("esc".into(), "close"),
+        ],
         Mode::Normal => app.keys.footer(app.focus.context()).into_iter().collect(),
     };
     let mut spans = Vec::new();

@@ -13,6 +13,7 @@ mod footer;
 mod header;
 mod logs;
 mod models;
+mod refreshes;
 mod runs;
 mod status;
 mod trend;
@@ -171,6 +172,7 @@ pub fn view(app: &App, frame: &mut Frame) {
         Mode::Backfill(form) => draw_backfill(app, form, frame, area),
         Mode::Confirm(action) => draw_confirm(app, action, frame, area),
         Mode::QuitConfirm => draw_quit_confirm(app, frame, area),
+        Mode::Refreshes => refreshes::draw_refreshes(app, frame, area),
         Mode::Normal | Mode::Filter | Mode::LogSearch => {}
     }
 }
