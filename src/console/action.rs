@@ -65,6 +65,17 @@ pub enum Action {
         /// `value_stream / model` of every model in scope, for the confirm dialog.
         models: Vec<String>,
     },
+    /// Suspend (`suspend`) or resume the model's schedule (its Kubernetes CronJob).
+    Suspend {
+        /// Model id.
+        model_id: String,
+        /// Value stream.
+        value_stream: String,
+        /// The CronJob's name.
+        schedule: String,
+        /// `true` suspends, `false` resumes.
+        suspend: bool,
+    },
 }
 
 /// What a console refresh covers (`s` in the confirm dialog cycles it).
@@ -98,6 +109,8 @@ impl Action {
             Action::Backfill { .. } => "backfill",
             Action::RerunFailed(_) => "rerun-failed",
             Action::Refresh { .. } => "refresh",
+            Action::Suspend { suspend: true, .. } => "suspend",
+            Action::Suspend { suspend: false, .. } => "resume",
         }
     }
 
@@ -125,10 +138,14 @@ impl Action {
                 RefreshScope::ValueStream => format!("value stream {value_stream}"),
                 RefreshScope::All => "all models".into(),
             },
+            Action::Suspend {
+                model_id, schedule, ..
+            } => format!("{model_id} (CronJob {schedule})"),
         }
     }
 
-    /// Lowest role allowed to perform the action: operators rerun and backfill, admins refresh.
+    /// Lowest role allowed to perform the action: operators rerun, backfill and suspend or
+    /// resume a schedule, admins refresh.
     pub fn required_role(&self) -> Role {
         match self {
             Action::Refresh { .. } => Role::Admin,
@@ -142,7 +159,7 @@ impl Action {
             Action::Rerun(_) => 1,
             Action::Backfill { dates, .. } => dates.len(),
             Action::RerunFailed(t) => t.len(),
-            Action::Refresh { .. } => 0,
+            Action::Refresh { .. } | Action::Suspend { .. } => 0,
         }
     }
 
@@ -222,6 +239,20 @@ impl Action {
                 lines.push("previous versions kept (driftdeck rollback-benchmark)".into());
                 lines
             }
+            Action::Suspend {
+                model_id,
+                value_stream,
+                schedule,
+                suspend,
+            } => vec![
+                format!("model      {value_stream} / {model_id}"),
+                format!("CronJob    {schedule}"),
+                if *suspend {
+                    "effect     no scheduled runs until resumed (runs in flight go on)".into()
+                } else {
+                    "effect     scheduled runs start again at the next schedule time".into()
+                },
+            ],
         }
     }
 
@@ -272,6 +303,7 @@ impl Action {
                 all: *scope == RefreshScope::All,
                 dry_run: false,
             })],
+            Action::Suspend { .. } => Vec::new(),
         })
     }
 }
@@ -335,6 +367,8 @@ pub enum Outcome {
     NotConfigured(String),
     /// The orchestrator refused or failed.
     Failed(String),
+    /// Done at once, no job (a CronJob suspended or resumed): what changed.
+    Applied(String),
 }
 
 impl Outcome {
@@ -345,6 +379,7 @@ impl Outcome {
             Outcome::Denied(r) => format!("denied: {r}"),
             Outcome::NotConfigured(r) => format!("not configured: {r}"),
             Outcome::Failed(r) => format!("failed: {r}"),
+            Outcome::Applied(r) => format!("done: {r}"),
         }
     }
 }
@@ -427,13 +462,33 @@ impl Dispatcher {
         if matches!(action, Action::Refresh { .. }) && !self.orchestrator.refresh_configured() {
             return Some(Outcome::NotConfigured(REFRESH_NOT_CONFIGURED.into()));
         }
-        if action.run_count() == 0 && !matches!(action, Action::Refresh { .. }) {
+        if action.run_count() == 0
+            && !matches!(action, Action::Refresh { .. } | Action::Suspend { .. })
+        {
             return Some(Outcome::Failed("nothing to run".into()));
         }
         None
     }
 
     fn run(&self, action: &Action) -> Outcome {
+        if let Action::Suspend {
+            model_id,
+            schedule,
+            suspend,
+            ..
+        } = action
+        {
+            return match ModelId::new(model_id.as_str()) {
+                Err(e) => Outcome::Failed(e.to_string()),
+                Ok(model) => match self.orchestrator.set_suspended_blocking(model, *suspend) {
+                    Ok(()) => Outcome::Applied(format!(
+                        "CronJob {schedule} {}",
+                        if *suspend { "suspended" } else { "resumed" }
+                    )),
+                    Err(e) => Outcome::Failed(e.to_string()),
+                },
+            };
+        }
         let requests = match action.requests(&self.user) {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e),

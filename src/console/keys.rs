@@ -99,6 +99,10 @@ pub enum KeyAction {
     NextMatch,
     /// Save the log to a file.
     SaveLog,
+    /// `:` command line (`:ctx`, `:ns`: switch the kube context or namespace).
+    Command,
+    /// Suspend or resume the selected model's CronJob (Kubernetes).
+    Suspend,
 }
 
 impl KeyAction {
@@ -137,6 +141,8 @@ impl KeyAction {
                     KeyAction::Search => "search",
                     KeyAction::NextMatch => "next-match",
                     KeyAction::SaveLog => "save-log",
+                    KeyAction::Command => "command",
+                    KeyAction::Suspend => "suspend",
                     KeyAction::FocusPane(_) => unreachable!("handled above"),
                 };
                 s.to_string()
@@ -321,6 +327,20 @@ impl Default for KeyMap {
                 "rerun all failed",
                 Global,
                 true,
+            ),
+            b(
+                A::Command,
+                vec![c(':')],
+                ":ctx / :ns switch kube context / namespace",
+                Global,
+                false,
+            ),
+            b(
+                A::Suspend,
+                vec![c('S')],
+                "suspend / resume the model's CronJob",
+                Global,
+                false,
             ),
             b(A::Filter, vec![c('/')], "filter", Models, true),
             b(A::CycleSort, vec![c('s')], "sort", Models, true),

@@ -67,4 +67,8 @@ pub enum Mode {
     Confirm(Action),
     /// Quit while jobs started here still run.
     QuitConfirm,
+    /// Typing a `:` command (`ctx [name]`, `ns [name]`); the text after the colon.
+    Command(String),
+    /// Picking a kube context or namespace.
+    Picker(super::Picker),
 }

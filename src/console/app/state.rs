@@ -123,6 +123,8 @@ pub struct App {
     pub(in crate::console) should_quit: bool,
     /// Failing backends from the start-up health check (`backend: problem — fix: ...`).
     pub(in crate::console) failing_backends: Vec<String>,
+    /// The models' schedules (Kubernetes CronJobs) by model id, as last listed.
+    pub(in crate::console) schedules: BTreeMap<String, crate::orchestrator::ScheduleState>,
 }
 
 impl App {
@@ -167,6 +169,7 @@ impl App {
             dirty: true,
             should_quit: false,
             failing_backends: Vec::new(),
+            schedules: BTreeMap::new(),
         };
         app.apply_overview(Overview::default());
         app

@@ -171,7 +171,8 @@ pub fn view(app: &App, frame: &mut Frame) {
         Mode::Backfill(form) => draw_backfill(app, form, frame, area),
         Mode::Confirm(action) => draw_confirm(app, action, frame, area),
         Mode::QuitConfirm => draw_quit_confirm(app, frame, area),
-        Mode::Normal | Mode::Filter | Mode::LogSearch => {}
+        Mode::Picker(p) => dialogs::draw_picker(app, p, frame, area),
+        Mode::Normal | Mode::Filter | Mode::LogSearch | Mode::Command(_) => {}
     }
 }
 
