@@ -114,10 +114,14 @@ pub(super) fn draw_picker(
             t.style(Role::Muted),
         ));
     } else if let Some(e) = &picker.error {
-        lines.push(Line::styled(
-            format!("✗ cannot list {what}s: {e}"),
-            t.style(Role::Failed),
-        ));
+        // wrapped here: the dialog's height counts lines
+        let text: Vec<char> = format!("✗ cannot list {what}s: {e}").chars().collect();
+        for chunk in text.chunks(68).take(6) {
+            lines.push(Line::styled(
+                chunk.iter().collect::<String>(),
+                t.style(Role::Failed),
+            ));
+        }
         lines.push(Line::styled(
             format!("type a {what} name and press enter"),
             t.style(Role::Muted),
@@ -135,7 +139,8 @@ pub(super) fn draw_picker(
         } else {
             t.style(Role::Text)
         };
-        lines.push(Line::styled(format!("  {name}"), style));
+        let mark = if i == picker.selected { "› " } else { "  " };
+        lines.push(Line::styled(format!("{mark}{name}"), style));
     }
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
