@@ -133,11 +133,12 @@ pub(super) fn on_command_key(app: &mut App, mut text: String, key: KeyEvent) -> 
             app.mode = Mode::Normal;
             return Vec::new();
         }
+        KeyCode::Backspace if text.is_empty() => {
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
         KeyCode::Backspace => {
-            if text.pop().is_none() {
-                app.mode = Mode::Normal;
-                return Vec::new();
-            }
+            text.pop();
         }
         KeyCode::Char(c) if !c.is_control() && text.chars().count() < MAX_COMMAND => text.push(c),
         KeyCode::Enter => {
