@@ -635,6 +635,21 @@ fn cmd_benchmarks(config: Option<&std::path::Path>, args: &BenchmarksArgs) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
+/// glibc's malloc hands every buffer above its (adaptive) mmap threshold straight back to the
+/// OS and page-faults a fresh one on the next allocation; a 1M-row column is 8 MB, so reading
+/// two populations spent about a quarter of `driftdeck psi` in page faults and zeroing
+/// (measured with perf, benches/compare_peers.sh). Keep buffers up to 32 MB (glibc's maximum)
+/// in the heap and freed memory up to 512 MB for reuse.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -655,20 +670,5 @@ mod tests {
         let detailed = render_error(&bug, true);
         assert!(detailed.contains("not an input error"), "{detailed}");
         assert!(detailed.contains("Location"), "{detailed}");
-    }
-}
-
-/// glibc's malloc hands every buffer above its (adaptive) mmap threshold straight back to the
-/// OS and page-faults a fresh one on the next allocation; a 1M-row column is 8 MB, so reading
-/// two populations spent about a quarter of `driftdeck psi` in page faults and zeroing
-/// (measured with perf, benches/compare_peers.sh). Keep buffers up to 32 MB (glibc's maximum)
-/// in the heap and freed memory up to 512 MB for reuse.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
-        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }

@@ -345,3 +345,76 @@ fn demo_month_reads_with_inferred_kinds() {
         .count();
     assert!(missing > 0);
 }
+
+/// Text columns decode as dictionaries (each distinct text classified once); the result must be
+/// the same column the CSV reader builds from the same texts: levels in first-appearance order,
+/// missing spellings missing, across several row groups whose dictionaries differ; a text
+/// column of numbers stays categorical unless numeric is asked for.
+#[test]
+fn parquet_dictionary_text_matches_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let texts: Vec<Option<&str>> = (0..5000)
+        .map(|i| match i % 7 {
+            0 => Some("JFK"),
+            1 => None,
+            2 => Some(if i < 2500 { "EWR" } else { "LGA" }),
+            3 => Some("nan"),
+            4 => Some(""),
+            5 => Some(if i % 2 == 0 { "JFK" } else { "ZRH" }),
+            _ => Some("EWR"),
+        })
+        .collect();
+    let numbers: Vec<Option<String>> = (0..5000)
+        .map(|i| (i % 5 != 0).then(|| format!("{}", i % 13)))
+        .collect();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("s", Arc::new(StringArray::from(texts.clone())) as ArrayRef),
+        (
+            "n",
+            Arc::new(StringArray::from(
+                numbers.iter().map(|v| v.as_deref()).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+    ])
+    .expect("batch");
+    let p = dir.path().join("dict.parquet");
+    let file = std::fs::File::create(&p).expect("create");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_size(1024)
+        .build();
+    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    let mut csv = String::from("s,n\n");
+    for (s, n) in texts.iter().zip(&numbers) {
+        csv.push_str(&format!(
+            "{},{}\n",
+            s.unwrap_or(""),
+            n.as_deref().unwrap_or("")
+        ));
+    }
+    let c = write(dir.path(), "dict.csv", csv.as_bytes());
+    for kind in [KindHint::Infer, KindHint::Categorical] {
+        let from_parquet = read_table(&p, Some(&[req("s", kind)])).expect("parquet");
+        let from_csv = read_table(&c, Some(&[req("s", kind)])).expect("csv");
+        assert_eq!(
+            categorical(&from_parquet, "s"),
+            categorical(&from_csv, "s"),
+            "{kind:?}"
+        );
+    }
+    let (levels, codes) = categorical(&read_table(&p, None).expect("read"), "s");
+    assert_eq!(levels, vec!["JFK", "EWR", "ZRH", "LGA"]);
+    assert_eq!(codes.len(), 5000);
+    assert_eq!(codes[1], MISSING_CODE);
+    assert_eq!(codes[3], MISSING_CODE);
+    assert_eq!(codes[4], MISSING_CODE);
+    let n = numeric(
+        &read_table(&p, Some(&[req("n", KindHint::Numeric)])).expect("read"),
+        "n",
+    );
+    assert!(n[0].is_nan() && n[1] == 1.0 && n[12] == 12.0);
+    let (levels, codes) = categorical(&read_table(&p, None).expect("read"), "n");
+    assert_eq!(levels[..3], ["1", "2", "3"]);
+    assert_eq!(codes[0], MISSING_CODE);
+}

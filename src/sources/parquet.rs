@@ -1,24 +1,29 @@
 //! Parquet reader: decodes only the requested root columns (projection), numbers become `f64`
 //! (nulls → NaN), text / dictionary / dates become categories; columns decode in parallel.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Float64Array, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, Float64Array, StringArray};
+use arrow::buffer::NullBuffer;
 use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use rayon::prelude::*;
 
-use super::convert::TextColumn;
+use super::convert::{TextColumn, is_missing_text};
 use super::csv::resolve_requests;
 use super::{ColumnRequest, KindHint, Position, SourceError};
-use crate::engine::column::{Column, Table};
+use crate::engine::column::{CategoricalColumn, Column, MISSING_CODE, Table};
 
-const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per decoded batch: a column of up to this many rows decodes as one array whose buffer
+/// becomes the column without a copy; longer columns are decoded in batches and concatenated.
+const BATCH_ROWS: usize = 4 * 1024 * 1024;
 
 fn parquet_row(row: usize) -> Position {
     Position::Row(row + 1)
@@ -87,6 +92,7 @@ pub(crate) fn read_parquet(
             });
         }
     }
+    let metadata = with_dictionary_text(path, metadata, &wanted)?;
     let rows = metadata.metadata().file_metadata().num_rows().max(0) as usize;
 
     let columns = wanted
@@ -98,7 +104,7 @@ pub(crate) fn read_parquet(
             let mask = ProjectionMask::roots(builder.parquet_schema(), [*i]);
             let reader = builder
                 .with_projection(mask)
-                .with_batch_size(BATCH_ROWS)
+                .with_batch_size(rows.clamp(1, BATCH_ROWS))
                 .build()
                 .map_err(|e| pq_err(path, e))?;
             let arrays: Vec<ArrayRef> = reader
@@ -119,7 +125,7 @@ pub(crate) fn read_parquet(
                     ),
                 ));
             }
-            convert_column(path, &req.name, req.kind, &arrays)
+            convert_column(path, &req.name, req.kind, arrays)
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Table {
@@ -140,7 +146,7 @@ fn convert_column(
     path: &Path,
     name: &str,
     kind: KindHint,
-    arrays: &[ArrayRef],
+    mut arrays: Vec<ArrayRef>,
 ) -> Result<Column, SourceError> {
     let Some(first) = arrays.first() else {
         return Ok(match kind {
@@ -150,41 +156,38 @@ fn convert_column(
     };
     let numeric_source = is_numeric(value_type(first.data_type()));
     if numeric_source && kind != KindHint::Categorical {
+        // One f64 array (the common case): its buffer becomes the column, no copy.
+        if arrays.len() == 1
+            && first.data_type() == &DataType::Float64
+            && let Some(only) = arrays.pop()
+        {
+            let array = only.as_primitive::<Float64Type>().clone();
+            drop(only);
+            let (_, values, nulls) = array.into_parts();
+            let mut out = match values.into_inner().into_vec::<f64>() {
+                Ok(v) => v,
+                Err(shared) => shared.typed_data::<f64>().to_vec(),
+            };
+            finish_numeric(path, name, &mut out, 0, nulls.as_ref())?;
+            return Ok(Column::Numeric(out));
+        }
         let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
-        for a in arrays {
+        for a in &arrays {
             let f = cast(a, &DataType::Float64).map_err(|e| pq_err(path, e))?;
             let f = f
                 .as_any()
                 .downcast_ref::<Float64Array>()
                 .ok_or_else(|| pq_err(path, format!("column {name:?} did not cast to f64")))?;
-            // Copy the values, then write NaN where the validity bitmap says null (64 rows per
-            // word), then look for an infinite value: three vectorisable passes instead of a
-            // bitmap lookup and a branch per value.
             let start = out.len();
             out.extend_from_slice(f.values());
-            let batch = &mut out[start..];
-            if let Some(nulls) = f.nulls() {
-                for (w, word) in nulls.inner().bit_chunks().iter_padded().enumerate() {
-                    let mut missing = !word;
-                    while missing != 0 {
-                        let row = w * 64 + missing.trailing_zeros() as usize;
-                        if let Some(v) = batch.get_mut(row) {
-                            *v = f64::NAN;
-                        }
-                        missing &= missing - 1;
-                    }
-                }
-            }
-            if let Some(row) = batch.iter().position(|v| v.is_infinite()) {
-                return Err(SourceError::NonFinite {
-                    path: path.to_path_buf(),
-                    at: parquet_row(start + row),
-                    column: name.to_string(),
-                    value: batch[row].to_string(),
-                });
-            }
+            finish_numeric(path, name, &mut out[start..], start, f.nulls())?;
         }
         return Ok(Column::Numeric(out));
+    }
+    if kind != KindHint::Numeric
+        && let Some(column) = dictionary_categorical(&arrays)
+    {
+        return Ok(Column::Categorical(column));
     }
     let texts: Vec<ArrayRef> = arrays
         .iter()
@@ -211,4 +214,130 @@ fn convert_column(
         position: parquet_row,
     }
     .convert(kind)
+}
+
+/// Writes NaN where the validity bitmap says null (64 rows per word), then looks for an infinite
+/// value: vectorisable passes instead of a bitmap lookup and a branch per value. `start` is the
+/// row of `batch[0]` in the file, for the error's position.
+fn finish_numeric(
+    path: &Path,
+    name: &str,
+    batch: &mut [f64],
+    start: usize,
+    nulls: Option<&NullBuffer>,
+) -> Result<(), SourceError> {
+    if let Some(nulls) = nulls {
+        for (w, word) in nulls.inner().bit_chunks().iter_padded().enumerate() {
+            let mut missing = !word;
+            while missing != 0 {
+                let row = w * 64 + missing.trailing_zeros() as usize;
+                if let Some(v) = batch.get_mut(row) {
+                    *v = f64::NAN;
+                }
+                missing &= missing - 1;
+            }
+        }
+    }
+    if let Some(row) = batch.iter().position(|v| v.is_infinite()) {
+        return Err(SourceError::NonFinite {
+            path: path.to_path_buf(),
+            at: parquet_row(start + row),
+            column: name.to_string(),
+            value: batch[row].to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Asks the decoder for the requested `Utf8` columns as `Dictionary(Int32, Utf8)`: a
+/// dictionary-encoded Parquet column chunk then stays encoded (each distinct text decoded once)
+/// instead of materialising one string per row; see [`dictionary_categorical`].
+fn with_dictionary_text(
+    path: &Path,
+    metadata: ArrowReaderMetadata,
+    wanted: &[(usize, ColumnRequest)],
+) -> Result<ArrowReaderMetadata, SourceError> {
+    let schema = metadata.schema();
+    let text = |i: usize| {
+        wanted
+            .iter()
+            .any(|(w, r)| *w == i && r.kind != KindHint::Numeric)
+            && schema.field(i).data_type() == &DataType::Utf8
+    };
+    if !(0..schema.fields().len()).any(text) {
+        return Ok(metadata);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let f = f.as_ref().clone();
+            if text(i) {
+                let t = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                f.with_data_type(t)
+            } else {
+                f
+            }
+        })
+        .collect();
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    ArrowReaderMetadata::try_new(
+        metadata.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hinted),
+    )
+    .map_err(|e| pq_err(path, e))
+}
+
+/// A categorical column straight from `Dictionary(Int32, Utf8)` batches: each referenced
+/// dictionary text is classified once (missing spellings → [`MISSING_CODE`]) and rows map through
+/// a per-batch key table; levels in order of first appearance, exactly as
+/// [`categorical_from`](super::convert::categorical_from) builds them from the texts.
+///
+/// `None` when a batch is not such a dictionary or a key is out of range (the caller then takes
+/// the text path). Like every Parquet text column not requested as numeric, the column is
+/// categorical even when its texts are numbers.
+fn dictionary_categorical(arrays: &[ArrayRef]) -> Option<CategoricalColumn> {
+    let mut out = CategoricalColumn {
+        levels: Vec::new(),
+        codes: Vec::with_capacity(arrays.iter().map(|a| a.len()).sum()),
+    };
+    let mut index: HashMap<String, u32> = HashMap::new();
+    for a in arrays {
+        let d = a.as_any().downcast_ref::<DictionaryArray<Int32Type>>()?;
+        let values = d.values().as_any().downcast_ref::<StringArray>()?;
+        let mut table: Vec<Option<u32>> = vec![None; values.len()];
+        let keys = d.keys();
+        for (i, key) in keys.values().iter().enumerate() {
+            if keys.is_null(i) {
+                out.codes.push(MISSING_CODE);
+                continue;
+            }
+            let k = usize::try_from(*key).ok()?;
+            let code = match *table.get(k)? {
+                Some(c) => c,
+                None => {
+                    let c = if values.is_null(k) {
+                        MISSING_CODE
+                    } else {
+                        let text = values.value(k);
+                        if is_missing_text(text) {
+                            MISSING_CODE
+                        } else if let Some(&c) = index.get(text) {
+                            c
+                        } else {
+                            let c = out.levels.len() as u32;
+                            out.levels.push(text.to_owned());
+                            index.insert(text.to_owned(), c);
+                            c
+                        }
+                    };
+                    table[k] = Some(c);
+                    c
+                }
+            };
+            out.codes.push(code);
+        }
+    }
+    Some(out)
 }
