@@ -206,6 +206,8 @@ fn discovery(path: &str, addr: std::net::SocketAddr) -> Option<Value> {
         }
         "/api/v1" => json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": [
             res("pods", "Pod", &["po"], &all),
+            {"name": "namespaces", "singularName": "namespace", "namespaced": false,
+             "kind": "Namespace", "verbs": ["get", "list"], "shortNames": ["ns"]},
             res("configmaps", "ConfigMap", &["cm"], &all),
             res("serviceaccounts", "ServiceAccount", &["sa"], &all),
             res("persistentvolumeclaims", "PersistentVolumeClaim", &["pvc"], &all),
