@@ -882,7 +882,14 @@ async fn watch_loop(api: Api<Job>, tx: mpsc::Sender<WatchSignal>) {
             }
         };
         let mut stream = std::pin::pin!(stream);
-        while let Some(ev) = stream.next().await {
+        loop {
+            // a receiver dropped mid-watch (the orchestrator switched its namespace or context)
+            // ends the request now, not at the next event or the 290 s timeout
+            let ev = tokio::select! {
+                ev = stream.next() => ev,
+                () = tx.closed() => return,
+            };
+            let Some(ev) = ev else { break };
             let signal = match ev {
                 Ok(WatchEvent::Added(j) | WatchEvent::Modified(j)) => {
                     backoff = Duration::from_secs(1);
