@@ -125,6 +125,8 @@ pub struct App {
     pub(in crate::console) failing_backends: Vec<String>,
     /// The refresh view (`B`).
     pub(in crate::console) refreshes: super::RefreshView,
+    /// The models' schedules (Kubernetes CronJobs) by model id, as last listed.
+    pub(in crate::console) schedules: BTreeMap<String, crate::orchestrator::ScheduleState>,
 }
 
 impl App {
@@ -170,6 +172,7 @@ impl App {
             should_quit: false,
             failing_backends: Vec::new(),
             refreshes: super::RefreshView::default(),
+            schedules: BTreeMap::new(),
         };
         app.apply_overview(Overview::default());
         app
