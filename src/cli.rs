@@ -228,6 +228,11 @@ pub struct BackfillArgs {
     /// Allow a range longer than 3,660 days (a deliberate large backfill).
     #[arg(long)]
     pub large: bool,
+    /// Do not compute here: create one Kubernetes Job per date from each model's CronJob, at
+    /// most `[orchestrator] concurrency` (or `--concurrency`) unfinished at once and none for a
+    /// date that already has an unfinished Job (needs `[orchestrator] kind = "kubernetes"`).
+    #[arg(long)]
+    pub kubernetes: bool,
     /// Who started it, retry overrides, run id prefix.
     #[command(flatten)]
     pub job: JobArgs,

@@ -18,6 +18,7 @@ pub mod metrics_dogstatsd;
 pub mod notify;
 pub mod orchestrator;
 pub mod quality;
+pub mod quarantine;
 pub mod refresh;
 pub mod sanitize;
 pub mod schedule;

@@ -190,6 +190,94 @@ fn cmd_migrate(config: Option<&std::path::Path>, from: Option<&str>) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
+/// `driftdeck backfill --kubernetes`: one Job per planned date and model, created by the
+/// Kubernetes backend (bounded in flight, no duplicate for a date with an unfinished Job); exits
+/// 1 when a Job could not be created.
+fn backfill_on_kubernetes(
+    ws: &jobs::setup::Workspace,
+    models: &[&jobs::ModelJob],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    args: &driftdeck::cli::BackfillArgs,
+) -> Result<ExitCode> {
+    use driftdeck::config::OrchestratorSettings;
+    use driftdeck::orchestrator::kubernetes::KubeBackend;
+    let OrchestratorSettings::Kubernetes(settings) = &ws.config.settings.orchestrator else {
+        return Err(color_eyre::eyre::eyre!(
+            "backfill --kubernetes needs [orchestrator] kind = \"kubernetes\" in {}",
+            ws.config.settings_path.display()
+        ));
+    };
+    let mut settings = settings.clone();
+    if let Some(c) = args.concurrency {
+        settings.concurrency = c;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .wrap_err("tokio runtime")?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let (mut created, mut skipped, mut failed) = (0usize, 0usize, 0usize);
+    runtime.block_on(async {
+        let backend = KubeBackend::connect(settings).await?;
+        println!(
+            "backfill {from}..{to} on kubernetes {}/{}: at most {} Jobs in flight",
+            backend.context(),
+            backend.namespace(),
+            backend.settings().concurrency
+        );
+        for m in models {
+            let dates = driftdeck::wiring::backfill_dates(
+                ws.ctx.store.as_ref(),
+                &m.model_id,
+                from,
+                to,
+                args.only_missing,
+            );
+            let mut progress = |line: String| {
+                println!(
+                    "  {} {}",
+                    m.model_id,
+                    driftdeck::sanitize::escape_controls(&line)
+                )
+            };
+            let report = backend
+                .backfill_with(
+                    m.model_id.as_str(),
+                    &dates,
+                    &args.job.triggered_by,
+                    &never,
+                    &mut progress,
+                )
+                .await;
+            match report {
+                Ok(r) => {
+                    created += r.created.len();
+                    skipped += r.skipped.len();
+                    failed += r.failed.len();
+                }
+                Err(e) => {
+                    println!(
+                        "  {} FAILED: {}",
+                        m.model_id,
+                        driftdeck::sanitize::escape_controls(&e.to_string())
+                    );
+                    failed += dates.len();
+                }
+            }
+        }
+        Ok::<(), driftdeck::orchestrator::kubernetes::KubeError>(())
+    })?;
+    println!(
+        "backfill {from}..{to} on kubernetes: {created} Job(s) created, {skipped} skipped (a Job for the date exists), {failed} not created"
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     let config = cli.config.as_deref();
     let Some(command) = cli.command else {
@@ -234,6 +322,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 &format!("{selection} {from}..{to}"),
                 &args.job.triggered_by,
             )?;
+            if args.kubernetes {
+                return backfill_on_kubernetes(&ws, &models, from, to, &args);
+            }
             let options = jobs::backfill::BackfillOptions {
                 from,
                 to,

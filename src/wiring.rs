@@ -212,8 +212,9 @@ pub fn orchestrator(config: &Config) -> Result<Arc<dyn Orchestrator>, WiringErro
 }
 
 /// The dates a backfill of `model` runs ([`crate::jobs::backfill::plan_dates`] on the store's
-/// date status); every date of the range when the store cannot say.
-fn backfill_dates(
+/// date status); every date of the range when the store cannot say. Used by the Kubernetes
+/// orchestrator's backfill and by `driftdeck backfill --kubernetes`.
+pub fn backfill_dates(
     store: &dyn ResultsStore,
     model: &crate::domain::ModelId,
     from: chrono::NaiveDate,

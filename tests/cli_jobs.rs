@@ -403,11 +403,12 @@ fn failing_run_retries_records_each_attempt_notifies_and_keeps_other_results() {
     let good = ws.results("jfk_delay", "2013-02-10");
     assert_eq!(good.len(), 1);
 
-    // A ragged row at the end of the March file.
+    // Ragged rows at the end of the March file: too many to quarantine (above 1 % of the
+    // window's rows), so the run fails naming the first of them.
     let march = ws.root.join("data/current_2013-03.csv");
     let mut text = std::fs::read_to_string(&march).expect("march");
-    text.push_str("1,2,3\n");
-    let bad_line = text.lines().count();
+    let bad_line = text.lines().count() + 1;
+    text.push_str(&"1,2,3\n".repeat(300));
     std::fs::write(&march, text).expect("write");
 
     let out = ws.run(&[
@@ -608,7 +609,12 @@ fn hostile_current_data_fails_clearly_and_writes_no_result() {
         (
             "2024-01-01",
             b"score,x,c\n0.1,1,a\n0.2,2\n".to_vec(),
-            vec!["cur_2024-01-01.csv", "line 3", "malformed CSV"],
+            vec![
+                "cur_2024-01-01.csv",
+                "line 3",
+                "expected 3 fields",
+                "quarantine",
+            ],
         ),
         (
             "2024-01-02",
@@ -1051,7 +1057,7 @@ fn only_missing_backfill_reruns_dates_whose_newest_attempt_failed() {
     // 2013-03-10 fails on a rerun: its older result stays, its newest attempt is failed.
     let march = ws.root.join("data/current_2013-03.csv");
     let original = std::fs::read_to_string(&march).expect("march");
-    std::fs::write(&march, format!("{original}1,2,3\n")).expect("write");
+    std::fs::write(&march, "flight_id\n1\n").expect("write"); // the columns are gone
     let out = ws.run(&[
         "run",
         "--model",

@@ -7,7 +7,10 @@
 //! Steps: a scheduled Job for jfk_delay 2013-11-30 fails (its benchmark path is broken for that
 //! one pod); the console's header names the kube context and namespace; the failed run shows ✗
 //! and its pod log is readable in the log pane; `r` + `y` creates a rerun Job (owner CronJob,
-//! by the user), the simulated pod succeeds and the run turns ✓; `q` quits with status 0.
+//! by the user), the simulated pod succeeds and the run turns ✓; `S` + `y` suspends the model's
+//! CronJob (SUSP in the models table, `spec.suspend` on the server); `:ns` picks the other
+//! namespace and `:ctx` the other context of the kubeconfig (the header follows), an unknown
+//! context is refused with the reason; `q` quits with status 0.
 //!
 //! Needs tmux; without it the test is skipped with a message (CI's .ci/run installs tmux).
 
@@ -168,7 +171,13 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
         .build()
         .unwrap();
     let fake = rt.block_on(FakeKube::start("model-monitoring"));
-    let kubeconfig = fake.kubeconfig(dir.path());
+    // Two contexts on the same fake: the console's `:ctx` / `:ns` switch between them.
+    let kubeconfig = fake.kubeconfig_with(
+        dir.path(),
+        &[("fake-ctx", "model-monitoring"), ("fake-other", "other-ns")],
+    );
+    fake.namespaced("other-ns")
+        .insert_cronjob("jfk_delay", "airports");
     let (client_dir, backend) = rt.block_on(async {
         let client_dir = tempfile::tempdir().unwrap();
         let client = fake.client(client_dir.path()).await;
@@ -291,7 +300,48 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
     assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
     assert!(job["status"]["conditions"].to_string().contains("Complete"));
 
-    // 4. Quit cleanly.
+    // 4. Suspend the model's CronJob from the console: confirm, then SUSP in the models table.
+    tmux.keys(&["1", "S"]);
+    tmux.wait_text(&["Confirm suspend", "jfk-delay-cronjob"]);
+    tmux.keys(&["y"]);
+    tmux.wait_for("SUSP on the jfk_delay row", |s| {
+        s.lines()
+            .any(|l| l.contains(" jfk_delay ") && l.contains("SUSP"))
+    });
+    let suspended: Vec<serde_json::Value> = fake
+        .list("cronjobs")
+        .into_iter()
+        .filter(|c| c["metadata"]["labels"]["driftdeck.io/model"] == "jfk_delay")
+        .map(|c| c["spec"]["suspend"].clone())
+        .collect();
+    assert_eq!(
+        suspended,
+        [serde_json::Value::Bool(true)],
+        "spec.suspend on the server"
+    );
+
+    // 5. Switch the namespace with the picker (the namespaces the API server lists).
+    tmux.type_text(":ns");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text(&["Switch kube namespace", "other-ns"]);
+    tmux.type_text("other");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text(&["kubernetes fake-ctx/other-ns", "namespace switched"]);
+
+    // 6. An unknown context is refused with the reason; the header stays.
+    tmux.type_text(":ctx prod-eks");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_text(&["context prod-eks not used"]);
+    assert!(screen.contains("kubernetes fake-ctx/other-ns"), "{screen}");
+
+    // 7. Switch the context with the picker: its kubeconfig namespace comes with it.
+    tmux.type_text(":ctx");
+    tmux.keys(&["Enter"]);
+    tmux.wait_text(&["Switch kube context", "fake-other"]);
+    tmux.keys(&["Down", "Enter"]);
+    tmux.wait_text(&["kubernetes fake-other/other-ns", "context switched"]);
+
+    // 8. Quit cleanly.
     tmux.keys(&["q"]);
     tmux.wait_text(&["EXIT=0"]);
     kubelet.abort();

@@ -82,6 +82,17 @@ pub enum Action {
         /// First 16 hex digits of the benchmark in place now.
         current: Option<String>,
     },
+    /// Suspend (`suspend`) or resume the model's schedule (its Kubernetes CronJob).
+    Suspend {
+        /// Model id.
+        model_id: String,
+        /// Value stream.
+        value_stream: String,
+        /// The CronJob's name.
+        schedule: String,
+        /// `true` suspends, `false` resumes.
+        suspend: bool,
+    },
 }
 
 /// What a console refresh covers (`s` in the confirm dialog cycles it).
@@ -116,6 +127,8 @@ impl Action {
             Action::RerunFailed(_) => "rerun-failed",
             Action::Refresh { .. } => "refresh",
             Action::Rollback { .. } => "rollback",
+            Action::Suspend { suspend: true, .. } => "suspend",
+            Action::Suspend { suspend: false, .. } => "resume",
         }
     }
 
@@ -146,11 +159,14 @@ impl Action {
             Action::Rollback {
                 model_id, version, ..
             } => format!("{model_id} to {version}"),
+            Action::Suspend {
+                model_id, schedule, ..
+            } => format!("{model_id} (CronJob {schedule})"),
         }
     }
 
-    /// Lowest role allowed to perform the action: operators rerun and backfill, admins refresh
-    /// and roll back benchmarks.
+    /// Lowest role allowed to perform the action: operators rerun, backfill and suspend or
+    /// resume a schedule, admins refresh and roll back benchmarks.
     pub fn required_role(&self) -> Role {
         match self {
             Action::Refresh { .. } | Action::Rollback { .. } => Role::Admin,
@@ -164,7 +180,7 @@ impl Action {
             Action::Rerun(_) => 1,
             Action::Backfill { dates, .. } => dates.len(),
             Action::RerunFailed(t) => t.len(),
-            Action::Refresh { .. } | Action::Rollback { .. } => 0,
+            Action::Refresh { .. } | Action::Rollback { .. } | Action::Suspend { .. } => 0,
         }
     }
 
@@ -263,6 +279,20 @@ impl Action {
                 ),
                 "profile    the version's own, or rebuilt; audited as rollback".into(),
             ],
+            Action::Suspend {
+                model_id,
+                value_stream,
+                schedule,
+                suspend,
+            } => vec![
+                format!("model      {value_stream} / {model_id}"),
+                format!("CronJob    {schedule}"),
+                if *suspend {
+                    "effect     no scheduled runs until resumed (runs in flight go on)".into()
+                } else {
+                    "effect     scheduled runs start again at the next schedule time".into()
+                },
+            ],
         }
     }
 
@@ -315,6 +345,7 @@ impl Action {
                 dry_run: false,
             })],
             Action::Rollback { .. } => Vec::new(),
+            Action::Suspend { .. } => Vec::new(),
         })
     }
 }
@@ -380,6 +411,8 @@ pub enum Outcome {
     NotConfigured(String),
     /// The orchestrator refused or failed.
     Failed(String),
+    /// Done at once, no job (a CronJob suspended or resumed): what changed.
+    Applied(String),
 }
 
 impl Outcome {
@@ -391,6 +424,7 @@ impl Outcome {
             Outcome::Denied(r) => format!("denied: {r}"),
             Outcome::NotConfigured(r) => format!("not configured: {r}"),
             Outcome::Failed(r) => format!("failed: {r}"),
+            Outcome::Applied(r) => format!("done: {r}"),
         }
     }
 }
@@ -481,7 +515,10 @@ impl Dispatcher {
             ));
         }
         if action.run_count() == 0
-            && !matches!(action, Action::Refresh { .. } | Action::Rollback { .. })
+            && !matches!(
+                action,
+                Action::Refresh { .. } | Action::Rollback { .. } | Action::Suspend { .. }
+            )
         {
             return Some(Outcome::Failed("nothing to run".into()));
         }
@@ -505,6 +542,24 @@ impl Dispatcher {
                         .unwrap_or_else(|| report.counts()),
                 ),
                 Err(e) => Outcome::Failed(e),
+            };
+        }
+        if let Action::Suspend {
+            model_id,
+            schedule,
+            suspend,
+            ..
+        } = action
+        {
+            return match ModelId::new(model_id.as_str()) {
+                Err(e) => Outcome::Failed(e.to_string()),
+                Ok(model) => match self.orchestrator.set_suspended_blocking(model, *suspend) {
+                    Ok(()) => Outcome::Applied(format!(
+                        "CronJob {schedule} {}",
+                        if *suspend { "suspended" } else { "resumed" }
+                    )),
+                    Err(e) => Outcome::Failed(e.to_string()),
+                },
             };
         }
         let requests = match action.requests(&self.user) {

@@ -81,6 +81,21 @@ impl OrchestratorAdapter {
         handle.block_on(self.inner.submit(request))
     }
 
+    /// Suspends or resumes the schedule of `model` (see [`Orchestrator::set_suspended`]).
+    /// Blocking, like [`OrchestratorAdapter::submit_blocking`].
+    ///
+    /// # Errors
+    /// The orchestrator's [`OrchestratorError`].
+    pub fn set_suspended_blocking(
+        &self,
+        model: crate::domain::ModelId,
+        suspended: bool,
+    ) -> Result<(), OrchestratorError> {
+        let handle =
+            tokio::runtime::Handle::try_current().map_err(|_| OrchestratorError::NoRuntime)?;
+        handle.block_on(self.inner.set_suspended(model, suspended))
+    }
+
     /// The lines of a job's or a stored run's log (see [`Orchestrator::logs`]).
     pub fn logs(&self, log: &LogRef, options: LogOptions) -> LogStream {
         self.inner.logs(log, options)

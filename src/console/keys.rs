@@ -103,6 +103,10 @@ pub enum KeyAction {
     NextMatch,
     /// Save the log to a file.
     SaveLog,
+    /// `:` command line (`:ctx`, `:ns`: switch the kube context or namespace).
+    Command,
+    /// Suspend or resume the selected model's CronJob (Kubernetes).
+    Suspend,
 }
 
 impl KeyAction {
@@ -143,6 +147,8 @@ impl KeyAction {
                     KeyAction::Search => "search",
                     KeyAction::NextMatch => "next-match",
                     KeyAction::SaveLog => "save-log",
+                    KeyAction::Command => "command",
+                    KeyAction::Suspend => "suspend",
                     KeyAction::FocusPane(_) => unreachable!("handled above"),
                 };
                 s.to_string()
@@ -336,9 +342,23 @@ impl Default for KeyMap {
                 false,
             ),
             b(
+                A::Command,
+                vec![c(':')],
+                "switch kube context / namespace",
+                Global,
+                false,
+            ),
+            b(
                 A::Rollback,
                 vec![c('u')],
                 "roll back benchmark",
+                Global,
+                false,
+            ),
+            b(
+                A::Suspend,
+                vec![c('S')],
+                "suspend / resume CronJob",
                 Global,
                 false,
             ),

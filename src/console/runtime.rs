@@ -150,6 +150,19 @@ impl Executor {
                 let store = Arc::clone(&self.store);
                 // Jobs killed while the console runs (a job's exit code 137) stop renewing their
                 // lease: reap them now and then, so the header does not keep them running.
+                // On Kubernetes the models' CronJobs (suspended or not) are listed alongside.
+                if self.dispatcher.orchestrator.kind() == "kubernetes" {
+                    let orchestrator = Arc::clone(&self.dispatcher.orchestrator);
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let result = orchestrator
+                            .orchestrator()
+                            .schedules()
+                            .await
+                            .map_err(|e| e.to_string());
+                        let _ = tx.send(Msg::Schedules(result));
+                    });
+                }
                 let reap = self.last_reap.is_none_or(|at| at.elapsed() >= REAP_EVERY);
                 if reap {
                     self.last_reap = Some(std::time::Instant::now());
@@ -226,6 +239,29 @@ impl Executor {
                         .map(|()| path)
                         .map_err(|e| e.to_string());
                     let _ = tx.send(Msg::LogSaved(result));
+                });
+            }
+            Effect::LoadTargets(kind) => {
+                let orchestrator = Arc::clone(&self.dispatcher.orchestrator);
+                tokio::spawn(async move {
+                    let result = orchestrator
+                        .orchestrator()
+                        .targets(kind)
+                        .await
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::Targets { kind, result });
+                });
+            }
+            Effect::SwitchTarget { kind, name } => {
+                let orchestrator = Arc::clone(&self.dispatcher.orchestrator);
+                tokio::spawn(async move {
+                    let result = orchestrator
+                        .orchestrator()
+                        .switch_target(kind, name.clone())
+                        .await
+                        .map(|_| orchestrator.label())
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::TargetSwitched { kind, name, result });
                 });
             }
             Effect::Quit => {}

@@ -123,6 +123,8 @@ pub struct ModelJob {
     pub slack: Option<String>,
     /// Data-quality checks: `[quality]` with the model's overrides.
     pub quality: crate::quality::QualitySettings,
+    /// Where quarantine files go: `<workspace>/quarantine` (see [`crate::quarantine`]).
+    pub quarantine_root: std::path::PathBuf,
 }
 
 /// Shared services of a job process.

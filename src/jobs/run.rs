@@ -53,6 +53,7 @@ fn calculate(
     ctx: &JobContext,
     job: &ModelJob,
     date: NaiveDate,
+    run_id: &str,
     findings: &mut Vec<Finding>,
 ) -> Result<(ResultRecord, Vec<CharacteristicRecord>, Meta), JobError> {
     let profile = ensure_profile(ctx, job)?;
@@ -70,8 +71,22 @@ fn calculate(
             requests.push(ColumnRequest::new(name, KindHint::Categorical));
         }
     }
-    let current = job.current.load(date, &requests)?;
+    let population = job.current.load_population(date, &requests)?;
+    let quarantined = quarantine(job, date, run_id, &population.quarantined)?;
+    let current = population.table;
     *findings = gate(ctx, job, date, &profile.profile, &current, window.as_ref())?;
+    if let Some((file, count, reasons)) = quarantined {
+        let found = quality::check_quarantine(
+            count,
+            current.rows + count,
+            &file.display().to_string(),
+            &reasons,
+            &job.quality,
+        );
+        for f in found.into_iter().rev() {
+            findings.insert(0, f);
+        }
+    }
     if quality::fails(findings) {
         return Err(JobError::Quality {
             model: job.model_id.to_string(),
@@ -121,6 +136,48 @@ fn calculate(
         worst,
     };
     Ok((result, characteristics, meta))
+}
+
+/// Reasons quoted in the quarantine finding.
+const QUARANTINE_REASONS: usize = 3;
+
+/// Writes the run's quarantine file (`<workspace>/quarantine/<model>/<date>/<run_id>.csv`, see
+/// [`crate::quarantine`]) when rows were set aside; returns the file, the row count and the first
+/// reasons (`<file> line N: …`).
+fn quarantine(
+    job: &ModelJob,
+    date: NaiveDate,
+    run_id: &str,
+    files: &[crate::sources::QuarantinedRows],
+) -> Result<Option<(std::path::PathBuf, usize, Vec<String>)>, JobError> {
+    let Some(first) = files.first() else {
+        return Ok(None);
+    };
+    let target =
+        crate::quarantine::daily_path(&job.quarantine_root, job.model_id.as_str(), date, run_id);
+    let write_err = |e: crate::quarantine::QuarantineError| JobError::Other(e.to_string());
+    let mut w =
+        crate::quarantine::QuarantineWriter::create(&target, &first.header).map_err(write_err)?;
+    let mut reasons = Vec::new();
+    for f in files {
+        let name = f
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for r in &f.rows {
+            // Rows of several files share one header: a reason names its file.
+            let reason = format!("{} line {}: {}", name, r.line, r.reason);
+            w.push_raw(&r.raw, r.line as u64, &reason)
+                .map_err(write_err)?;
+            if reasons.len() < QUARANTINE_REASONS {
+                reasons.push(crate::sanitize::excerpt(&reason, 200));
+            }
+        }
+    }
+    let count = w.rows() as usize;
+    let file = w.finish().map_err(write_err)?;
+    Ok(Some((file, count, reasons)))
 }
 
 /// The data-quality checks of one run (pure checks of [`crate::quality`] fed with the model's
@@ -346,12 +403,13 @@ pub fn run_model(
         record_attempt(ctx, &record)?;
         let _heartbeat = super::lease::Heartbeat::start(ctx.store.clone(), run_id.clone(), attempt);
         let mut findings = Vec::new();
-        let outcome =
-            calculate(ctx, job, request.date, &mut findings).and_then(|(result, chars, meta)| {
+        let outcome = calculate(ctx, job, request.date, &run_id, &mut findings).and_then(
+            |(result, chars, meta)| {
                 ctx.store
                     .save_result_of_run(&result, &chars, Some(&run_id))?;
                 Ok((result, meta))
-            });
+            },
+        );
         if !findings.is_empty() {
             ctx.store.record_findings(&run_id, attempt, &findings)?;
         }

@@ -92,6 +92,7 @@ impl Workspace {
                     .clone()
                     .or_else(|| stream.and_then(|v| v.recipients.slack.clone())),
                 quality: config.settings.quality.with(&model.quality),
+                quarantine_root: config.workspace_root.join("quarantine"),
             });
         }
         let ctx = JobContext {

@@ -468,6 +468,38 @@ pub struct JobEvent {
     pub job: JobInfo,
 }
 
+/// What [`Orchestrator::targets`] lists and [`Orchestrator::switch_target`] switches: where
+/// the jobs run (Kubernetes: the kubeconfig context, the namespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    /// A kubeconfig context (cluster + user).
+    Context,
+    /// A namespace of the current context.
+    Namespace,
+}
+
+impl TargetKind {
+    /// `context` or `namespace`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Context => "context",
+            TargetKind::Namespace => "namespace",
+        }
+    }
+}
+
+/// The daily schedule of one model as the orchestrator runs it (Kubernetes: the model's
+/// CronJob), for the console's models table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleState {
+    /// Model id.
+    pub model: String,
+    /// Name of the schedule (the CronJob).
+    pub name: String,
+    /// True while the schedule is suspended (no new scheduled runs).
+    pub suspended: bool,
+}
+
 /// Starts jobs, lists them, exposes their logs and cancels them. Object safe (`Arc<dyn
 /// Orchestrator>`); the async methods return boxed futures so a network backend (Kubernetes) can
 /// implement them; the local runner's futures complete without blocking.
@@ -514,4 +546,66 @@ pub trait Orchestrator: Send + Sync {
 
     /// Receives a [`JobEvent`] for every state change from now on.
     fn subscribe(&self) -> broadcast::Receiver<JobEvent>;
+
+    /// The contexts or namespaces the jobs could run in (Kubernetes: the kubeconfig's
+    /// contexts; the namespaces the API server lists). Default: none to choose from.
+    ///
+    /// # Errors
+    /// [`OrchestratorError::Unavailable`] for a backend without targets (the local runner);
+    /// [`OrchestratorError::Backend`] with the API server's reason (e.g. 403 on namespaces).
+    fn targets(&self, kind: TargetKind) -> BoxFuture<'_, Result<Vec<String>, OrchestratorError>> {
+        let me = self.kind();
+        Box::pin(async move { Err(no_targets(me, kind)) })
+    }
+
+    /// Moves this orchestrator to another context or namespace (connects and checks the new
+    /// target first; on error nothing changes). Returns the new [`Orchestrator::location`].
+    /// Jobs, events and logs from then on are the new target's.
+    ///
+    /// # Errors
+    /// As [`Orchestrator::targets`]; an unknown context is [`OrchestratorError::Backend`].
+    fn switch_target(
+        &self,
+        kind: TargetKind,
+        name: String,
+    ) -> BoxFuture<'_, Result<String, OrchestratorError>> {
+        let me = self.kind();
+        let _ = name;
+        Box::pin(async move { Err(no_targets(me, kind)) })
+    }
+
+    /// The models' schedules and whether each is suspended. Default: none known (empty).
+    ///
+    /// # Errors
+    /// The backend's error (Kubernetes API).
+    fn schedules(&self) -> BoxFuture<'_, Result<Vec<ScheduleState>, OrchestratorError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Suspends (`true`) or resumes the schedule of `model` (Kubernetes: `spec.suspend` of its
+    /// CronJob).
+    ///
+    /// # Errors
+    /// [`OrchestratorError::Unavailable`] where schedules cannot be suspended (the local
+    /// runner); the backend's error (no CronJob, 403).
+    fn set_suspended(
+        &self,
+        model: ModelId,
+        suspended: bool,
+    ) -> BoxFuture<'_, Result<(), OrchestratorError>> {
+        let me = self.kind();
+        let _ = (model, suspended);
+        Box::pin(async move {
+            Err(OrchestratorError::Unavailable(format!(
+                "the {me} orchestrator has no schedules to suspend or resume (only [orchestrator] kind = \"kubernetes\" has: the models' CronJobs)"
+            )))
+        })
+    }
+}
+
+fn no_targets(kind: &str, target: TargetKind) -> OrchestratorError {
+    OrchestratorError::Unavailable(format!(
+        "the {kind} orchestrator has no {}s to switch (only [orchestrator] kind = \"kubernetes\" has)",
+        target.as_str()
+    ))
 }

@@ -63,6 +63,10 @@ pub enum Check {
     BenchmarkRange,
     /// The same key appears on more than one row (`observed` = rows with a repeated key).
     DuplicateKeys,
+    /// Rows that could not be read were set aside in the run's quarantine file (`observed` =
+    /// quarantined share of the rows read, `limit` = `max_quarantined_share`; the message names
+    /// the count, the file and the first reasons).
+    Quarantine,
 }
 
 impl Check {
@@ -75,6 +79,7 @@ impl Check {
             Check::MissingShare => "missing_share",
             Check::BenchmarkRange => "benchmark_range",
             Check::DuplicateKeys => "duplicate_keys",
+            Check::Quarantine => "quarantine",
         }
     }
 
@@ -87,6 +92,7 @@ impl Check {
             Check::MissingShare,
             Check::BenchmarkRange,
             Check::DuplicateKeys,
+            Check::Quarantine,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -151,6 +157,10 @@ pub struct QualitySettings {
     pub key_column: Option<String>,
     /// Severity of `duplicate_keys`. Default `fail`.
     pub duplicate_keys_severity: Severity,
+    /// Highest share (0..=1) of the rows read that may be quarantined (rows whose value cannot
+    /// be read); the run goes on without them up to this share (a `warn` finding) and fails above
+    /// it. Default 0.01.
+    pub max_quarantined_share: f64,
 }
 
 impl Default for QualitySettings {
@@ -168,6 +178,7 @@ impl Default for QualitySettings {
             range_severity: Severity::Warn,
             key_column: None,
             duplicate_keys_severity: Severity::Fail,
+            max_quarantined_share: 0.01,
         }
     }
 }
@@ -189,6 +200,7 @@ pub struct QualityOverrides {
     pub range_severity: Option<Severity>,
     pub key_column: Option<String>,
     pub duplicate_keys_severity: Option<Severity>,
+    pub max_quarantined_share: Option<f64>,
 }
 
 impl QualitySettings {
@@ -211,6 +223,9 @@ impl QualitySettings {
             duplicate_keys_severity: o
                 .duplicate_keys_severity
                 .unwrap_or(self.duplicate_keys_severity),
+            max_quarantined_share: o
+                .max_quarantined_share
+                .unwrap_or(self.max_quarantined_share),
         }
     }
 
@@ -222,6 +237,7 @@ impl QualitySettings {
         for (key, v) in [
             ("min_rows_vs_median", self.min_rows_vs_median),
             ("max_missing_share", self.max_missing_share),
+            ("max_quarantined_share", self.max_quarantined_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("quality.{key} must be between 0 and 1, got {v}"));
@@ -241,6 +257,44 @@ impl QualitySettings {
         }
         Ok(())
     }
+}
+
+/// Quarantine: `quarantined` of `rows_read` rows could not be read and were written to `file`.
+/// No finding without quarantined rows; `warn` up to `max_quarantined_share` of the rows read,
+/// `fail` above it. `reasons`: the first few reasons (`line N: …`), quoted in the message.
+pub fn check_quarantine(
+    quarantined: usize,
+    rows_read: usize,
+    file: &str,
+    reasons: &[String],
+    s: &QualitySettings,
+) -> Vec<Finding> {
+    if quarantined == 0 {
+        return Vec::new();
+    }
+    let share = quarantined as f64 / rows_read.max(1) as f64;
+    let severity = if share > s.max_quarantined_share {
+        Severity::Fail
+    } else {
+        Severity::Warn
+    };
+    let mut message = format!(
+        "{quarantined} of {rows_read} rows ({:.2}%, limit {:.2}%) quarantined to {file}",
+        share * 100.0,
+        s.max_quarantined_share * 100.0
+    );
+    if !reasons.is_empty() {
+        message.push_str(": ");
+        message.push_str(&reasons.join("; "));
+    }
+    vec![Finding {
+        check: Check::Quarantine,
+        column: None,
+        observed: share,
+        limit: s.max_quarantined_share,
+        severity,
+        message,
+    }]
 }
 
 /// The benchmark's smallest and largest non-missing value of a numeric column.

@@ -408,7 +408,7 @@ fn stage(
     let header = csv::ByteRecord::from(reader.header().to_vec());
     out.write_byte_record(&header)
         .map_err(|e| io_err(staged, e))?;
-    let mut q: Option<csv::Writer<std::fs::File>> = None;
+    let mut q: Option<crate::quarantine::QuarantineWriter> = None;
     let mut stats: Vec<ColumnStats> = rules
         .columns
         .iter()
@@ -451,22 +451,13 @@ fn stage(
             Some(reason) => {
                 quarantined += 1;
                 if q.is_none() {
-                    if let Some(dir) = quarantine.parent() {
-                        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-                    }
-                    let f = std::fs::File::create(quarantine).map_err(|e| io_err(quarantine, e))?;
-                    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(f);
-                    let mut h = header.clone();
-                    h.push_field(b"line");
-                    h.push_field(b"reason");
-                    w.write_byte_record(&h).map_err(|e| io_err(quarantine, e))?;
-                    q = Some(w);
+                    q = Some(
+                        crate::quarantine::QuarantineWriter::create_for_record(quarantine, &header)
+                            .map_err(|e| io_err(quarantine, e))?,
+                    );
                 }
                 if let Some(w) = q.as_mut() {
-                    let mut row = record.clone();
-                    row.push_field(pos.to_string().as_bytes());
-                    row.push_field(reason.as_bytes());
-                    w.write_byte_record(&row)
+                    w.push_record(&record, pos, &reason)
                         .map_err(|e| io_err(quarantine, e))?;
                 }
             }
@@ -479,8 +470,8 @@ fn stage(
         .into_inner()
         .map_err(|e| io_err(staged, e.to_string()))?;
     file.sync_all().map_err(|e| io_err(staged, e))?;
-    if let Some(mut w) = q {
-        w.flush().map_err(|e| io_err(quarantine, e))?;
+    if let Some(w) = q {
+        w.finish().map_err(|e| io_err(quarantine, e))?;
     }
     Ok(Ok(Staged {
         rows_read,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use super::{ColumnRequest, SourceError, read_table};
+use super::{ColumnRequest, LenientTable, SourceError, read_table_lenient};
 use crate::engine::column::Table;
 
 /// What identifies a parsed file: the path, its modification time and length (so a replaced file
@@ -20,7 +20,7 @@ struct Key {
     requests: Vec<ColumnRequest>,
 }
 
-type Slot = Arc<Mutex<Option<Arc<Table>>>>;
+type Slot = Arc<Mutex<Option<Arc<LenientTable>>>>;
 
 #[derive(Default)]
 struct State {
@@ -93,16 +93,34 @@ impl FileCache {
         }
     }
 
-    /// The table of `path` read with `requests` (see [`read_table`]), from memory when the file
-    /// has not changed since it was read.
+    /// The table of `path` read with `requests` (see [`read_table`](super::read_table)), from
+    /// memory when the file has not changed since it was read.
     ///
     /// # Errors
-    /// Those of [`read_table`] (including [`SourceError::NotFound`]).
+    /// Those of [`read_table`](super::read_table) (including [`SourceError::NotFound`]).
     pub fn get_or_read(
         &self,
         path: &Path,
         requests: &[ColumnRequest],
     ) -> Result<Arc<Table>, SourceError> {
+        let read = self.get_or_read_lenient(path, requests)?;
+        match &read.strict_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(read.table.clone()),
+        }
+    }
+
+    /// The lenient read of `path` (see [`read_table_lenient`]), from memory when the file has
+    /// not changed since it was read. One cached read serves both this and
+    /// [`FileCache::get_or_read`].
+    ///
+    /// # Errors
+    /// Those of [`read_table_lenient`].
+    pub fn get_or_read_lenient(
+        &self,
+        path: &Path,
+        requests: &[ColumnRequest],
+    ) -> Result<Arc<LenientTable>, SourceError> {
         let meta = std::fs::metadata(path).map_err(|e| SourceError::io(path, &e))?;
         let key = Key {
             path: path.to_path_buf(),
@@ -147,7 +165,7 @@ impl FileCache {
             return Ok(table.clone());
         }
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let table = Arc::new(read_table(path, Some(requests))?);
+        let table = Arc::new(read_table_lenient(path, requests)?);
         *cell = Some(table.clone());
         Ok(table)
     }

@@ -18,8 +18,11 @@ use arrow::error::ArrowError;
 use rayon::prelude::*;
 
 use super::convert::TextColumn;
-use super::csv_chunked::{CHUNK_BYTES, Chunked, read_chunked};
+use super::csv_chunked::{
+    CHUNK_BYTES, Chunked, Lenient, RowError, RowProblem, read_chunked, read_chunked_lenient,
+};
 use super::{ColumnRequest, KindHint, Position, SourceError};
+use super::{LenientTable, UnreadableRow};
 use crate::engine::column::Table;
 
 const BATCH_ROWS: usize = 64 * 1024;
@@ -264,6 +267,94 @@ pub(crate) fn read_csv(
         }
     }
     read_csv_serial(path, requests)
+}
+
+/// Reads a CSV file like [`read_csv`], but rows whose value cannot be read (text or an infinite
+/// value in a numeric column, a wrong field count) stay in the table with missing cells and are
+/// listed as [`UnreadableRow`]s, with their bytes and the header line's bytes. Files the fast
+/// path declines (quotes, bare `\r`, blank lines, invalid UTF-8) are read strictly: their first
+/// bad row fails the read.
+///
+/// # Errors
+/// Those of [`read_csv`] that are not about one row.
+pub(crate) fn read_csv_lenient(
+    path: &Path,
+    requests: &[ColumnRequest],
+) -> Result<LenientTable, SourceError> {
+    use std::os::unix::fs::FileExt;
+    let mut file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
+    let header = read_header(path, &mut file)?;
+    let wanted = resolve_requests(path, &header, Some(requests))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| SourceError::io(path, &e))?;
+    if let Some(data_start) = unquoted_header_end(path, &mut file)? {
+        match read_chunked_lenient(path, header.len(), data_start, &wanted, CHUNK_BYTES)? {
+            Lenient::Table(table, errors) => {
+                let names: Vec<&str> = wanted.iter().map(|(_, r)| r.name.as_str()).collect();
+                let strict_error = errors
+                    .strict_error()
+                    .map(|e| e.into_source_error(path, &names));
+                let mut raw_header = vec![0u8; data_start as usize];
+                file.read_exact_at(&mut raw_header, 0)
+                    .map_err(|e| SourceError::io(path, &e))?;
+                while matches!(raw_header.last(), Some(b'\n' | b'\r')) {
+                    raw_header.pop();
+                }
+                return Ok(LenientTable {
+                    table: Arc::new(table),
+                    unreadable: unreadable_rows(errors.into_sorted(), &names),
+                    header: raw_header,
+                    strict_error,
+                });
+            }
+            Lenient::Fallback(reason) => {
+                tracing::debug!(file = %path.display(), ?reason, "CSV read serially");
+            }
+        }
+    }
+    Ok(LenientTable {
+        table: Arc::new(read_csv_serial(path, Some(requests))?),
+        unreadable: Vec::new(),
+        header: Vec::new(),
+        strict_error: None,
+    })
+}
+
+/// One [`UnreadableRow`] per line of `errors` (sorted by line), the reasons of one line joined.
+fn unreadable_rows(errors: Vec<RowError>, names: &[&str]) -> Vec<UnreadableRow> {
+    let mut out: Vec<UnreadableRow> = Vec::new();
+    for e in errors {
+        let column = e.column.and_then(|c| names.get(c)).copied().unwrap_or("");
+        let value = |v: &str| crate::sanitize::excerpt(v, crate::sanitize::EXCERPT_CHARS);
+        let reason = match &e.problem {
+            RowProblem::FieldCount { expected, found } => {
+                format!("expected {expected} fields (as in the header), found {found}")
+            }
+            RowProblem::NotNumeric { value: v } => {
+                format!("column {column:?}: not a number: {:?}", value(v))
+            }
+            RowProblem::NonFinite { value: v } => {
+                format!("column {column:?}: infinite value {:?}", value(v))
+            }
+        };
+        let ragged = matches!(e.problem, RowProblem::FieldCount { .. });
+        match out.last_mut() {
+            Some(last) if last.line == e.line => {
+                last.reason.push_str("; ");
+                last.reason.push_str(&reason);
+                last.ragged |= ragged;
+            }
+            _ => out.push(UnreadableRow {
+                line: e.line,
+                // The fast path reads one record per physical line after the header.
+                row: e.line.saturating_sub(2),
+                reason,
+                raw: e.raw,
+                ragged,
+            }),
+        }
+    }
+    out
 }
 
 /// The serial path of [`read_csv`]: arrow-csv with the full CSV grammar (quotes, embedded

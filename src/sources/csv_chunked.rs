@@ -13,8 +13,10 @@
 //! record is one physical line, so line numbers are the chunk's first line plus the local record
 //! index (prefix sums over the chunks' record counts).
 //!
-//! Problems of one row are [`RowError`]s (line, column, [`RowProblem`]): today the first one in file
-//! order becomes the [`SourceError`]; a row quarantine can set them aside instead.
+//! Problems of one row are [`RowError`]s (line, column, [`RowProblem`], the line's bytes): a strict
+//! read ([`read_chunked`]) turns the first one in file order into the [`SourceError`]; a lenient
+//! read ([`read_chunked_lenient`]) returns the table with every row in place (unreadable cells
+//! missing) and all the row errors, so the daily run can quarantine those rows.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -84,6 +86,8 @@ pub(crate) struct RowError {
     pub column: Option<usize>,
     /// What is wrong.
     pub problem: RowProblem,
+    /// The record's bytes as in the file, without its line end.
+    pub raw: Vec<u8>,
 }
 
 impl RowError {
@@ -127,9 +131,9 @@ enum Mode {
 enum Part {
     Numeric {
         values: Vec<f64>,
-        /// Infer columns: the first infinite value (local row, text); an error only if the
+        /// Infer columns: the infinite values (local row, text, line bytes); errors only if the
         /// column stays numeric.
-        first_infinite: Option<(usize, String)>,
+        infinites: Vec<(usize, String, Vec<u8>)>,
     },
     Categorical {
         levels: Vec<String>,
@@ -141,10 +145,10 @@ enum Part {
 struct ChunkOut {
     rows: usize,
     parts: Vec<Part>,
-    /// First ragged row (local index).
-    first_ragged: Option<(usize, RowProblem)>,
-    /// First value error (local row, column, problem).
-    first_value_error: Option<(usize, usize, RowProblem)>,
+    /// Ragged rows (local index, problem, line bytes).
+    ragged: Vec<(usize, RowProblem, Vec<u8>)>,
+    /// Value errors (local row, column, problem, line bytes).
+    value_errors: Vec<(usize, usize, RowProblem, Vec<u8>)>,
 }
 
 /// Why a parse stopped early.
@@ -168,6 +172,71 @@ pub(crate) fn read_chunked(
     wanted: &[(usize, ColumnRequest)],
     chunk_bytes: u64,
 ) -> Result<Chunked, SourceError> {
+    let names: Vec<&str> = wanted.iter().map(|(_, r)| r.name.as_str()).collect();
+    match read_chunked_lenient(path, header_fields, data_start, wanted, chunk_bytes)? {
+        Lenient::Fallback(r) => Ok(Chunked::Fallback(r)),
+        Lenient::Table(table, errors) => match errors.strict_error() {
+            Some(e) => Err(e.into_source_error(path, &names)),
+            None => Ok(Chunked::Table(table)),
+        },
+    }
+}
+
+/// Every row error of a lenient read, by kind (the strict read reports the first of the first
+/// non-empty kind, in this order).
+#[derive(Debug, Default)]
+pub(crate) struct RowErrors {
+    /// Rows with a wrong field count, in file order.
+    pub ragged: Vec<RowError>,
+    /// Text or infinite values in numeric columns, in file order.
+    pub values: Vec<RowError>,
+    /// Infinite values in inferred columns that stayed numeric, by column then file order.
+    pub infinites: Vec<RowError>,
+}
+
+impl RowErrors {
+    /// The error a strict read reports.
+    pub(crate) fn strict_error(&self) -> Option<RowError> {
+        [&self.ragged, &self.values, &self.infinites]
+            .into_iter()
+            .find_map(|list| list.first().cloned())
+    }
+
+    /// All errors, sorted by line (a line may appear more than once: one error per cell).
+    pub(crate) fn into_sorted(self) -> Vec<RowError> {
+        let mut all: Vec<RowError> = self
+            .ragged
+            .into_iter()
+            .chain(self.values)
+            .chain(self.infinites)
+            .collect();
+        all.sort_by_key(|e| e.line);
+        all
+    }
+}
+
+/// Result of the lenient fast path.
+#[derive(Debug)]
+pub(crate) enum Lenient {
+    /// The table with every record in place (cells that cannot be read are missing) and the row
+    /// errors.
+    Table(Table, RowErrors),
+    /// The file needs the serial path.
+    Fallback(FallbackReason),
+}
+
+/// Like [`read_chunked`], but rows that cannot be read do not fail the read: they stay in the
+/// table with missing cells and are listed in [`RowErrors`].
+///
+/// # Errors
+/// I/O errors naming the file.
+pub(crate) fn read_chunked_lenient(
+    path: &Path,
+    header_fields: usize,
+    data_start: u64,
+    wanted: &[(usize, ColumnRequest)],
+    chunk_bytes: u64,
+) -> Result<Lenient, SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
     let len = file
         .metadata()
@@ -213,7 +282,7 @@ pub(crate) fn read_chunked(
     let all: Vec<usize> = (0..bounds.len()).collect();
     let mut outs = match parse_all(&modes, &all) {
         Ok(o) => o,
-        Err(Stop::Fallback(r)) => return Ok(Chunked::Fallback(r)),
+        Err(Stop::Fallback(r)) => return Ok(Lenient::Fallback(r)),
         Err(Stop::Failed(e)) => return Err(e),
     };
     // Infer columns that some chunk found text in are categorical everywhere: re-read the chunks
@@ -239,7 +308,7 @@ pub(crate) fn read_chunked(
             .collect();
         let again = match parse_all(&modes, &redo) {
             Ok(o) => o,
-            Err(Stop::Fallback(r)) => return Ok(Chunked::Fallback(r)),
+            Err(Stop::Fallback(r)) => return Ok(Lenient::Fallback(r)),
             Err(Stop::Failed(e)) => return Err(e),
         };
         for (i, o) in redo.into_iter().zip(again) {
@@ -255,9 +324,7 @@ pub(crate) fn read_chunked(
         line += o.rows;
     }
     let names: Vec<&str> = wanted.iter().map(|(_, r)| r.name.as_str()).collect();
-    if let Some(err) = first_row_error(&outs, &first_line) {
-        return Err(err.into_source_error(path, &names));
-    }
+    let mut errors = row_errors(&mut outs, &first_line);
     let rows: usize = outs.iter().map(|o| o.rows).sum();
     // Columns by chunk, moved out of the chunks so each part is freed as soon as it is merged
     // (peak memory = the table plus the parts of the columns being merged).
@@ -269,66 +336,77 @@ pub(crate) fn read_chunked(
             by_column[j].push(part);
         }
     }
-    let columns: Vec<Column> = by_column
+    let merged: Vec<(Column, Vec<RowError>)> = by_column
         .into_par_iter()
         .enumerate()
         .map(|(j, parts)| merge_column(parts, j, rows, &first_line))
-        .collect::<Result<_, RowError>>()
-        .map_err(|e| e.into_source_error(path, &names))?;
-    Ok(Chunked::Table(Table {
-        names: names.iter().map(|n| n.to_string()).collect(),
-        columns,
-        rows,
-    }))
+        .collect();
+    let mut columns = Vec::with_capacity(merged.len());
+    for (column, infinites) in merged {
+        errors.infinites.extend(infinites);
+        columns.push(column);
+    }
+    Ok(Lenient::Table(
+        Table {
+            names: names.iter().map(|n| n.to_string()).collect(),
+            columns,
+            rows,
+        },
+        errors,
+    ))
 }
 
-/// The first row error in file order: ragged rows first (the serial path checks structure
-/// before values), then value errors.
-fn first_row_error(outs: &[ChunkOut], first_line: &[usize]) -> Option<RowError> {
-    for (o, &l) in outs.iter().zip(first_line) {
-        if let Some((row, p)) = &o.first_ragged {
-            return Some(RowError {
+/// The row errors of every chunk in file order, moved out of the chunks.
+fn row_errors(outs: &mut [ChunkOut], first_line: &[usize]) -> RowErrors {
+    let mut errors = RowErrors::default();
+    for (o, &l) in outs.iter_mut().zip(first_line) {
+        for (row, problem, raw) in o.ragged.drain(..) {
+            errors.ragged.push(RowError {
                 line: l + row,
                 column: None,
-                problem: p.clone(),
+                problem,
+                raw,
             });
         }
-    }
-    for (o, &l) in outs.iter().zip(first_line) {
-        if let Some((row, col, p)) = &o.first_value_error {
-            return Some(RowError {
+        for (row, col, problem, raw) in o.value_errors.drain(..) {
+            errors.values.push(RowError {
                 line: l + row,
-                column: Some(*col),
-                problem: p.clone(),
+                column: Some(col),
+                problem,
+                raw,
             });
         }
     }
-    None
+    errors
 }
 
 /// Concatenates the parts of column `j` (one per chunk, in file order); categorical levels in
-/// order of first appearance. A single part is moved, not copied.
+/// order of first appearance. A single part is moved, not copied. Also returns the infinite
+/// values of an inferred column that stayed numeric, as row errors in file order.
 fn merge_column(
-    parts: Vec<Part>,
+    mut parts: Vec<Part>,
     j: usize,
     rows: usize,
     first_line: &[usize],
-) -> Result<Column, RowError> {
-    for (part, &l) in parts.iter().zip(first_line) {
-        if let Part::Numeric {
-            first_infinite: Some((row, text)),
-            ..
-        } = part
-        {
-            return Err(RowError {
-                line: l + row,
-                column: Some(j),
-                problem: RowProblem::NonFinite {
-                    value: text.clone(),
-                },
-            });
+) -> (Column, Vec<RowError>) {
+    let mut errors = Vec::new();
+    for (part, &l) in parts.iter_mut().zip(first_line) {
+        if let Part::Numeric { infinites, .. } = part {
+            for (row, text, raw) in infinites.drain(..) {
+                errors.push(RowError {
+                    line: l + row,
+                    column: Some(j),
+                    problem: RowProblem::NonFinite { value: text },
+                    raw,
+                });
+            }
         }
     }
+    (merge_parts(parts, rows), errors)
+}
+
+/// The concatenation of [`merge_column`].
+fn merge_parts(parts: Vec<Part>, rows: usize) -> Column {
     match parts.first() {
         None | Some(Part::Numeric { .. }) => {
             let mut values: Vec<f64> = Vec::new();
@@ -342,7 +420,7 @@ fn merge_column(
                     }
                 }
             }
-            Ok(Column::Numeric(values))
+            Column::Numeric(values)
         }
         Some(Part::Categorical { .. }) => {
             let mut index: HashMap<String, u32> = HashMap::new();
@@ -373,7 +451,7 @@ fn merge_column(
                     }));
                 }
             }
-            Ok(Column::Categorical(out))
+            Column::Categorical(out)
         }
     }
 }
@@ -466,7 +544,7 @@ fn parse_chunk(
             .map(|m| match m {
                 Mode::Numeric { .. } => Part::Numeric {
                     values: Vec::with_capacity(estimate),
-                    first_infinite: None,
+                    infinites: Vec::new(),
                 },
                 Mode::Categorical => Part::Categorical {
                     levels: Vec::new(),
@@ -477,8 +555,8 @@ fn parse_chunk(
         let mut dicts: Vec<Codes> = (0..modes.len()).map(|_| Codes::default()).collect();
         // Byte offsets of the commas of the current line (one search per line, reused).
         let mut commas: Vec<usize> = Vec::with_capacity(header_fields);
-        let mut first_ragged = None;
-        let mut first_value_error = None;
+        let mut ragged = Vec::new();
+        let mut value_errors = Vec::new();
         let mut row = 0usize;
         let mut pos = 0usize;
         while pos < bytes.len() {
@@ -495,15 +573,14 @@ fn parse_chunk(
             commas.extend(memchr::memchr_iter(b',', line));
             let found = commas.len() + 1;
             if found != header_fields {
-                if first_ragged.is_none() {
-                    first_ragged = Some((
-                        row,
-                        RowProblem::FieldCount {
-                            expected: header_fields,
-                            found,
-                        },
-                    ));
-                }
+                ragged.push((
+                    row,
+                    RowProblem::FieldCount {
+                        expected: header_fields,
+                        found,
+                    },
+                    line.to_vec(),
+                ));
                 // Keep the columns aligned: a ragged row still takes one value per column.
                 for p in parts.iter_mut() {
                     match p {
@@ -526,13 +603,7 @@ fn parse_chunk(
                 let to = commas.get(f).copied().unwrap_or(line.len());
                 let field = &line[from..to];
                 match (&mut parts[j], modes[j]) {
-                    (
-                        Part::Numeric {
-                            values,
-                            first_infinite,
-                        },
-                        Mode::Numeric { infer },
-                    ) => {
+                    (Part::Numeric { values, infinites }, Mode::Numeric { infer }) => {
                         if let Some(v) = fast_number(field) {
                             values.push(v);
                             continue;
@@ -545,16 +616,15 @@ fn parse_chunk(
                             Parsed::Missing => values.push(f64::NAN),
                             Parsed::Infinite => {
                                 if infer {
-                                    if first_infinite.is_none() {
-                                        *first_infinite = Some((row, text.to_string()));
-                                    }
-                                } else if first_value_error.is_none() {
-                                    first_value_error = Some((
+                                    infinites.push((row, text.to_string(), line.to_vec()));
+                                } else {
+                                    value_errors.push((
                                         row,
                                         j,
                                         RowProblem::NonFinite {
                                             value: text.to_string(),
                                         },
+                                        line.to_vec(),
                                     ));
                                 }
                                 values.push(f64::NAN);
@@ -564,15 +634,14 @@ fn parse_chunk(
                                     modes[j] = Mode::Categorical;
                                     continue 'restart;
                                 }
-                                if first_value_error.is_none() {
-                                    first_value_error = Some((
-                                        row,
-                                        j,
-                                        RowProblem::NotNumeric {
-                                            value: text.to_string(),
-                                        },
-                                    ));
-                                }
+                                value_errors.push((
+                                    row,
+                                    j,
+                                    RowProblem::NotNumeric {
+                                        value: text.to_string(),
+                                    },
+                                    line.to_vec(),
+                                ));
                                 values.push(f64::NAN);
                             }
                         }
@@ -605,8 +674,8 @@ fn parse_chunk(
         return Ok(ChunkOut {
             rows: row,
             parts,
-            first_ragged,
-            first_value_error,
+            ragged,
+            value_errors,
         });
     }
 }

@@ -7,10 +7,38 @@ use std::sync::Arc;
 use chrono::{Datelike, Days, NaiveDate};
 
 use super::{
-    ColumnRequest, DateSelection, FileCache, Selection, SourceError, ValueFilter, concat_tables,
-    project,
+    ColumnRequest, DateSelection, FileCache, Selection, SourceError, UnreadableRow, ValueFilter,
+    concat_tables, project, select_rows,
 };
 use crate::engine::column::Table;
+
+/// The rows of one file that a run could not read (see [`Population`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantinedRows {
+    /// The file.
+    pub path: PathBuf,
+    /// Its header line's bytes (no line end).
+    pub header: Vec<u8>,
+    /// The rows, by line.
+    pub rows: Vec<UnreadableRow>,
+}
+
+/// A current population with the rows that belong to it but could not be read.
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// The readable rows: exactly the requested columns, in order.
+    pub table: Table,
+    /// Per file, the unreadable rows of the population (their date in the window and the
+    /// filters matching, or a wrong field count, so that it cannot be told).
+    pub quarantined: Vec<QuarantinedRows>,
+}
+
+impl Population {
+    /// Number of quarantined rows.
+    pub fn quarantined_rows(&self) -> usize {
+        self.quarantined.iter().map(|q| q.rows.len()).sum()
+    }
+}
 
 /// Where a model's current (actual) population comes from.
 ///
@@ -27,6 +55,22 @@ pub trait CurrentSource: Send + Sync {
     /// One line for logs and the console, e.g.
     /// `files /data/current_{month}.csv · date column flight_date · window 1 day · origin = EWR`.
     fn describe(&self) -> String;
+
+    /// Like [`CurrentSource::load`], but rows whose value cannot be read are set aside in
+    /// [`Population::quarantined`] instead of failing the load. The default quarantines nothing.
+    ///
+    /// # Errors
+    /// Those of [`CurrentSource::load`] that are not about one row.
+    fn load_population(
+        &self,
+        date: NaiveDate,
+        columns: &[ColumnRequest],
+    ) -> Result<Population, SourceError> {
+        Ok(Population {
+            table: self.load(date, columns)?,
+            quarantined: Vec::new(),
+        })
+    }
 
     /// The date column and the days of the trailing window ending on `date` (oldest first), when
     /// the source selects rows by a date column; `None` otherwise. The data-quality coverage
@@ -165,6 +209,59 @@ impl FilePatternSource {
         let names: Vec<&str> = columns.iter().map(|r| r.name.as_str()).collect();
         project(&selected, &names, path)
     }
+
+    /// [`FilePatternSource::load_file`] on a lenient read: the selected readable rows and the
+    /// unreadable rows the selection would keep (ragged rows always: their date is unknown).
+    fn load_file_lenient(
+        &self,
+        path: &Path,
+        from: NaiveDate,
+        to: NaiveDate,
+        columns: &[ColumnRequest],
+    ) -> Result<(Table, QuarantinedRows), SourceError> {
+        let selection = Selection {
+            date: self.date_column.as_ref().map(|c| DateSelection {
+                column: c.clone(),
+                from,
+                to,
+            }),
+            filters: self.filters.clone(),
+        };
+        let widened = selection.widen(columns);
+        let read = self.cache.get_or_read_lenient(path, &widened)?;
+        let names: Vec<&str> = columns.iter().map(|r| r.name.as_str()).collect();
+        let quarantined = QuarantinedRows {
+            path: path.to_path_buf(),
+            header: read.header.clone(),
+            rows: Vec::new(),
+        };
+        if read.unreadable.is_empty() {
+            let selected = selection.apply(&read.table, path)?;
+            return Ok((project(&selected, &names, path)?, quarantined));
+        }
+        let mut keep = if selection.is_empty() {
+            vec![true; read.table.rows]
+        } else {
+            selection.mask(&read.table, path)?
+        };
+        let mut quarantined = quarantined;
+        for u in &read.unreadable {
+            let Some(k) = keep.get_mut(u.row) else {
+                continue;
+            };
+            if *k || u.ragged {
+                quarantined.rows.push(u.clone());
+            }
+            *k = false;
+        }
+        let rows: Vec<usize> = keep
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.then_some(i))
+            .collect();
+        let selected = select_rows(&read.table, &rows);
+        Ok((project(&selected, &names, path)?, quarantined))
+    }
 }
 
 impl CurrentSource for FilePatternSource {
@@ -176,6 +273,28 @@ impl CurrentSource for FilePatternSource {
         }
         let refs: Vec<(&Path, &Table)> = parts.iter().map(|(p, t)| (*p, t)).collect();
         concat_tables(&refs)
+    }
+
+    fn load_population(
+        &self,
+        date: NaiveDate,
+        columns: &[ColumnRequest],
+    ) -> Result<Population, SourceError> {
+        let files = self.files_for(date);
+        let mut parts = Vec::with_capacity(files.len());
+        let mut quarantined = Vec::new();
+        for (path, from, to) in &files {
+            let (table, q) = self.load_file_lenient(path, *from, *to, columns)?;
+            if !q.rows.is_empty() {
+                quarantined.push(q);
+            }
+            parts.push((path.as_path(), table));
+        }
+        let refs: Vec<(&Path, &Table)> = parts.iter().map(|(p, t)| (*p, t)).collect();
+        Ok(Population {
+            table: concat_tables(&refs)?,
+            quarantined,
+        })
     }
 
     fn window(&self, date: NaiveDate) -> Option<(String, Vec<NaiveDate>)> {

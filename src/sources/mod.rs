@@ -29,7 +29,9 @@ use sha2::{Digest, Sha256};
 use crate::engine::column::Table;
 
 pub use cache::{CacheStats, FileCache};
-pub use current::{CurrentSource, FilePatternSource, validate_pattern};
+pub use current::{
+    CurrentSource, FilePatternSource, Population, QuarantinedRows, validate_pattern,
+};
 pub use error::{Position, SourceError};
 pub use selection::{DateSelection, Selection, ValueFilter, concat_tables, project, select_rows};
 pub use snowflake::{SnowflakeQuerySource, validate_template};
@@ -81,6 +83,156 @@ impl ColumnRequest {
             kind,
         }
     }
+}
+
+/// A row of a file that a lenient read could not read: kept aside (quarantined), never dropped
+/// silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableRow {
+    /// 1-based line of the record (header = line 1).
+    pub line: usize,
+    /// 0-based index of the row in the table as read (the row is there with missing cells).
+    pub row: usize,
+    /// Why, naming the column and the value (escaped, bounded); several reasons joined by `; `.
+    pub reason: String,
+    /// The record's bytes as in the file, without its line end.
+    pub raw: Vec<u8>,
+    /// The row has a wrong field count (its cells, the date among them, cannot be trusted).
+    pub ragged: bool,
+}
+
+/// A file read leniently ([`read_table_lenient`]).
+#[derive(Debug, Clone)]
+pub struct LenientTable {
+    /// Every record of the file, unreadable ones included with missing cells.
+    pub table: std::sync::Arc<Table>,
+    /// The unreadable rows, by line.
+    pub unreadable: Vec<UnreadableRow>,
+    /// The header line's bytes as in the file (no line end); empty for Parquet.
+    pub header: Vec<u8>,
+    /// The error a strict read ([`read_table`]) of the same file reports, if any.
+    pub strict_error: Option<SourceError>,
+}
+
+/// Reads `path` like [`read_table`] with `requests`, but a CSV row whose value cannot be read
+/// (text or an infinite value in a numeric column, a wrong field count) does not fail the read:
+/// it stays in the table with missing cells and is listed with its bytes and reason. Structural
+/// faults (missing file or column, empty file, unterminated quote) still fail, and files with
+/// quotes are read strictly. In a Parquet file an infinite value in a numeric column makes its
+/// row unreadable (`line` = the 1-based row, `raw` = its requested values as CSV text).
+///
+/// # Errors
+/// Those of [`read_table`] that are not about one CSV row.
+pub fn read_table_lenient(
+    path: &Path,
+    requests: &[ColumnRequest],
+) -> Result<LenientTable, SourceError> {
+    match format_of(path)? {
+        Format::Csv => {
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => {
+                    return Err(SourceError::Io {
+                        path: path.to_path_buf(),
+                        message: "not a regular file".into(),
+                    });
+                }
+                Err(e) => return Err(SourceError::io(path, &e)),
+            }
+            let mut seen = HashSet::new();
+            for r in requests {
+                if !seen.insert(r.name.as_str()) {
+                    return Err(SourceError::DuplicateRequest {
+                        path: path.to_path_buf(),
+                        column: r.name.clone(),
+                    });
+                }
+            }
+            csv::read_csv_lenient(path, requests)
+        }
+        Format::Parquet => {
+            read_table(path, Some(&[]))?; // the checks of a strict read that are not per value
+            let (table, mut cells) = parquet::read_parquet_with(path, Some(requests), true)?;
+            // The strict read's error: the first bad row of the first column holding one.
+            let strict_error = table.names.iter().find_map(|name| {
+                cells
+                    .iter()
+                    .filter(|c| &c.1 == name)
+                    .min_by_key(|c| c.0)
+                    .map(|(row, column, value)| SourceError::NonFinite {
+                        path: path.to_path_buf(),
+                        at: Position::Row(row + 1),
+                        column: column.clone(),
+                        value: value.clone(),
+                    })
+            });
+            cells.sort_by_key(|c| c.0);
+            Ok(LenientTable {
+                unreadable: parquet_unreadable(&table, cells),
+                header: table.names.join(",").into_bytes(),
+                table: std::sync::Arc::new(table),
+                strict_error,
+            })
+        }
+    }
+}
+
+/// One [`UnreadableRow`] per Parquet row with an infinite value (`cells` sorted by row): `line`
+/// is the 1-based row, `raw` the row's requested values as CSV text (Parquet has no lines).
+fn parquet_unreadable(table: &Table, cells: Vec<parquet::NonFiniteCell>) -> Vec<UnreadableRow> {
+    use crate::engine::column::Column;
+    let quote = |l: &str| {
+        if l.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", l.replace('"', "\"\""))
+        } else {
+            l.to_string()
+        }
+    };
+    cells
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|group| {
+            let row = group[0].0;
+            let reason = group
+                .iter()
+                .map(|(_, column, value)| {
+                    format!(
+                        "row {}, column {column:?}: infinite value {value:?}",
+                        row + 1
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let fields: Vec<String> = table
+                .columns
+                .iter()
+                .zip(&table.names)
+                .map(|(c, name)| {
+                    if let Some(cell) = group.iter().find(|c| &c.1 == name) {
+                        return cell.2.clone();
+                    }
+                    match c {
+                        Column::Numeric(v) => match v.get(row) {
+                            Some(x) if !x.is_nan() => x.to_string(),
+                            _ => String::new(),
+                        },
+                        Column::Categorical(c) => c
+                            .codes
+                            .get(row)
+                            .and_then(|&k| c.levels.get(k as usize))
+                            .map(|l| quote(l))
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect();
+            UnreadableRow {
+                line: row + 1,
+                row,
+                reason,
+                raw: fields.join(",").into_bytes(),
+                ragged: false,
+            }
+        })
+        .collect()
 }
 
 /// File formats, chosen by extension.

@@ -76,6 +76,19 @@ pub(crate) fn read_parquet(
     path: &Path,
     requests: Option<&[ColumnRequest]>,
 ) -> Result<Table, SourceError> {
+    read_parquet_with(path, requests, false).map(|(t, _)| t)
+}
+
+/// An infinite value a lenient read set aside: (0-based row, column, value as text).
+pub(crate) type NonFiniteCell = (usize, String, String);
+
+/// [`read_parquet`]; with `lenient`, an infinite value in a numeric column becomes missing and
+/// is listed instead of failing the read (by column, then row).
+pub(crate) fn read_parquet_with(
+    path: &Path,
+    requests: Option<&[ColumnRequest]>,
+    lenient: bool,
+) -> Result<(Table, Vec<NonFiniteCell>), SourceError> {
     let file = File::open(path).map_err(|e| SourceError::io(path, &e))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
         .map_err(|e| pq_err(path, e))?;
@@ -125,14 +138,25 @@ pub(crate) fn read_parquet(
                     ),
                 ));
             }
-            convert_column(path, &req.name, req.kind, arrays)
+            convert_column(path, &req.name, req.kind, arrays, lenient)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Table {
-        names: wanted.into_iter().map(|(_, r)| r.name).collect(),
-        columns,
-        rows,
-    })
+    let mut cells = Vec::new();
+    let columns = columns
+        .into_iter()
+        .map(|(c, bad)| {
+            cells.extend(bad);
+            c
+        })
+        .collect();
+    Ok((
+        Table {
+            names: wanted.into_iter().map(|(_, r)| r.name).collect(),
+            columns,
+            rows,
+        },
+        cells,
+    ))
 }
 
 fn value_type(t: &DataType) -> &DataType {
@@ -147,13 +171,18 @@ fn convert_column(
     name: &str,
     kind: KindHint,
     mut arrays: Vec<ArrayRef>,
-) -> Result<Column, SourceError> {
+    lenient: bool,
+) -> Result<(Column, Vec<NonFiniteCell>), SourceError> {
     let Some(first) = arrays.first() else {
-        return Ok(match kind {
-            KindHint::Categorical => Column::Categorical(Default::default()),
-            _ => Column::Numeric(Vec::new()),
-        });
+        return Ok((
+            match kind {
+                KindHint::Categorical => Column::Categorical(Default::default()),
+                _ => Column::Numeric(Vec::new()),
+            },
+            Vec::new(),
+        ));
     };
+    let mut bad = Vec::new();
     let numeric_source = is_numeric(value_type(first.data_type()));
     if numeric_source && kind != KindHint::Categorical {
         // One f64 array (the common case): its buffer becomes the column, no copy.
@@ -168,8 +197,15 @@ fn convert_column(
                 Ok(v) => v,
                 Err(shared) => shared.typed_data::<f64>().to_vec(),
             };
-            finish_numeric(path, name, &mut out, 0, nulls.as_ref())?;
-            return Ok(Column::Numeric(out));
+            finish_numeric(
+                path,
+                name,
+                &mut out,
+                0,
+                nulls.as_ref(),
+                lenient.then_some(&mut bad),
+            )?;
+            return Ok((Column::Numeric(out), bad));
         }
         let mut out = Vec::with_capacity(arrays.iter().map(|a| a.len()).sum());
         for a in &arrays {
@@ -180,14 +216,21 @@ fn convert_column(
                 .ok_or_else(|| pq_err(path, format!("column {name:?} did not cast to f64")))?;
             let start = out.len();
             out.extend_from_slice(f.values());
-            finish_numeric(path, name, &mut out[start..], start, f.nulls())?;
+            finish_numeric(
+                path,
+                name,
+                &mut out[start..],
+                start,
+                f.nulls(),
+                lenient.then_some(&mut bad),
+            )?;
         }
-        return Ok(Column::Numeric(out));
+        return Ok((Column::Numeric(out), bad));
     }
     if kind != KindHint::Numeric
         && let Some(column) = dictionary_categorical(&arrays)
     {
-        return Ok(Column::Categorical(column));
+        return Ok((Column::Categorical(column), bad));
     }
     let texts: Vec<ArrayRef> = arrays
         .iter()
@@ -214,17 +257,20 @@ fn convert_column(
         position: parquet_row,
     }
     .convert(kind)
+    .map(|c| (c, bad))
 }
 
 /// Writes NaN where the validity bitmap says null (64 rows per word), then looks for an infinite
 /// value: vectorisable passes instead of a bitmap lookup and a branch per value. `start` is the
-/// row of `batch[0]` in the file, for the error's position.
+/// row of `batch[0]` in the file, for the error's position. With `bad` (a lenient read), each
+/// infinite value is listed there and becomes missing instead of failing the read.
 fn finish_numeric(
     path: &Path,
     name: &str,
     batch: &mut [f64],
     start: usize,
     nulls: Option<&NullBuffer>,
+    bad: Option<&mut Vec<NonFiniteCell>>,
 ) -> Result<(), SourceError> {
     if let Some(nulls) = nulls {
         for (w, word) in nulls.inner().bit_chunks().iter_padded().enumerate() {
@@ -238,7 +284,14 @@ fn finish_numeric(
             }
         }
     }
-    if let Some(row) = batch.iter().position(|v| v.is_infinite()) {
+    if let Some(bad) = bad {
+        for (row, v) in batch.iter_mut().enumerate() {
+            if v.is_infinite() {
+                bad.push((start + row, name.to_string(), v.to_string()));
+                *v = f64::NAN;
+            }
+        }
+    } else if let Some(row) = batch.iter().position(|v| v.is_infinite()) {
         return Err(SourceError::NonFinite {
             path: path.to_path_buf(),
             at: parquet_row(start + row),

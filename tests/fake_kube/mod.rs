@@ -11,7 +11,8 @@
 //! is applied as a JSON merge patch, which is the same for the maps kubectl and driftdeck
 //! patch); delete; watch as JSON lines from a resourceVersion (an `ERROR` event with a 410
 //! `Expired` Status when that version is older than [`FakeKube::compact`] allowed); `pods/log`
-//! with `follow`, `tailLines` and `previous`.
+//! with `follow`, `tailLines` and `previous`; the namespace list (`GET /api/v1/namespaces`: the
+//! server's namespace, every namespace holding an object, and [`FakeKube::add_namespace`]).
 //!
 //! What it does NOT do, and tests must not claim: defaulting (except the Job registry's selector
 //! and pod-template labels, which `kubectl logs job/x` needs), validation, admission,
@@ -61,6 +62,7 @@ struct Inner {
     compacted: u64,
     logs: HashMap<String, Pod>,
     forbidden: Vec<(String, String)>,
+    extra_namespaces: Vec<String>,
     requests: Vec<String>,
     uid_seq: u64,
     watch_generation: u64,
@@ -204,6 +206,8 @@ fn discovery(path: &str, addr: std::net::SocketAddr) -> Option<Value> {
         }
         "/api/v1" => json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": [
             res("pods", "Pod", &["po"], &all),
+            {"name": "namespaces", "singularName": "namespace", "namespaced": false,
+             "kind": "Namespace", "verbs": ["get", "list"], "shortNames": ["ns"]},
             res("configmaps", "ConfigMap", &["cm"], &all),
             res("serviceaccounts", "ServiceAccount", &["sa"], &all),
             res("persistentvolumeclaims", "PersistentVolumeClaim", &["pvc"], &all),
@@ -243,16 +247,43 @@ impl FakeKube {
     /// Writes a kubeconfig (cluster, user with a dummy token, context `fake-ctx` with the
     /// namespace) into `dir` and returns its path.
     pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+        self.kubeconfig_with(dir, &[("fake-ctx", &self.namespace)])
+    }
+
+    /// A kubeconfig with several contexts `(name, namespace)` on this server (the first is the
+    /// current one), e.g. two contexts for the console's context switch.
+    pub fn kubeconfig_with(&self, dir: &Path, contexts: &[(&str, &str)]) -> PathBuf {
         let path = dir.join("kubeconfig");
-        let text = format!(
+        let mut text = format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
-             users:\n- name: fake\n  user:\n    token: fake-token\ncontexts:\n- name: fake-ctx\n  context:\n    \
-             cluster: fake\n    user: fake\n    namespace: {}\ncurrent-context: fake-ctx\n",
-            self.url(),
-            self.namespace
+             users:\n- name: fake\n  user:\n    token: fake-token\ncontexts:\n",
+            self.url()
         );
+        for (name, ns) in contexts {
+            text.push_str(&format!(
+                "- name: {name}\n  context:\n    cluster: fake\n    user: fake\n    namespace: {ns}\n"
+            ));
+        }
+        text.push_str(&format!(
+            "current-context: {}\n",
+            contexts.first().map_or("fake-ctx", |c| c.0)
+        ));
         std::fs::write(&path, text).expect("write kubeconfig");
         path
+    }
+
+    /// The same server seen from namespace `ns`: its helpers (insert, get, list, hooks) work
+    /// there.
+    pub fn namespaced(&self, ns: &str) -> FakeKube {
+        FakeKube {
+            namespace: ns.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Lists `ns` in `GET /api/v1/namespaces` even while it holds nothing.
+    pub fn add_namespace(&self, ns: &str) {
+        self.lock().extra_namespaces.push(ns.to_string());
     }
 
     /// A `kube::Client` for this server through a generated kubeconfig in `dir`.
@@ -704,6 +735,9 @@ async fn handle(
         return json_response(&v, StatusCode::OK);
     }
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if method == Method::GET && segs == ["api", "v1", "namespaces"] {
+        return namespaces(&fake);
+    }
     // /api/v1/namespaces/NS/RES[/NAME[/SUB]] or /apis/batch/v1/namespaces/NS/RES[/NAME[/SUB]]
     let rest = match segs.as_slice() {
         ["api", "v1", "namespaces", rest @ ..] => rest,
@@ -883,6 +917,37 @@ async fn handle(
         "log" => logs(fake.clone(), name.unwrap_or("").to_string(), &q),
         _ => status(405, "MethodNotAllowed", verb.to_string()),
     }
+}
+
+/// `GET /api/v1/namespaces` (403 after `forbid("list", "namespaces")`).
+fn namespaces(fake: &FakeKube) -> Response {
+    let s = fake.lock();
+    if s.forbidden
+        .iter()
+        .any(|(v, r)| v == "list" && r == "namespaces")
+    {
+        return status(
+            403,
+            "Forbidden",
+            "namespaces is forbidden: User \"system:serviceaccount:model-monitoring:driftdeck-console\" cannot list resource \"namespaces\" in API group \"\" at the cluster scope".into(),
+        );
+    }
+    let mut names: std::collections::BTreeSet<String> =
+        s.extra_namespaces.iter().cloned().collect();
+    names.insert(fake.namespace.clone());
+    names.extend(s.objects.keys().map(|(_, ns, _)| ns.clone()));
+    let items: Vec<Value> = names
+        .into_iter()
+        .map(|n| {
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n},
+            "status": {"phase": "Active"}})
+        })
+        .collect();
+    json_response(
+        &json!({"apiVersion": "v1", "kind": "NamespaceList",
+            "metadata": {"resourceVersion": s.rv.to_string()}, "items": items}),
+        StatusCode::OK,
+    )
 }
 
 fn watch(

@@ -114,6 +114,10 @@ pub(super) fn on_dispatched(app: &mut App, report: DispatchReport) -> Vec<Effect
         }
         Outcome::Denied(reason) => app.set_status(Level::Warn, format!("denied: {reason}")),
         Outcome::NotConfigured(reason) => app.set_status(Level::Warn, reason.clone()),
+        Outcome::Applied(what) => {
+            app.set_status(Level::Info, format!("{}: {what}", report.action.name()));
+            fx.extend(app.request_overview());
+        }
         Outcome::Failed(reason) => app.set_status(
             Level::Error,
             format!("{} failed: {reason}", report.action.name()),

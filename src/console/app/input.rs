@@ -15,6 +15,8 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match app.mode.clone() {
         Mode::Normal => on_normal_key(app, key),
         Mode::Refreshes => on_refresh_view_key(app, key),
+        Mode::Command(text) => super::kube::on_command_key(app, text, key),
+        Mode::Picker(picker) => super::kube::on_picker_key(app, picker, key),
         Mode::Help => {
             if matches!(
                 key.code,

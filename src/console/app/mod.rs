@@ -8,6 +8,7 @@ mod data;
 mod filter;
 mod input;
 mod jobs;
+mod kube;
 mod log_view;
 mod logs;
 mod mode;
@@ -19,6 +20,7 @@ mod rows;
 mod state;
 mod update;
 
+pub use kube::{MAX_COMMAND, Picker};
 pub use log_view::{LogSource, LogView};
 pub use mode::{BackfillField, BackfillForm, Level, Mode, StatusLine};
 pub use msg::{Effect, Msg};

@@ -69,4 +69,8 @@ pub enum Mode {
     Refreshes,
     /// Quit while jobs started here still run.
     QuitConfirm,
+    /// Typing a `:` command (`ctx [name]`, `ns [name]`); the text after the colon.
+    Command(String),
+    /// Picking a kube context or namespace.
+    Picker(super::Picker),
 }

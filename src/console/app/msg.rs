@@ -8,6 +8,7 @@ use crossterm::event::KeyEvent;
 use crate::console::action::{Action, DispatchReport};
 use crate::orchestrator::JobEvent;
 use crate::orchestrator::LogRef;
+use crate::orchestrator::{ScheduleState, TargetKind};
 use crate::store::CharacteristicRecord;
 
 use super::{Detail, LogSource, Overview};
@@ -45,6 +46,16 @@ pub enum Effect {
         path: PathBuf,
         /// Content.
         text: String,
+    },
+    /// List the orchestrator's contexts or namespaces (answer: [`Msg::Targets`]).
+    LoadTargets(TargetKind),
+    /// Move the orchestrator to another context or namespace, in the background (answer:
+    /// [`Msg::TargetSwitched`]).
+    SwitchTarget {
+        /// Context or namespace.
+        kind: TargetKind,
+        /// Its name.
+        name: String,
     },
     /// Leave the UI loop.
     Quit,
@@ -102,6 +113,26 @@ pub enum Msg {
     },
     /// Result of saving a log.
     LogSaved(Result<PathBuf, String>),
+    /// The orchestrator's contexts or namespaces, or why they could not be listed.
+    Targets {
+        /// What was listed.
+        kind: TargetKind,
+        /// Names, or the error.
+        result: Result<Vec<String>, String>,
+    },
+    /// The answer to [`Effect::SwitchTarget`]: the orchestrator's new header label, or why it
+    /// stayed where it was.
+    TargetSwitched {
+        /// Context or namespace.
+        kind: TargetKind,
+        /// Name asked for.
+        name: String,
+        /// New label (`kubernetes <context>/<namespace>`) or the error.
+        result: Result<String, String>,
+    },
+    /// The models' schedules (CronJobs) with their suspended flag, listed with each refresh
+    /// on Kubernetes.
+    Schedules(Result<Vec<ScheduleState>, String>),
     /// The backends' health check at start: one line per failing backend
     /// (`backend: problem — fix: ...`); empty when all are healthy.
     Health(Vec<String>),

@@ -213,6 +213,8 @@ pub(super) fn on_normal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        KeyAction::Command => super::kube::open_command(app),
+        KeyAction::Suspend => app.suspend_key(),
         KeyAction::Filter => {
             app.focus = Pane::Models;
             app.mode = Mode::Filter;

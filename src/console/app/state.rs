@@ -127,6 +127,8 @@ pub struct App {
     pub(in crate::console) pending: u64,
     /// The refresh view (`B`).
     pub(in crate::console) refreshes: super::RefreshView,
+    /// The models' schedules (Kubernetes CronJobs) by model id, as last listed.
+    pub(in crate::console) schedules: BTreeMap<String, crate::orchestrator::ScheduleState>,
 }
 
 impl App {
@@ -173,6 +175,7 @@ impl App {
             failing_backends: Vec::new(),
             pending: 0,
             refreshes: super::RefreshView::default(),
+            schedules: BTreeMap::new(),
         };
         app.apply_overview(Overview::default());
         app

@@ -152,6 +152,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Targets { kind, result } => super::kube::on_targets(app, kind, result),
+        Msg::TargetSwitched { kind, name, result } => {
+            super::kube::on_switched(app, kind, name, result)
+        }
+        Msg::Schedules(result) => {
+            match result {
+                Ok(s) => app.apply_schedules(s),
+                Err(e) => {
+                    app.dirty = false;
+                    tracing::warn!("listing the CronJobs failed: {e}");
+                }
+            }
+            Vec::new()
+        }
         Msg::Health(failing) => {
             if !failing.is_empty() {
                 app.set_status(

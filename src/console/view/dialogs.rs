@@ -84,6 +84,78 @@ pub(super) fn draw_confirm(app: &App, action: &Action, frame: &mut Frame, area: 
     );
 }
 
+/// Most choices the picker shows at once.
+const PICKER_ROWS: usize = 12;
+
+/// The kube context / namespace picker (`:ctx`, `:ns`).
+pub(super) fn draw_picker(
+    app: &App,
+    picker: &crate::console::app::Picker,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let t = &app.theme;
+    let what = picker.kind.as_str();
+    let mut lines = vec![
+        Line::styled(
+            format!("now   {}", app.session.orchestrator),
+            t.style(Role::Muted),
+        ),
+        Line::from(vec![
+            Span::styled(format!("{what:<9} "), t.style(Role::Text)),
+            Span::styled(format!("{}▏", picker.typed), t.style(Role::Accent)),
+        ]),
+        Line::raw(""),
+    ];
+    let visible = picker.visible();
+    if picker.loading {
+        lines.push(Line::styled(
+            format!("listing {what}s …"),
+            t.style(Role::Muted),
+        ));
+    } else if let Some(e) = &picker.error {
+        // wrapped here: the dialog's height counts lines
+        let text: Vec<char> = format!("✗ cannot list {what}s: {e}").chars().collect();
+        for chunk in text.chunks(68).take(6) {
+            lines.push(Line::styled(
+                chunk.iter().collect::<String>(),
+                t.style(Role::Failed),
+            ));
+        }
+        lines.push(Line::styled(
+            format!("type a {what} name and press enter"),
+            t.style(Role::Muted),
+        ));
+    } else if visible.is_empty() {
+        lines.push(Line::styled(
+            format!("no listed {what} matches; enter uses the typed name"),
+            t.style(Role::Muted),
+        ));
+    }
+    let start = picker.selected.saturating_sub(PICKER_ROWS - 1);
+    for (i, name) in visible.iter().enumerate().skip(start).take(PICKER_ROWS) {
+        let style = if i == picker.selected {
+            t.selection()
+        } else {
+            t.style(Role::Text)
+        };
+        let mark = if i == picker.selected { "› " } else { "  " };
+        lines.push(Line::styled(format!("{mark}{name}"), style));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("↑↓", t.style(Role::Accent)),
+        Span::raw(" choose   "),
+        Span::styled("type", t.style(Role::Accent)),
+        Span::raw(" filter / name   "),
+        Span::styled("enter", t.style(Role::Accent)),
+        Span::raw(" switch   "),
+        Span::styled("esc", t.style(Role::Accent)),
+        Span::raw(" cancel"),
+    ]));
+    draw_dialog(frame, area, t, &format!("Switch kube {what}"), lines, 72);
+}
+
 /// Quit dialog shown while Jobs started from this console are still running.
 pub(super) fn draw_quit_confirm(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;

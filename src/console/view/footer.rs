@@ -39,6 +39,13 @@ pub(super) fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
             (app.keys.key_of(KeyAction::Reload), "reload"),
             ("esc".into(), "close"),
         ],
+        Mode::Command(text) => vec![
+            (format!(":{text}▏"), ""),
+            ("ctx|ns [name]".into(), "switch kube context / namespace"),
+            ("enter".into(), "run"),
+            ("esc".into(), "cancel"),
+        ],
+        Mode::Picker(_) => vec![("enter".into(), "switch"), ("esc".into(), "cancel")],
         Mode::Normal => app.keys.footer(app.focus.context()).into_iter().collect(),
     };
     let mut spans = Vec::new();

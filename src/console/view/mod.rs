@@ -173,7 +173,8 @@ pub fn view(app: &App, frame: &mut Frame) {
         Mode::Confirm(action) => draw_confirm(app, action, frame, area),
         Mode::QuitConfirm => draw_quit_confirm(app, frame, area),
         Mode::Refreshes => refreshes::draw_refreshes(app, frame, area),
-        Mode::Normal | Mode::Filter | Mode::LogSearch => {}
+        Mode::Picker(p) => dialogs::draw_picker(app, p, frame, area),
+        Mode::Normal | Mode::Filter | Mode::LogSearch | Mode::Command(_) => {}
     }
 }
 

@@ -87,12 +87,17 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
         .clamp(10, 24) as u16;
     // The RUN column widens for a data-quality mark ("Q!" warn, "Q✗" fail) only when a row has one.
     let any_quality = app.visible.iter().any(|&i| app.rows[i].quality.is_some());
+    // … and for "SUSP" when a model's CronJob is suspended (Kubernetes).
+    let any_suspended = app
+        .visible
+        .iter()
+        .any(|&i| app.is_suspended(&app.rows[i].model_id));
     let mut header = vec!["VS", "MODEL", "LAST", "RUN", "PSI"];
     let mut widths = vec![
         Constraint::Length(10),
         Constraint::Length(model_w),
         Constraint::Length(if mid { 10 } else { 5 }),
-        Constraint::Length(if any_quality { 10 } else { 7 }),
+        Constraint::Length(7 + if any_quality { 3 } else { 0 } + if any_suspended { 5 } else { 0 }),
         Constraint::Length(7),
     ];
     if mid {
@@ -122,6 +127,9 @@ pub(super) fn draw_models(app: &App, frame: &mut Frame, area: Rect, focused: boo
             if let Some(q) = r.quality {
                 let (mark, role) = quality_mark(q);
                 status.push(Span::styled(format!(" {mark}"), t.style(role)));
+            }
+            if app.is_suspended(&r.model_id) {
+                status.push(Span::styled(" SUSP", t.style(Role::Warn)));
             }
             let status = Cell::from(Line::from(status));
             let last = r.last_date.map_or_else(

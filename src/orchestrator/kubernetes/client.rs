@@ -682,6 +682,29 @@ impl KubeBackend {
         self.create_from(&cj, target, &action, triggered_by).await
     }
 
+    /// Names of the namespaces the API server lists (sorted; at most [`MAX_TARGETS`], names
+    /// that are not DNS-1123 labels dropped).
+    ///
+    /// # Errors
+    /// API errors: 403 when the credentials may not list namespaces (common for
+    /// namespace-scoped service accounts: then a namespace is typed, not picked).
+    pub async fn namespaces(&self) -> Result<Vec<String>, KubeError> {
+        use k8s_openapi::api::core::v1::Namespace;
+        let list = Api::<Namespace>::all(self.client.clone())
+            .list(&ListParams::default().limit(MAX_TARGETS as u32))
+            .await
+            .map_err(|e| api_err("list Namespaces", e))?;
+        let mut names: Vec<String> = list
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .filter(|n| super::names::is_dns1123_label(n))
+            .take(MAX_TARGETS)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Suspends (`true`) or resumes the model's CronJob (merge patch of `spec.suspend`).
     ///
     /// # Errors
@@ -859,7 +882,14 @@ async fn watch_loop(api: Api<Job>, tx: mpsc::Sender<WatchSignal>) {
             }
         };
         let mut stream = std::pin::pin!(stream);
-        while let Some(ev) = stream.next().await {
+        loop {
+            // a receiver dropped mid-watch (the orchestrator switched its namespace or context)
+            // ends the request now, not at the next event or the 290 s timeout
+            let ev = tokio::select! {
+                ev = stream.next() => ev,
+                () = tx.closed() => return,
+            };
+            let Some(ev) = ev else { break };
             let signal = match ev {
                 Ok(WatchEvent::Added(j) | WatchEvent::Modified(j)) => {
                     backoff = Duration::from_secs(1);
@@ -905,6 +935,29 @@ async fn watch_loop(api: Api<Job>, tx: mpsc::Sender<WatchSignal>) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Most contexts or namespaces offered for a switch.
+pub const MAX_TARGETS: usize = 500;
+
+/// The kubeconfig's contexts (`KUBECONFIG` or `~/.kube/config`): `(name, namespace it names)`,
+/// in file order, at most [`MAX_TARGETS`], names with control characters dropped.
+///
+/// # Errors
+/// [`KubeError::Config`] when there is no readable kubeconfig.
+pub fn kubeconfig_contexts() -> Result<Vec<(String, Option<String>)>, KubeError> {
+    let kc =
+        Kubeconfig::read().map_err(|e| KubeError::Config(format!("no usable kubeconfig: {e}")))?;
+    Ok(kc
+        .contexts
+        .into_iter()
+        .filter(|c| !c.name.is_empty() && !c.name.chars().any(char::is_control))
+        .take(MAX_TARGETS)
+        .map(|c| {
+            let ns = c.context.and_then(|c| c.namespace);
+            (c.name, ns)
+        })
+        .collect())
 }
 
 /// Checks, without contacting the API server, that a kubeconfig (or the in-cluster service

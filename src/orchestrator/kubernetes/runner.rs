@@ -24,7 +24,8 @@ use futures::{StreamExt, stream};
 use tokio::sync::{OnceCell, broadcast};
 
 use super::client::{
-    KubeBackend, KubeError, LogOptions as KubeLogOptions, RunInfo, WatchSignal, run_info,
+    KubeBackend, KubeError, LogOptions as KubeLogOptions, RunInfo, WatchSignal,
+    kubeconfig_contexts, run_info,
 };
 use super::names::{self, slug};
 use super::status::RunPhase;
@@ -33,7 +34,7 @@ use crate::config::KubernetesSettings;
 use crate::domain::ModelId;
 use crate::orchestrator::{
     JobEvent, JobId, JobInfo, JobRequest, JobSpec, JobState, LogOptions, LogRef, LogStream,
-    Orchestrator, OrchestratorError,
+    Orchestrator, OrchestratorError, ScheduleState, TargetKind,
 };
 
 /// Scheme of a backfill parent's log reference: `k8s-backfill:<id>`.
@@ -62,27 +63,36 @@ type Parents = Arc<Mutex<BTreeMap<JobId, Parent>>>;
 /// The Kubernetes [`Orchestrator`]. It connects on first use (and its watch retries until it
 /// can), so a console starts and shows the reason when the cluster is unreachable.
 pub struct KubeOrchestrator {
-    settings: KubernetesSettings,
-    cell: Arc<OnceCell<KubeBackend>>,
+    /// Context/namespace in use and its (lazily connected) backend; replaced whole by
+    /// [`Orchestrator::switch_target`].
+    target: std::sync::RwLock<Target>,
     events: broadcast::Sender<JobEvent>,
     parents: Parents,
     /// Jobs this console cancelled (deleted): their last snapshot, state `Cancelled`.
     cancelled: Arc<Mutex<BTreeMap<JobId, JobInfo>>>,
     planner: Option<BackfillPlanner>,
-    watch: tokio::task::JoinHandle<()>,
+    watch: Mutex<tokio::task::JoinHandle<()>>,
+}
+
+/// The settings (context, namespace) in force and their backend.
+#[derive(Clone)]
+struct Target {
+    settings: KubernetesSettings,
+    cell: Arc<OnceCell<KubeBackend>>,
 }
 
 impl Drop for KubeOrchestrator {
     fn drop(&mut self) {
-        self.watch.abort();
+        self.watch.lock().unwrap_or_else(|p| p.into_inner()).abort();
     }
 }
 
 impl std::fmt::Debug for KubeOrchestrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = self.settings();
         f.debug_struct("KubeOrchestrator")
-            .field("namespace", &self.settings.namespace)
-            .field("context", &self.settings.context)
+            .field("namespace", &settings.namespace)
+            .field("context", &settings.context)
             .finish()
     }
 }
@@ -188,13 +198,12 @@ impl KubeOrchestrator {
             cancelled.clone(),
         ));
         Ok(Self {
-            settings,
-            cell,
+            target: std::sync::RwLock::new(Target { settings, cell }),
             events,
             parents: Arc::new(Mutex::new(BTreeMap::new())),
             cancelled,
             planner: None,
-            watch,
+            watch: Mutex::new(watch),
         })
     }
 
@@ -209,16 +218,63 @@ impl KubeOrchestrator {
     /// # Errors
     /// [`OrchestratorError::Backend`] with the configuration or connection problem.
     pub async fn backend(&self) -> Result<KubeBackend, OrchestratorError> {
-        connected(&self.cell, &self.settings)
+        let Target { settings, cell } = self.current();
+        connected(&cell, &settings).await.map_err(backend_err)
+    }
+
+    fn current(&self) -> Target {
+        self.target
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The settings in force (the configured ones, or the context/namespace switched to).
+    pub fn settings(&self) -> KubernetesSettings {
+        self.current().settings
+    }
+
+    /// Connects to `settings` (a context or namespace to switch to) and checks it by listing
+    /// the driftdeck CronJobs there; on success the orchestrator uses it from then on: the
+    /// watch restarts there (same event channel), jobs of the old target that this process
+    /// still follows (backfill parents) finish where they started.
+    ///
+    /// # Errors
+    /// [`OrchestratorError::Backend`] with the unknown context, the connection problem or the
+    /// API server's reason (403 in that namespace); the orchestrator then stays where it was.
+    pub async fn switch_to(
+        &self,
+        settings: KubernetesSettings,
+    ) -> Result<String, OrchestratorError> {
+        settings
+            .validate()
+            .map_err(|e| OrchestratorError::InvalidRequest(e.to_string()))?;
+        let backend = KubeBackend::connect(settings.clone())
             .await
-            .map_err(backend_err)
+            .map_err(backend_err)?;
+        backend.cronjobs().await.map_err(backend_err)?;
+        let cell = Arc::new(OnceCell::new_with(Some(backend)));
+        let watch = tokio::spawn(watch_events(
+            cell.clone(),
+            settings.clone(),
+            self.events.clone(),
+            self.cancelled.clone(),
+        ));
+        *self.target.write().unwrap_or_else(|p| p.into_inner()) = Target { settings, cell };
+        let old = std::mem::replace(
+            &mut *self.watch.lock().unwrap_or_else(|p| p.into_inner()),
+            watch,
+        );
+        old.abort();
+        Ok(self.location_label())
     }
 
     /// `<context>/<namespace>` for the console header: the connected context, else the
     /// configured one, else the kubeconfig's current context (read from the file, no network),
     /// else `in-cluster`.
     pub fn location_label(&self) -> String {
-        let ctx = match (self.cell.get(), &self.settings.context) {
+        let Target { settings, cell } = self.current();
+        let ctx = match (cell.get(), &settings.context) {
             (Some(b), _) => b.context().to_string(),
             (None, Some(c)) => c.clone(),
             (None, None) => kube::config::Kubeconfig::read()
@@ -226,7 +282,7 @@ impl KubeOrchestrator {
                 .and_then(|k| k.current_context)
                 .unwrap_or_else(|| "in-cluster".into()),
         };
-        format!("{ctx}/{}", self.settings.namespace)
+        format!("{ctx}/{}", settings.namespace)
     }
 
     fn parents(&self) -> std::sync::MutexGuard<'_, BTreeMap<JobId, Parent>> {
@@ -251,7 +307,7 @@ impl KubeOrchestrator {
             }
             Err(e) => return Err(backend_err(e)),
         };
-        job_info(&self.settings.namespace, &run)
+        job_info(&self.settings().namespace, &run)
             .ok_or_else(|| OrchestratorError::UnknownJob(name.to_string()))
     }
 
@@ -300,7 +356,7 @@ impl KubeOrchestrator {
                 lines: vec![format!(
                     "# backfill {model} {from}..{to}: {} date(s), at most {} Jobs in flight",
                     dates.len(),
-                    self.settings.concurrency
+                    self.settings().concurrency
                 )],
                 cancel: cancel.clone(),
             },
@@ -561,7 +617,7 @@ impl Orchestrator for KubeOrchestrator {
             // as events)
             let name = job.metadata.name.clone().unwrap_or_default();
             let mut info =
-                job_info(&self.settings.namespace, &run_info(&job, &[])).ok_or_else(|| {
+                job_info(&self.settings().namespace, &run_info(&job, &[])).ok_or_else(|| {
                     OrchestratorError::Backend(format!("created Job {name} is not a driftdeck Job"))
                 })?;
             if let JobSpec::RefreshBenchmarks { .. } = &request.spec {
@@ -574,7 +630,7 @@ impl Orchestrator for KubeOrchestrator {
     fn list(&self) -> BoxFuture<'_, Result<Vec<JobInfo>, OrchestratorError>> {
         Box::pin(async move {
             let runs = self.backend().await?.runs().await.map_err(backend_err)?;
-            let ns = self.settings.namespace.clone();
+            let ns = self.settings().namespace;
             let mut out: Vec<JobInfo> = runs.iter().filter_map(|r| job_info(&ns, r)).collect();
             out.retain(|j| !self.cancelled().contains_key(&j.id));
             out.extend(self.cancelled().values().cloned());
@@ -645,10 +701,11 @@ impl Orchestrator for KubeOrchestrator {
                 "log reference {log:?} is not the Kubernetes backend's (k8s:<namespace>/job/<name>)"
             )));
         };
-        if ns != self.settings.namespace {
+        let Target { settings, cell } = self.current();
+        if ns != settings.namespace {
             return one_error(OrchestratorError::InvalidRequest(format!(
                 "log reference {log} is in namespace {ns}, this console watches {}",
-                self.settings.namespace
+                settings.namespace
             )));
         }
         let opts = KubeLogOptions {
@@ -661,8 +718,6 @@ impl Orchestrator for KubeOrchestrator {
             ),
             previous: false,
         };
-        let cell = self.cell.clone();
-        let settings = self.settings.clone();
         let name = name.to_string();
         stream::once(async move {
             let backend = connected(&cell, &settings).await?;
@@ -727,6 +782,94 @@ impl Orchestrator for KubeOrchestrator {
 
     fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
         self.events.subscribe()
+    }
+
+    fn targets(&self, kind: TargetKind) -> BoxFuture<'_, Result<Vec<String>, OrchestratorError>> {
+        Box::pin(async move {
+            match kind {
+                TargetKind::Context => {
+                    let contexts = tokio::task::spawn_blocking(kubeconfig_contexts)
+                        .await
+                        .map_err(|e| OrchestratorError::Backend(e.to_string()))?
+                        .map_err(backend_err)?;
+                    Ok(contexts.into_iter().map(|(name, _)| name).collect())
+                }
+                TargetKind::Namespace => self
+                    .backend()
+                    .await?
+                    .namespaces()
+                    .await
+                    .map_err(backend_err),
+            }
+        })
+    }
+
+    fn switch_target(
+        &self,
+        kind: TargetKind,
+        name: String,
+    ) -> BoxFuture<'_, Result<String, OrchestratorError>> {
+        Box::pin(async move {
+            let mut settings = self.settings();
+            match kind {
+                TargetKind::Context => {
+                    // the context's own namespace when the kubeconfig names one (as kubectl
+                    // uses it), else the namespace in use
+                    let contexts = tokio::task::spawn_blocking(kubeconfig_contexts)
+                        .await
+                        .map_err(|e| OrchestratorError::Backend(e.to_string()))?
+                        .map_err(backend_err)?;
+                    let Some((_, ns)) = contexts.iter().find(|(n, _)| *n == name) else {
+                        let known: Vec<&str> = contexts.iter().map(|(n, _)| n.as_str()).collect();
+                        return Err(OrchestratorError::Backend(format!(
+                            "context {name:?} is not in the kubeconfig (known: {})",
+                            known.join(", ")
+                        )));
+                    };
+                    if let Some(ns) = ns {
+                        settings.namespace = ns.clone();
+                    }
+                    settings.context = Some(name);
+                }
+                TargetKind::Namespace => settings.namespace = name,
+            }
+            self.switch_to(settings).await
+        })
+    }
+
+    fn schedules(&self) -> BoxFuture<'_, Result<Vec<ScheduleState>, OrchestratorError>> {
+        Box::pin(async move {
+            let cronjobs = self
+                .backend()
+                .await?
+                .cronjobs()
+                .await
+                .map_err(backend_err)?;
+            Ok(cronjobs
+                .into_iter()
+                .filter_map(|c| {
+                    Some(ScheduleState {
+                        model: c.model?,
+                        name: c.name,
+                        suspended: c.suspended,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn set_suspended(
+        &self,
+        model: ModelId,
+        suspended: bool,
+    ) -> BoxFuture<'_, Result<(), OrchestratorError>> {
+        Box::pin(async move {
+            self.backend()
+                .await?
+                .set_suspended(model.as_str(), suspended)
+                .await
+                .map_err(backend_err)
+        })
     }
 }
 
