@@ -168,18 +168,7 @@ fn query_source_computes_the_same_psi_as_the_equivalent_csv() {
     .unwrap();
 
     let root = db.base().join("ws");
-    let s = &db.settings;
-    let store = format!(
-        "[store]\nkind = \"snowflake\"\naccount = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\n\
-         database = \"{}\"\nschema = \"{}\"\naddress = \"{}\"\nca_file = \"{}\"\n",
-        s.account,
-        s.user,
-        db.base().join("password").display(),
-        s.database,
-        s.schema,
-        s.address.as_deref().unwrap(),
-        s.ca_file.as_ref().unwrap().display()
-    );
+    let store = db.store_toml();
     let config = workspace(&root, &store);
     ok(&driftdeck(&config, &["migrate"]), "migrate");
     for m in ["m_query", "m_file"] {

@@ -168,18 +168,7 @@ fn refresh_from_a_query_installs_the_same_benchmark_as_the_file_extract() {
     .unwrap();
 
     let root = db.base().join("ws");
-    let s = &db.settings;
-    let store = format!(
-        "[store]\nkind = \"snowflake\"\naccount = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\n\
-         database = \"{}\"\nschema = \"{}\"\naddress = \"{}\"\nca_file = \"{}\"\n",
-        s.account,
-        s.user,
-        db.base().join("password").display(),
-        s.database,
-        s.schema,
-        s.address.as_deref().unwrap(),
-        s.ca_file.as_ref().unwrap().display()
-    );
+    let store = db.store_toml();
     let config = workspace(&root, &store);
     let broken_before = std::fs::read(bench(&root, "m_broken")).unwrap();
     let out = driftdeck(&config, &["refresh-benchmarks", "--all", "--json"]);

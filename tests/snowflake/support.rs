@@ -18,6 +18,26 @@ impl TestDb {
     pub fn base(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
+
+    /// The `[store]` section of a `driftdeck.toml` that reaches this database (password from the
+    /// file in [`TestDb::base`]).
+    pub fn store_toml(&self) -> String {
+        let s = &self.settings;
+        format!(
+            "[store]\nkind = \"snowflake\"\naccount = \"{}\"\nuser = \"{}\"\npassword_file = \"{}\"\n\
+             database = \"{}\"\nschema = \"{}\"\naddress = \"{}\"\nca_file = \"{}\"\n",
+            s.account,
+            s.user,
+            self.base().join("password").display(),
+            s.database,
+            s.schema,
+            s.address.as_deref().unwrap_or_default(),
+            s.ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )
+    }
     pub fn client(&self) -> SnowflakeClient {
         SnowflakeClient::new(&self.settings, self.dir.path()).expect("client")
     }
