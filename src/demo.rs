@@ -455,9 +455,8 @@ fn write_feeds(config: &Config, data: &Path) -> Result<(), DemoError> {
             }
             let mut bytes = out.into_inner().map_err(|e| io_err(source, e))?;
             if damaged && id == TRUNCATED_FEED_MODEL {
-                // The transfer stopped 40 bytes before the end of 2013-11-29: the 30th is
-                // missing and the 29th's last line is cut.
-                bytes.truncate(before_last_day.saturating_sub(40));
+                // The transfer stopped after the last row of 2013-11-29: the 30th is missing.
+                bytes.truncate(before_last_day);
                 let late_bytes = late.into_inner().map_err(|e| io_err(source, e))?;
                 let path = late_feed_path(&config.workspace_root);
                 write_atomic(&path, &late_bytes).map_err(|e| io_err(&path, e))?;
