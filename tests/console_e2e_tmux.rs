@@ -225,6 +225,12 @@ fn console_end_to_end_in_tmux() {
     let ws: PathBuf = dir.path().join("ws");
     let ws_str = ws.to_str().expect("utf-8 temp path").to_string();
     driftdeck(&["demo", "init", &ws_str]);
+    // The on-call story's late feed has arrived (README "On call"), so every demo run computes.
+    std::fs::copy(
+        driftdeck::demo::late_feed_path(&ws),
+        ws.join("data/feeds/lowcost_delay/current_2013-11.csv"),
+    )
+    .expect("late feed in place");
     let config = ws.join("config").join("driftdeck.toml");
     let config_str = config.to_str().expect("utf-8 config path").to_string();
     let backfill = driftdeck(&[
