@@ -395,11 +395,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             let ws = jobs::setup::Workspace::from_config(cfg)?;
             let rows = jobs::report::status_rows(ws.ctx.store.as_ref(), &ws.model_refs())?;
+            // Read after the rows: a read sends the Snowflake store's queue first.
+            let pending = ws.ctx.store.pending()?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                // `pending`: writes queued locally, not yet in the store (Snowflake's queue).
+                let doc = serde_json::json!({
+                    "store": ws.ctx.store.backend(),
+                    "pending": pending,
+                    "models": rows,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print!("{}", jobs::report::render_status(&rows));
-                let pending = ws.ctx.store.pending()?;
                 if pending > 0 {
                     println!(
                         "pending: {pending} write(s) queued locally for {}; `driftdeck sync` sends them",

@@ -21,8 +21,8 @@ use crate::config::{
 use crate::jobs::{Metrics, NoMetrics, Notifier, OutboxNotifier};
 use crate::orchestrator::kubernetes::KubeOrchestrator;
 use crate::orchestrator::{LocalRunner, LocalRunnerConfig, Orchestrator, OrchestratorError};
-use crate::store::snowflake::SnowflakeStore;
 use crate::store::snowflake::store::SCHEMA_VERSION as SNOWFLAKE_SCHEMA_VERSION;
+use crate::store::snowflake::{SnowflakeClient, SnowflakeStore};
 use crate::store::sqlite::{SCHEMA_VERSION, SqliteOptions, SqliteStore};
 use crate::store::{ResultsStore, StoreError};
 
@@ -67,6 +67,9 @@ pub struct Backends {
     pub notifier: Arc<dyn Notifier>,
     /// Metrics (`[metrics]`).
     pub metrics: Arc<dyn Metrics>,
+    /// The Snowflake store's client (`[store] kind = "snowflake"` only), on which Snowflake
+    /// query sources run (models.yaml `current: query:` and `refresh: source: query:`).
+    pub snowflake: Option<Arc<SnowflakeClient>>,
 }
 
 impl Backends {
@@ -75,8 +78,17 @@ impl Backends {
     /// # Errors
     /// A results store that cannot be opened (path named), or a kind not built.
     pub fn open(config: &Config) -> Result<Self, WiringError> {
+        let (store, snowflake): (Arc<dyn ResultsStore>, _) = match &config.settings.store {
+            StoreSettings::Snowflake(s) => {
+                let store = SnowflakeStore::open(s, &config.workspace_root)?;
+                let client = store.shared_client();
+                (Arc::new(store), Some(client))
+            }
+            StoreSettings::Sqlite(_) => (results_store(config)?, None),
+        };
         Ok(Self {
-            store: results_store(config)?,
+            store,
+            snowflake,
             benchmarks: benchmark_store(config)?,
             notifier: notifier(config)?,
             metrics: metrics(config)?,

@@ -351,7 +351,9 @@ fn status_json_lists_every_model_after_a_small_backfill() {
     );
     let out = ws.run(&["status", "--json"]);
     assert_ok(&out, "status");
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(doc["pending"], 0, "{doc}");
+    let rows: Vec<Value> = serde_json::from_value(doc["models"].clone()).expect("status models");
     let ids: Vec<&str> = rows
         .iter()
         .map(|r| r["model_id"].as_str().expect("model_id"))
@@ -880,7 +882,9 @@ fn env_threshold_sets_the_alert_band() {
         stdout_of(&out)
     );
     let out = ws.run_env(&["status", "--json"], &[("THRESHOLD", "0.01")]);
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("status JSON");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(doc["pending"], 0, "{doc}");
+    let rows: Vec<Value> = serde_json::from_value(doc["models"].clone()).expect("status models");
     let jfk = rows
         .iter()
         .find(|r| r["model_id"] == "jfk_delay")

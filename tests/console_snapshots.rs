@@ -175,6 +175,37 @@ fn store_error_state() {
 }
 
 #[test]
+fn header_shows_the_pending_queue() {
+    let e = estate();
+    let session = Session {
+        workspace: "demo".into(),
+        store: "snowflake".into(),
+        user: "alice".into(),
+        ..Session::default()
+    };
+    let mut app = App::new(
+        session,
+        e.models.clone(),
+        Theme::default(),
+        KeyMap::default(),
+    );
+    app.set_now(fixed_now());
+    let fx = app.init();
+    settle(&mut app, &e.store, fx);
+    let _ = update(&mut app, Msg::Pending(12));
+    insta::assert_snapshot!("pending_queue", render(&app, 140, 12).backend());
+    // Drained: the count goes away.
+    let _ = update(&mut app, Msg::Pending(0));
+    let terminal = render(&app, 140, 12);
+    let buf = terminal.backend().buffer();
+    let header: String = (0..140).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    assert!(
+        header.contains("snowflake │") && !header.contains("queued"),
+        "{header}"
+    );
+}
+
+#[test]
 fn small_layout_60x15() {
     let e = estate();
     let app = app(&e, Role::Operator, false);

@@ -177,7 +177,8 @@ fn warn_succeeds_and_is_stored_fail_fails_and_is_notified() {
     );
     let out = ws.run(&["status", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows: Vec<Value> = serde_json::from_value(doc["models"].clone()).expect("models");
     let m1 = rows.iter().find(|r| r["model_id"] == "m1").expect("m1 row");
     assert_eq!(m1["rows_current"], 10, "{m1}");
     let f = m1["findings"].as_array().expect("findings");

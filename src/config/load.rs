@@ -360,6 +360,15 @@ pub fn load_from(settings_path: &Path, env: EnvFn<'_>) -> Result<Config, ConfigE
         }
     }
 
+    // `DRIFTDECK_PENDING_PATH`: where the Snowflake store's pending queue lives; `render k8s`
+    // sets it in every job pod to a file on the EFS volume (never the pod's disk).
+    if let (StoreSettings::Snowflake(s), Some(p)) = (
+        &mut settings.store,
+        env("DRIFTDECK_PENDING_PATH").filter(|p| !p.trim().is_empty()),
+    ) {
+        s.pending_path = PathBuf::from(p.trim());
+    }
+
     // Paths → absolute.
     settings.workspace.root = Some(workspace_root.clone());
     settings.workspace.models = models_path.clone();

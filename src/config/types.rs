@@ -839,13 +839,22 @@ impl From<FilterValues> for Vec<String> {
     }
 }
 
-/// Where a model's current population comes from (a file pattern; a Snowflake query later).
+/// Where a model's current population comes from: exactly one of a file pattern (`path`) or a
+/// Snowflake query template (`query`, run through the `[store] kind = "snowflake"` client).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CurrentConfig {
     /// File pattern with `{date}` (YYYY-MM-DD), `{month}` (YYYY-MM), `{year}`; relative to the
-    /// workspace root, absolute after loading.
+    /// workspace root, absolute after loading. Empty when `query` is given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
+    /// Snowflake query template returning the current rows of the window: `{date}` (the
+    /// calculation date) and `{from}` (the window's first date, `window_days − 1` days
+    /// earlier) become `DATE` literals. Needs `[store] kind = "snowflake"`; `filter` does not
+    /// apply (the query selects), `date_column` names the result's date column for the coverage
+    /// check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// Column holding each row's date (ISO text or Parquet date); None = the whole file is the
     /// population of its date(s).
     #[serde(default)]

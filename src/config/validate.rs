@@ -8,7 +8,7 @@ use croner::parser::{CronParser, Seconds, Year};
 use super::types::{Backend, BinningMethod, ModelConfig, NotifySettings, Registry, Settings};
 use super::{ConfigError, Problem};
 use crate::engine::{Kind, MAX_BINS};
-use crate::sources::validate_pattern;
+use crate::sources::{validate_pattern, validate_template};
 
 struct Problems(Vec<Problem>);
 
@@ -290,8 +290,27 @@ fn check_model(p: &mut Problems, i: usize, m: &ModelConfig) {
         }
     }
     let cur = &m.current;
-    if cur.path.trim().is_empty() {
-        p.add(format!("{k}.current.path"), "must not be empty");
+    if let Some(q) = &cur.query {
+        if !cur.path.trim().is_empty() {
+            p.add(
+                format!("{k}.current"),
+                "give exactly one of `path` (a file pattern) or `query` (a Snowflake query)",
+            );
+        }
+        if let Err(e) = validate_template(q) {
+            p.add(format!("{k}.current.query"), e);
+        }
+        if !cur.filter.is_empty() {
+            p.add(
+                format!("{k}.current.filter"),
+                "does not apply to a query source: select the rows in the query",
+            );
+        }
+    } else if cur.path.trim().is_empty() {
+        p.add(
+            format!("{k}.current.path"),
+            "must not be empty (or give a Snowflake `query`)",
+        );
     } else if let Err(e) = validate_pattern(&cur.path) {
         p.add(format!("{k}.current.path"), e);
     }
@@ -318,9 +337,23 @@ fn check_share(p: &mut Problems, key: &str, v: f64) {
     }
 }
 
-fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConfig) {
+fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConfig, store: &str) {
     match (&s.path, &s.query) {
-        (Some(_), None) | (None, Some(_)) => {}
+        (Some(_), None) => {}
+        (None, Some(q)) => {
+            if let Err(e) = validate_template(q) {
+                p.add(format!("{key}.query"), e);
+            }
+            if store != "snowflake" {
+                p.add(
+                    format!("{key}.query"),
+                    format!(
+                        "a query source runs on the Snowflake results store, but [store] kind is \
+                         {store:?} (set [store] kind = \"snowflake\" or give an extract `path`)"
+                    ),
+                );
+            }
+        }
         _ => p.add(
             key,
             "give exactly one of `path` (an extract file) or `query`",
@@ -328,8 +361,8 @@ fn check_source(p: &mut Problems, key: &str, s: &super::types::RefreshSourceConf
     }
 }
 
-fn check_refresh(p: &mut Problems, key: &str, r: &super::types::ModelRefreshConfig) {
-    check_source(p, &format!("{key}.source"), &r.source);
+fn check_refresh(p: &mut Problems, key: &str, r: &super::types::ModelRefreshConfig, store: &str) {
+    check_source(p, &format!("{key}.source"), &r.source, store);
     for (col, [lo, hi]) in &r.ranges {
         if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
             p.add(
@@ -378,11 +411,26 @@ pub(super) fn validate(
             );
         }
         check_model(&mut p, i, m);
+        if m.current.query.is_some() && settings.store.kind() != "snowflake" {
+            p.add(
+                format!("models[{i}].current.query"),
+                format!(
+                    "a query source runs on the Snowflake results store, but [store] kind is {:?} \
+                     (set [store] kind = \"snowflake\" or give a file `path`)",
+                    settings.store.kind()
+                ),
+            );
+        }
         if let Err(e) = settings.quality.with(&m.quality).validate() {
             p.add(format!("models[{i}].quality"), e);
         }
         if let Some(r) = &m.refresh {
-            check_refresh(&mut p, &format!("models[{i}].refresh"), r);
+            check_refresh(
+                &mut p,
+                &format!("models[{i}].refresh"),
+                r,
+                settings.store.kind(),
+            );
         }
     }
     for (i, v) in registry.value_streams.iter().enumerate() {
@@ -391,6 +439,7 @@ pub(super) fn validate(
                 &mut p,
                 &format!("value_streams[{i}].refresh.source"),
                 &r.source,
+                settings.store.kind(),
             );
         }
         check_email(

@@ -937,14 +937,16 @@ pub fn settle(
             break;
         }
         let msg = match e {
-            Effect::LoadOverview => Msg::Overview(
-                super::runtime::load_overview(store)
+            Effect::LoadOverview => {
+                let overview = super::runtime::load_overview(store)
                     .map(|mut o| {
                         o.loaded_at = Some(fixed_now());
                         o
                     })
-                    .map_err(|e| e.to_string()),
-            ),
+                    .map_err(|e| e.to_string());
+                queue.extend(update(app, Msg::Overview(overview)));
+                Msg::Pending(super::runtime::load_pending(store))
+            }
             Effect::LoadDetail(model_id) => {
                 let result =
                     super::runtime::load_detail(store, &model_id).map_err(|e| e.to_string());

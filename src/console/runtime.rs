@@ -83,6 +83,12 @@ pub fn load_overview(store: &dyn ResultsStore) -> Result<Overview, StoreError> {
     })
 }
 
+/// Depth of the store's local pending queue ([`ResultsStore::pending`]); 0 when it cannot be
+/// read (the store's own errors show through the overview). Blocking (a local SQLite count).
+pub fn load_pending(store: &dyn ResultsStore) -> u64 {
+    store.pending().unwrap_or(0)
+}
+
 /// Queries the history and runs of one model. Blocking.
 ///
 /// # Errors
@@ -165,8 +171,12 @@ impl Executor {
                     if reap {
                         crate::jobs::lease::reap(store.as_ref());
                     }
+                    // The overview's reads send the store's pending queue first (the Snowflake
+                    // store flushes before a read), so the console flushes it in the background
+                    // every refresh; the depth is read after, whether the read worked or not.
                     let result = load_overview(store.as_ref()).map_err(|e| e.to_string());
                     let _ = tx.send(Msg::Overview(result));
+                    let _ = tx.send(Msg::Pending(load_pending(store.as_ref())));
                 });
             }
             Effect::LoadDetail(model_id) => {

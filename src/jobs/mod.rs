@@ -142,4 +142,7 @@ pub struct JobContext {
     pub retry: RetryPolicy,
     /// Engine options (ε).
     pub engine: EngineOptions,
+    /// The Snowflake store's client (`[store] kind = "snowflake"` only): Snowflake query
+    /// sources (current data, benchmark refresh) run on it.
+    pub snowflake: Option<Arc<crate::store::snowflake::SnowflakeClient>>,
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::report::ModelRef;
 use super::{JobContext, JobError, ModelJob, RetryPolicy};
 use crate::config::{self, Config};
-use crate::sources::FileCache;
+use crate::sources::{CurrentSource, FileCache, SnowflakeQuerySource};
 use crate::wiring::Backends;
 
 /// A loaded workspace: its configuration, shared job services and the models' jobs.
@@ -43,7 +43,23 @@ impl Workspace {
         let cache = Arc::new(FileCache::default());
         let mut jobs = Vec::with_capacity(config.models.len());
         for model in &config.models {
-            let current = config.current_source(model, cache.clone())?;
+            let current: Arc<dyn CurrentSource> = match &model.current.query {
+                Some(query) => {
+                    // Validation refuses a query without the Snowflake store; say so again
+                    // rather than panic should that ever change.
+                    let client = backends.snowflake.clone().ok_or_else(|| {
+                        JobError::Other(format!(
+                            "model {}: a current `query` needs [store] kind = \"snowflake\"",
+                            model.id
+                        ))
+                    })?;
+                    Arc::new(
+                        SnowflakeQuerySource::new(client, query, model.current.window_days)?
+                            .with_date_column(model.current.date_column.clone()),
+                    )
+                }
+                None => Arc::new(config.current_source(model, cache.clone())?),
+            };
             let mut email = model.recipients.email.clone();
             // The value stream's recipients (models.yaml `value_streams:`) hear about every model
             // of the stream too.
@@ -68,7 +84,7 @@ impl Workspace {
                 value_stream: model.value_stream.clone(),
                 specs: config.column_specs(model),
                 thresholds: model.thresholds,
-                current: Arc::new(current),
+                current,
                 email_recipients: email,
                 slack: model
                     .recipients
@@ -89,6 +105,7 @@ impl Workspace {
                 config.settings.retry.delay_seconds as f64,
             ),
             engine: config.engine_options(),
+            snowflake: backends.snowflake,
         };
         let concurrency = config.settings.orchestrator.concurrency().max(1);
         Ok(Self {

@@ -32,7 +32,7 @@ use crate::jobs::{JobContext, ModelJob, Notification};
 use crate::sources::{ColumnRequest, checksum_file, read_table};
 use crate::store::AuditRecord;
 use checks::{ColumnStats, Finding, Limits, Previous};
-use source::{BenchmarkSource, FileSource, UnavailableSource};
+use source::{BenchmarkSource, FileSource, QuerySource, UnavailableSource};
 
 /// Why a refresh step failed (the model's refresh is then `failed`; others go on).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -328,11 +328,32 @@ fn check_inside(root: &Path, target: &Path) -> Result<(), RefreshError> {
     }
 }
 
-/// The source of a refresh configuration (paths relative to the workspace root).
-pub fn source_for(config: &Config, src: &RefreshSourceConfig) -> Box<dyn BenchmarkSource> {
-    match (&src.path, &src.query) {
-        (Some(p), None) => Box::new(FileSource::new(config.workspace_root.join(p))),
-        (None, Some(q)) => Box::new(UnavailableSource {
+/// The source of a refresh configuration (paths relative to the workspace root). A `query`
+/// runs on the Snowflake store's client (`ctx.snowflake`) for today's date (UTC); `expected`
+/// are the model's column names, which a query result's upper-cased names are mapped back to.
+pub fn source_for(
+    config: &Config,
+    ctx: &JobContext,
+    src: &RefreshSourceConfig,
+    expected: Vec<String>,
+) -> Box<dyn BenchmarkSource> {
+    match (&src.path, &src.query, &ctx.snowflake) {
+        (Some(p), None, _) => Box::new(FileSource::new(config.workspace_root.join(p))),
+        (None, Some(q), Some(client)) => {
+            match QuerySource::new(
+                std::sync::Arc::clone(client),
+                q,
+                Utc::now().date_naive(),
+                expected,
+            ) {
+                Ok(s) => Box::new(s),
+                Err(e) => Box::new(UnavailableSource {
+                    what: format!("query {:?}", checks::excerpt(q)),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        (None, Some(q), None) => Box::new(UnavailableSource {
             what: format!("query {:?}", checks::excerpt(q)),
             reason: format!(
                 "a query source is served by the Snowflake results store; this workspace's store \
@@ -506,7 +527,10 @@ fn refresh_model(
         r.error = Some("no `refresh:` source configured in models.yaml".into());
         return r;
     };
-    let source = source_for(config, &rc.source);
+    let mut expected: Vec<String> = job.specs.iter().map(|s| s.name.clone()).collect();
+    expected.extend(rc.required_columns.iter().cloned());
+    expected.extend(rc.key.iter().cloned());
+    let source = source_for(config, ctx, &rc.source, expected);
     let mut r = ModelRefresh::new(
         job.model_id.as_str(),
         job.value_stream.as_str(),
@@ -704,7 +728,7 @@ fn refresh_common(
     let vsc = config.value_stream_settings.iter().find(|v| &v.id == vs)?;
     let rc = vsc.refresh.as_ref()?;
     let started = Instant::now();
-    let source = source_for(config, &rc.source);
+    let source = source_for(config, ctx, &rc.source, rc.required_columns.clone());
     let mut r = ModelRefresh::new("common", vs.as_str(), source.describe());
     let result = (|| -> Result<(), RefreshError> {
         let store = ctx.benchmarks.as_ref();

@@ -262,3 +262,208 @@ impl ExtractReader for ParquetExtract {
         Ok(Some(self.rows_before + self.next as u64))
     }
 }
+
+/// Most rows a benchmark query may return ([`crate::sources::snowflake::MAX_SOURCE_ROWS`]).
+pub const MAX_QUERY_ROWS: usize = crate::sources::snowflake::MAX_SOURCE_ROWS;
+
+/// Most bytes of Arrow data a benchmark query's result may hold in memory (2 GiB).
+pub const MAX_QUERY_BYTES: usize = 2 << 30;
+
+/// A Snowflake query returning the new benchmark population, run on the Snowflake results
+/// store's client (models.yaml `refresh: source: query:`).
+///
+/// `{date}` (and `{from}`, the same day) become the refresh day's `DATE` literal (UTC), e.g.
+/// `SELECT * FROM SCORED WHERE flight_date BETWEEN DATEADD(month, -1, {date}) AND {date}`.
+/// Result column names that match a model column ignoring ASCII case take the model's spelling
+/// (Snowflake upper-cases unquoted names). The snowflake-api crate materialises the result's
+/// Arrow chunks (bounded by [`MAX_QUERY_ROWS`] and [`MAX_QUERY_BYTES`]); rows are then decoded
+/// one batch at a time and handed to the staging pass record by record, like a file extract,
+/// so the row rules and the quarantine apply unchanged.
+pub struct QuerySource {
+    client: std::sync::Arc<crate::store::snowflake::SnowflakeClient>,
+    query: crate::sources::SnowflakeQuerySource,
+    template: String,
+    date: chrono::NaiveDate,
+    expected: Vec<String>,
+}
+
+impl QuerySource {
+    /// A source running `template` for the refresh day `date` on `client`; `expected` are the
+    /// model's column names (score, characteristics, required columns, key).
+    ///
+    /// # Errors
+    /// [`RefreshError::Source`] for a template with an unknown placeholder.
+    pub fn new(
+        client: std::sync::Arc<crate::store::snowflake::SnowflakeClient>,
+        template: &str,
+        date: chrono::NaiveDate,
+        expected: Vec<String>,
+    ) -> Result<Self, RefreshError> {
+        let query =
+            crate::sources::SnowflakeQuerySource::new(std::sync::Arc::clone(&client), template, 1)
+                .map_err(|e| RefreshError::Source {
+                    what: describe_query(template),
+                    message: e.to_string(),
+                })?;
+        Ok(Self {
+            client,
+            query,
+            template: template.to_owned(),
+            date,
+            expected,
+        })
+    }
+}
+
+fn describe_query(template: &str) -> String {
+    let one_line: String = template
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(100)
+        .collect();
+    format!("snowflake query {one_line:?}")
+}
+
+impl BenchmarkSource for QuerySource {
+    fn describe(&self) -> String {
+        describe_query(&self.template)
+    }
+
+    fn open(&self) -> Result<Box<dyn ExtractReader>, RefreshError> {
+        use crate::store::snowflake::decode;
+        use snowflake_api::QueryResult;
+        const KIND: &str = "SELECT benchmark";
+        let what = self.describe();
+        let err = |message: String| RefreshError::Source {
+            what: what.clone(),
+            message,
+        };
+        let result = self
+            .client
+            .execute(KIND, &self.query.render(self.date))
+            .map_err(|e| err(e.to_string()))?;
+        let (header, batches, json) = match result {
+            QueryResult::Empty => return Err(err("the statement returned no result set".into())),
+            QueryResult::Arrow(batches) => {
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+                if rows > MAX_QUERY_ROWS {
+                    return Err(err(format!(
+                        "{rows} rows returned, more than {MAX_QUERY_ROWS}"
+                    )));
+                }
+                if bytes > MAX_QUERY_BYTES {
+                    return Err(err(format!(
+                        "result of {} MiB, more than {} MiB",
+                        bytes >> 20,
+                        MAX_QUERY_BYTES >> 20
+                    )));
+                }
+                let header = batches
+                    .first()
+                    .map(|b| {
+                        b.schema()
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (header, batches.into(), None)
+            }
+            json @ QueryResult::Json(_) => {
+                let rows =
+                    decode::rows(KIND, json, MAX_QUERY_ROWS).map_err(|e| err(e.to_string()))?;
+                (
+                    rows.columns,
+                    std::collections::VecDeque::new(),
+                    Some(rows.rows),
+                )
+            }
+        };
+        if header.is_empty() {
+            return Err(err(
+                "the query returned no columns (no rows: the result has no schema)".into(),
+            ));
+        }
+        let header = header
+            .into_iter()
+            .map(|h| {
+                if self.expected.contains(&h) {
+                    return h;
+                }
+                let mut alike = self.expected.iter().filter(|e| e.eq_ignore_ascii_case(&h));
+                match (alike.next(), alike.next()) {
+                    (Some(e), None) => e.clone(),
+                    _ => h,
+                }
+            })
+            .collect();
+        let mut reader = QueryExtract {
+            what,
+            header,
+            batches,
+            columns: Vec::new(),
+            next: 0,
+            position: 0,
+        };
+        if let Some(rows) = json {
+            // Column-major, as a decoded Arrow batch.
+            let width = reader.header.len();
+            let mut columns = vec![Vec::with_capacity(rows.len()); width];
+            for row in rows {
+                for (i, v) in row.into_iter().enumerate().take(width) {
+                    columns[i].push(v);
+                }
+            }
+            reader.columns = columns;
+        }
+        Ok(Box::new(reader))
+    }
+}
+
+/// One pass over a query result: the Arrow batches not yet decoded, and the current batch's
+/// decoded columns.
+struct QueryExtract {
+    what: String,
+    header: Vec<String>,
+    batches: std::collections::VecDeque<arrow::record_batch::RecordBatch>,
+    columns: Vec<Vec<crate::store::snowflake::decode::Value>>,
+    next: usize,
+    position: u64,
+}
+
+impl ExtractReader for QueryExtract {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn next_record(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>, RefreshError> {
+        while self.columns.first().is_none_or(|c| self.next >= c.len()) {
+            let Some(batch) = self.batches.pop_front() else {
+                return Ok(None);
+            };
+            let (_, columns) =
+                crate::store::snowflake::decode::batch_columns("SELECT benchmark", &batch)
+                    .map_err(|e| RefreshError::Source {
+                        what: self.what.clone(),
+                        message: format!("after row {}: {e}", self.position),
+                    })?;
+            if columns.is_empty() {
+                return Ok(None);
+            }
+            self.columns = columns;
+            self.next = 0;
+        }
+        record.clear();
+        for col in &self.columns {
+            let text = crate::sources::snowflake::text_of(&col[self.next]).unwrap_or_default();
+            record.push_field(text.as_bytes());
+        }
+        self.next += 1;
+        self.position += 1;
+        Ok(Some(self.position))
+    }
+}

@@ -34,7 +34,7 @@ pub use current::{
 };
 pub use error::{Position, SourceError};
 pub use selection::{DateSelection, Selection, ValueFilter, concat_tables, project, select_rows};
-pub use snowflake::SnowflakeQuerySource;
+pub use snowflake::{SnowflakeQuerySource, validate_template};
 
 /// How a requested column should be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -32,10 +32,35 @@ pub struct SnowflakeQuerySource {
     client: Arc<SnowflakeClient>,
     template: String,
     window_days: u32,
+    date_column: Option<String>,
 }
 
 fn row_position(row: usize) -> Position {
     Position::Row(row + 1)
+}
+
+/// Checks a query template: non-empty, and braces hold only `{date}` or `{from}`.
+///
+/// # Errors
+/// A message naming the unknown placeholder or the empty template.
+pub fn validate_template(template: &str) -> Result<(), String> {
+    if template.trim().is_empty() {
+        return Err("the query template is empty".into());
+    }
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open..];
+        let close = after.find('}').unwrap_or(after.len() - 1);
+        let token = &after[..=close];
+        if token != "{date}" && token != "{from}" {
+            return Err(format!(
+                "unknown placeholder {token}; use {{date}} (the calculation date) or {{from}} \
+                 (the window's first date)"
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
 }
 
 impl SnowflakeQuerySource {
@@ -57,23 +82,21 @@ impl SnowflakeQuerySource {
                 "window_days {window_days} outside 1..=366"
             )));
         }
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            let after = &rest[open..];
-            let close = after.find('}').unwrap_or(after.len() - 1);
-            let token = &after[..=close];
-            if token != "{date}" && token != "{from}" {
-                return Err(pattern_err(format!(
-                    "unknown placeholder {token}; use {{date}} or {{from}}"
-                )));
-            }
-            rest = &after[close + 1..];
-        }
+        validate_template(template).map_err(pattern_err)?;
         Ok(Self {
             client,
             template: template.to_owned(),
             window_days,
+            date_column: None,
         })
+    }
+
+    /// Names the result column holding each row's date: the data-quality coverage check then
+    /// names a day of the window without rows ([`CurrentSource::window`]). The query itself
+    /// selects the window's rows (with `{from}` and `{date}`).
+    pub fn with_date_column(mut self, column: Option<String>) -> Self {
+        self.date_column = column;
+        self
     }
 
     /// The statement for calculation `date`, placeholders rendered as `DATE` literals.
@@ -129,8 +152,9 @@ impl SnowflakeQuerySource {
     }
 }
 
-/// The text form of a value, as a CSV file would hold it (`None` = missing).
-fn text_of(v: &Value) -> Option<String> {
+/// The text form of a value, as a CSV file would hold it (`None` = missing): NaN is missing,
+/// dates `YYYY-MM-DD`, timestamps RFC 3339.
+pub fn text_of(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::Text(s) => Some(s.clone()),
@@ -185,6 +209,15 @@ impl CurrentSource for SnowflakeQuerySource {
             columns: out,
             rows: rows.rows.len(),
         })
+    }
+
+    fn window(&self, date: NaiveDate) -> Option<(String, Vec<NaiveDate>)> {
+        let column = self.date_column.clone()?;
+        let days = (0..self.window_days)
+            .rev()
+            .filter_map(|back| date.checked_sub_days(Days::new(u64::from(back))))
+            .collect();
+        Some((column, days))
     }
 
     fn describe(&self) -> String {

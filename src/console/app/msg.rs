@@ -136,4 +136,8 @@ pub enum Msg {
     /// The backends' health check at start: one line per failing backend
     /// (`backend: problem — fix: ...`); empty when all are healthy.
     Health(Vec<String>),
+    /// Depth of the results store's local pending queue (writes not yet in the backend; the
+    /// Snowflake store's queue, 0 for a store that writes directly), polled after every
+    /// overview load.
+    Pending(u64),
 }

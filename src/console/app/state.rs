@@ -123,6 +123,8 @@ pub struct App {
     pub(in crate::console) should_quit: bool,
     /// Failing backends from the start-up health check (`backend: problem — fix: ...`).
     pub(in crate::console) failing_backends: Vec<String>,
+    /// Writes queued locally for the results store (see [`super::Msg::Pending`]).
+    pub(in crate::console) pending: u64,
     /// The refresh view (`B`).
     pub(in crate::console) refreshes: super::RefreshView,
     /// The models' schedules (Kubernetes CronJobs) by model id, as last listed.
@@ -171,6 +173,7 @@ impl App {
             dirty: true,
             should_quit: false,
             failing_backends: Vec::new(),
+            pending: 0,
             refreshes: super::RefreshView::default(),
             schedules: BTreeMap::new(),
         };

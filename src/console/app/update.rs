@@ -177,6 +177,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.dirty = true;
             Vec::new()
         }
+        Msg::Pending(n) => {
+            if app.pending != n {
+                app.pending = n;
+                app.dirty = true;
+            }
+            Vec::new()
+        }
         Msg::LogSaved(result) => {
             match result {
                 Ok(p) => app.set_status(Level::Info, format!("log saved to {}", p.display())),

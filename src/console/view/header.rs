@@ -1,4 +1,4 @@
-//! Header line: workspace, orchestrator, store, failing backends, model counts by state, last refresh, user and role.
+//! Header line: workspace, orchestrator, store (and its pending-queue depth), failing backends, model counts by state, last refresh, user and role.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -23,6 +23,13 @@ pub(super) fn draw_header(app: &App, frame: &mut Frame, area: Rect) {
         sep(),
         Span::raw(s.store.clone()),
     ];
+    if app.pending > 0 {
+        // Text, not colour alone: the count of writes waiting in the local queue.
+        spans.push(Span::styled(
+            format!(" ⇡{} queued", app.pending),
+            t.style(Role::Warn),
+        ));
+    }
     if !app.failing_backends.is_empty() {
         let names: Vec<&str> = app
             .failing_backends

@@ -6,7 +6,9 @@
 //! model a ConfigMap with the seed keys (`THRESHOLD`, `BENCHMARKING_PATH`, `EMAIL_RECIPIENTS`,
 //! `MODEL_ID`, `VALUE_STREAM`) and a CronJob (the model's schedule, `concurrencyPolicy: Forbid`,
 //! `activeDeadlineSeconds`, `restartPolicy: OnFailure`, `envFrom: configMapRef`, the EFS volume
-//! with a `subPath`); and the monthly benchmark refresh CronJob. Secrets are only referenced
+//! with a `subPath`); and the monthly benchmark refresh CronJob. Every job pod gets the Snowflake
+//! store's pending queue on the EFS volume ([`PENDING_PATH`], env `DRIFTDECK_PENDING_PATH`, a
+//! writable mount of [`PENDING_DIR`]), never on the pod's disk. Secrets are only referenced
 //! (`secretRef`), never rendered.
 //!
 //! Each object is built as JSON and converted to its k8s-openapi type, so a misspelt field is
@@ -29,6 +31,13 @@ use crate::config::ModelConfig;
 
 /// Where the EFS volume is mounted in the job pods.
 pub const EFS_MOUNT: &str = "/mnt/efs";
+/// Directory on the EFS volume (sub path) holding the Snowflake store's pending queue; a
+/// dot-name, so no value stream (`[a-z0-9_-]`) can collide with it.
+pub const PENDING_DIR: &str = ".driftdeck";
+/// The pending queue file every job pod gets (env `DRIFTDECK_PENDING_PATH`): on the shared EFS
+/// volume, so results a pod could not send survive the pod and the next job or `driftdeck sync`
+/// sends them.
+pub const PENDING_PATH: &str = "/mnt/efs/.driftdeck/pending.sqlite";
 /// Where `driftdeck.toml` and `models.yaml` are mounted in the job pods.
 pub const CONFIG_MOUNT: &str = "/etc/driftdeck";
 /// UID the job container runs as (the Dockerfile's non-root user).
@@ -232,11 +241,17 @@ struct CronJobParts<'a> {
     args: Vec<String>,
     env_from: Value,
     efs_mount: Value,
+    /// Further mounts of the EFS volume (the model jobs' writable pending-queue directory).
+    extra_mounts: Vec<Value>,
     deadline: i64,
 }
 
 fn cronjob(s: &KubernetesSettings, p: CronJobParts<'_>) -> Value {
     let (pod_sec, ctr_sec) = security();
+    let mut mounts = vec![p.efs_mount];
+    mounts.extend(p.extra_mounts);
+    mounts.push(json!({"name": "config", "mountPath": CONFIG_MOUNT, "readOnly": true}));
+    mounts.push(json!({"name": "tmp", "mountPath": "/tmp"}));
     json!({
         "apiVersion": "batch/v1", "kind": "CronJob",
         "metadata": meta(&p.name, &s.namespace, p.labels.clone()),
@@ -270,17 +285,15 @@ fn cronjob(s: &KubernetesSettings, p: CronJobParts<'_>) -> Value {
                                     {"name": "DRIFTDECK_K8S_JOB", "valueFrom": {"fieldRef":
                                         {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}}},
                                     {"name": "DRIFTDECK_JOB_LOG",
-                                     "value": format!("{}$(DRIFTDECK_K8S_JOB)", super::log_ref_prefix(&s.namespace))}
+                                     "value": format!("{}$(DRIFTDECK_K8S_JOB)", super::log_ref_prefix(&s.namespace))},
+                                    // the Snowflake store's pending queue, on EFS (see PENDING_PATH)
+                                    {"name": "DRIFTDECK_PENDING_PATH", "value": PENDING_PATH}
                                 ],
                                 "envFrom": p.env_from,
                                 "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
                                               "limits": {"memory": "2Gi"}},
                                 "securityContext": ctr_sec,
-                                "volumeMounts": [
-                                    p.efs_mount,
-                                    {"name": "config", "mountPath": CONFIG_MOUNT, "readOnly": true},
-                                    {"name": "tmp", "mountPath": "/tmp"}
-                                ]
+                                "volumeMounts": mounts
                             }],
                             "volumes": [
                                 {"name": "efs", "persistentVolumeClaim": {"claimName": s.efs_claim}},
@@ -378,6 +391,9 @@ pub fn render_json(
                 ]),
                 efs_mount: json!({"name": "efs", "mountPath": format!("{EFS_MOUNT}/{sub}"),
                                   "subPath": sub, "readOnly": true}),
+                // the benchmark directory is read-only; the pending queue needs a writable one
+                extra_mounts: vec![json!({"name": "efs",
+                    "mountPath": format!("{EFS_MOUNT}/{PENDING_DIR}"), "subPath": PENDING_DIR})],
                 deadline: s.deadline_seconds,
             },
         ));
@@ -391,6 +407,8 @@ pub fn render_json(
             args: vec!["refresh-benchmarks".into(), "--all".into()],
             env_from: json!([{"secretRef": {"name": s.snowflake_secret}}]),
             efs_mount: json!({"name": "efs", "mountPath": EFS_MOUNT}),
+            // the whole volume, writable: PENDING_PATH is inside it
+            extra_mounts: Vec::new(),
             deadline: s.refresh_deadline_seconds,
         },
     ));

@@ -32,7 +32,10 @@ use super::SnowflakeError;
 use super::settings::{Secret, SnowflakeSettings};
 
 /// Session-expired error codes: re-login and retry.
-const RELOGIN_CODES: [&str; 3] = ["390112", "390114", "390111"];
+// Session gone or its token expired or invalid: log in again (the codes of Snowflake's connectors,
+// e.g. snowflake-connector-nodejs `gs_errors.js`: 390104 SESSION_TOKEN_INVALID, 390111
+// GONE_SESSION, 390112 SESSION_TOKEN_EXPIRED, 390114 MASTER_TOKEN_EXPIRED).
+const RELOGIN_CODES: [&str; 4] = ["390104", "390111", "390112", "390114"];
 
 /// Counters of what a client sent (for measurements and tests).
 #[derive(Debug, Default)]

@@ -121,6 +121,26 @@ pub fn rows(kind: &'static str, result: QueryResult, limit: usize) -> Result<Row
     }
 }
 
+/// Decodes one Arrow batch of a result column by column (names as the server returned them),
+/// for readers that walk a large result batch by batch instead of holding every row decoded.
+///
+/// # Errors
+/// [`SnowflakeError::Decode`] for unsupported types or malformed values.
+pub fn batch_columns(
+    kind: &'static str,
+    batch: &arrow::record_batch::RecordBatch,
+) -> Result<(Vec<String>, Vec<Vec<Value>>), SnowflakeError> {
+    let schema = batch.schema();
+    let names = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let cols = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(a, f)| arrow_column(kind, f, a))
+        .collect::<Result<_, _>>()?;
+    Ok((names, cols))
+}
+
 fn decode(kind: &'static str, message: impl Into<String>) -> SnowflakeError {
     SnowflakeError::Decode {
         kind,

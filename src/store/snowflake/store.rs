@@ -248,7 +248,7 @@ pub struct SyncReport {
 /// The Snowflake results store. Thread-safe; see the module documentation.
 #[derive(Debug)]
 pub struct SnowflakeStore {
-    client: SnowflakeClient,
+    client: std::sync::Arc<SnowflakeClient>,
     outbox: Outbox,
     batch_rows: u64,
     migrated: AtomicBool,
@@ -294,7 +294,8 @@ impl SnowflakeStore {
     /// # Errors
     /// [`StoreError::Open`] for bad settings, an unreadable secret or queue file.
     pub fn open(settings: &SnowflakeSettings, workspace: &Path) -> Result<Self, StoreError> {
-        let client = SnowflakeClient::new(settings, workspace).map_err(store_err)?;
+        let client =
+            std::sync::Arc::new(SnowflakeClient::new(settings, workspace).map_err(store_err)?);
         let outbox = Outbox::open(&workspace.join(&settings.pending_path))?;
         Ok(Self {
             client,
@@ -310,6 +311,12 @@ impl SnowflakeStore {
     /// The client (statement counters, settings).
     pub fn client(&self) -> &SnowflakeClient {
         &self.client
+    }
+
+    /// The client, shared: Snowflake query sources (current data, benchmark extracts) run on the
+    /// store's session instead of logging in again.
+    pub fn shared_client(&self) -> std::sync::Arc<SnowflakeClient> {
+        std::sync::Arc::clone(&self.client)
     }
 
     /// Creates or upgrades the schema (`CREATE SCHEMA`/`TABLE ... IF NOT EXISTS`, version rows in
