@@ -24,7 +24,15 @@ fn status_json(ws: &Path) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("status --json is JSON")
+    let v: Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    // `{store, pending, models: [...]}`.
+    match v {
+        Value::Object(mut o) => match o.remove("models") {
+            Some(Value::Array(rows)) => rows,
+            other => panic!("status --json without a models array: {other:?}"),
+        },
+        other => panic!("status --json is not an object: {other}"),
+    }
 }
 
 fn row<'a>(rows: &'a [Value], model: &str) -> &'a Value {
