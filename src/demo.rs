@@ -113,6 +113,7 @@ pub fn init(
             "outbox",
             "refresh",
             "quarantine",
+            "late",
         ] {
             let p = dir.join(sub);
             if p.exists() {
@@ -176,6 +177,7 @@ pub fn init(
     ));
     write_benchmarks(&config, &assets.join("benchmark.csv"))?;
     write_extracts(&config, &assets.join("current_2013-12.csv"))?;
+    write_feeds(&config, &data)?;
 
     progress("[4/4] results store");
     crate::wiring::Backends::open(&config).map_err(|e| io_err(&config.settings_path, e))?;
@@ -322,6 +324,150 @@ fn write_extracts(config: &Config, source: &Path) -> Result<(), DemoError> {
     Ok(())
 }
 
+/// The model whose November feed arrives truncated: its 2013-11-30 run fails after its retries.
+pub const TRUNCATED_FEED_MODEL: &str = "lowcost_delay";
+/// The model whose November feed lacks one day (2013-11-28): a `window_coverage` warning.
+pub const SHORT_DAY_FEED_MODEL: &str = "legacy_delay";
+/// The day missing from [`SHORT_DAY_FEED_MODEL`]'s feed.
+pub const SHORT_DAY: &str = "2013-11-28";
+/// The model whose November feed holds a handful of unreadable rows (quarantined).
+pub const QUARANTINE_FEED_MODEL: &str = "regional_delay";
+/// The month whose feeds are damaged.
+pub const DAMAGED_MONTH: &str = "2013-11";
+/// Where the complete re-delivery of the truncated feed "arrives", relative to the workspace:
+/// `late/<model>/current_2013-11.csv` (the README's on-call tour copies it over the feed).
+pub fn late_feed_path(workspace: &Path) -> PathBuf {
+    workspace
+        .join("late")
+        .join(TRUNCATED_FEED_MODEL)
+        .join(format!("current_{DAMAGED_MONTH}.csv"))
+}
+
+/// Writes the per-model daily feeds: for each model whose `current.path` lies under
+/// `data/feeds/`, each monthly file of `data/` cut by the model's filter and ordered by
+/// `flight_date` (as an upstream job would deliver it), to the model's path with `{month}`
+/// filled in. The November feeds are damaged as documented in `PROVENANCE.md` ("Damage made on
+/// purpose: the on-call story"); the complete November feed of [`TRUNCATED_FEED_MODEL`] is
+/// written to [`late_feed_path`].
+fn write_feeds(config: &Config, data: &Path) -> Result<(), DemoError> {
+    let feeds: Vec<&crate::config::ModelConfig> = config
+        .models
+        .iter()
+        .filter(|m| m.current.path.contains("data/feeds/") && m.current.path.contains("{month}"))
+        .collect();
+    if feeds.is_empty() {
+        return Ok(());
+    }
+    let mut months: Vec<PathBuf> = std::fs::read_dir(data)
+        .map_err(|e| io_err(data, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("current_") && n.ends_with(".csv"))
+        })
+        .collect();
+    months.sort();
+    for source in &months {
+        let Some(month) = source
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("current_"))
+        else {
+            continue;
+        };
+        let mut reader = csv::Reader::from_path(source).map_err(|e| io_err(source, e))?;
+        let headers = reader.headers().map_err(|e| io_err(source, e))?.clone();
+        let mut rows: Vec<csv::StringRecord> = reader
+            .records()
+            .collect::<Result<_, _>>()
+            .map_err(|e| io_err(source, e))?;
+        let col = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| io_err(source, format!("no column {name:?}")))
+        };
+        let date_col = col("flight_date")?;
+        let id_col = col("flight_id")?;
+        let temp_col = col("temp")?;
+        // Delivery order: by day, then by flight id.
+        rows.sort_by(|a, b| {
+            (
+                a.get(date_col),
+                a.get(id_col).and_then(|v| v.parse::<u64>().ok()),
+            )
+                .cmp(&(
+                    b.get(date_col),
+                    b.get(id_col).and_then(|v| v.parse::<u64>().ok()),
+                ))
+        });
+        for model in &feeds {
+            let filters: Vec<(usize, &Vec<String>)> = model
+                .current
+                .filter
+                .iter()
+                .map(|(c, vals)| col(c).map(|i| (i, &vals.0)))
+                .collect::<Result<_, _>>()?;
+            let kept = rows.iter().filter(|row| {
+                filters
+                    .iter()
+                    .all(|(i, vals)| row.get(*i).is_some_and(|v| vals.iter().any(|x| x == v)))
+            });
+            let damaged = month == DAMAGED_MONTH;
+            let id = model.id.as_str();
+            // Flexible: one damaged line has a field too many.
+            let mut out = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
+            out.write_record(&headers).map_err(|e| io_err(source, e))?;
+            let mut late = csv::Writer::from_writer(Vec::new());
+            late.write_record(&headers).map_err(|e| io_err(source, e))?;
+            // Byte length of the feed up to the end of the last row before 2013-11-30.
+            let mut before_last_day = 0usize;
+            let mut unreadable = 0usize;
+            for row in kept {
+                let day = row.get(date_col).unwrap_or_default();
+                if damaged && id == TRUNCATED_FEED_MODEL {
+                    late.write_record(row).map_err(|e| io_err(source, e))?;
+                }
+                if damaged && id == SHORT_DAY_FEED_MODEL && day == SHORT_DAY {
+                    continue;
+                }
+                if damaged && id == QUARANTINE_FEED_MODEL && day >= "2013-11-20" && unreadable < 6 {
+                    unreadable += 1;
+                    let mut bad: Vec<String> = row.iter().map(str::to_string).collect();
+                    if unreadable == 6 {
+                        // One line with a field too many (an unescaped comma upstream).
+                        bad.insert(temp_col, "38".into());
+                    } else {
+                        // ASOS's own code for a missing observation, in a numeric column.
+                        bad[temp_col] = "M".into();
+                    }
+                    out.write_record(&bad).map_err(|e| io_err(source, e))?;
+                    continue;
+                }
+                out.write_record(row).map_err(|e| io_err(source, e))?;
+                if day < "2013-11-30" {
+                    out.flush().map_err(|e| io_err(source, e))?;
+                    before_last_day = out.get_ref().len();
+                }
+            }
+            let mut bytes = out.into_inner().map_err(|e| io_err(source, e))?;
+            if damaged && id == TRUNCATED_FEED_MODEL {
+                // The transfer stopped after the last row of 2013-11-29: the 30th is missing.
+                bytes.truncate(before_last_day);
+                let late_bytes = late.into_inner().map_err(|e| io_err(source, e))?;
+                let path = late_feed_path(&config.workspace_root);
+                write_atomic(&path, &late_bytes).map_err(|e| io_err(&path, e))?;
+            }
+            let path = PathBuf::from(model.current.path.replace("{month}", month));
+            write_atomic(&path, &bytes).map_err(|e| io_err(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates the workspace if needed, backfills the whole demo year and prints the drift summary
 /// and the models table to stdout.
 ///
@@ -364,7 +510,8 @@ fn parse_const(s: &str) -> NaiveDate {
 }
 
 /// Backfills the missing dates of the demo year up to `to` (default: 2013-12-31) for every model
-/// (one attempt: the demo data either computes or never will).
+/// with the configured number of attempts but no wait between them (the demo history records
+/// every attempt of a failed run without sleeping the retry delay).
 ///
 /// # Errors
 /// Planning errors; per-run failures are reported through `progress`.
@@ -376,7 +523,7 @@ pub fn backfill_year(
     let (from, last) = demo_range();
     let to = to.unwrap_or(last);
     let mut ctx = ws.ctx.clone();
-    ctx.retry = jobs::RetryPolicy::new(1, 0.0);
+    ctx.retry = jobs::RetryPolicy::new(ctx.retry.attempts, 0.0);
     let models: Vec<&jobs::ModelJob> = ws.jobs.iter().collect();
     let options = jobs::backfill::BackfillOptions {
         from,

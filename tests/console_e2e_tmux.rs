@@ -85,13 +85,23 @@ impl Tmux {
 
     /// Polls the screen until `pred` holds; panics with the last screen after the deadline.
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for_within(STEP_DEADLINE, what, pred)
+    }
+
+    /// [`Tmux::wait_for`] with its own deadline (the console's first start computes history).
+    fn wait_for_within(
+        &self,
+        deadline: Duration,
+        what: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.capture();
             if pred(&screen) {
                 return screen;
             }
-            if start.elapsed() > STEP_DEADLINE {
+            if start.elapsed() > deadline {
                 panic!("timed out waiting for {what}; last screen:\n{screen}");
             }
             sleep(POLL);
@@ -225,6 +235,12 @@ fn console_end_to_end_in_tmux() {
     let ws: PathBuf = dir.path().join("ws");
     let ws_str = ws.to_str().expect("utf-8 temp path").to_string();
     driftdeck(&["demo", "init", &ws_str]);
+    // The on-call story's late feed has arrived (README "On call"), so every demo run computes.
+    std::fs::copy(
+        driftdeck::demo::late_feed_path(&ws),
+        ws.join("data/feeds/lowcost_delay/current_2013-11.csv"),
+    )
+    .expect("late feed in place");
     let config = ws.join("config").join("driftdeck.toml");
     let config_str = config.to_str().expect("utf-8 config path").to_string();
     let backfill = driftdeck(&[
@@ -545,5 +561,131 @@ fn console_end_to_end_in_tmux() {
     assert!(
         !screen.contains(MODEL_PANE_WIDTH_HINT) && !screen.contains("driftdeck · demo"),
         "the console's screen is gone after quitting:\n{screen}"
+    );
+}
+
+/// The README tour "On call: from red to green", key for key, on the demo as the console's first
+/// start builds it (`demo init`, then the console computes the history up to 2013-11-30 with the
+/// configured 3 attempts and no retry wait): the red row, `a`, the runs pane with the three failed
+/// attempts and their recorded finding, the quarantine of `regional_delay` (finding on screen,
+/// file on disk), the late feed copied in, `r` `y` on the failed run, and the model green.
+#[test]
+fn console_on_call_tour_from_red_to_green_in_tmux() {
+    if !tmux_available() {
+        if std::env::var("DRIFTDECK_SKIP_TMUX").as_deref() == Ok("1") {
+            eprintln!("tmux not installed; skipped because DRIFTDECK_SKIP_TMUX=1");
+            return;
+        }
+        panic!("tmux is not installed (CI's .ci/run installs it); DRIFTDECK_SKIP_TMUX=1 skips");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ws: PathBuf = dir.path().join("ws");
+    let ws_str = ws.to_str().expect("utf-8 temp path").to_string();
+    driftdeck(&["demo", "init", &ws_str]);
+    let config = ws.join("config").join("driftdeck.toml");
+    let config_str = config.to_str().expect("utf-8 config path").to_string();
+    let tmux = Tmux::new(dir);
+    let script = format!(
+        "{} --config {}; echo EXIT=$?; exec sleep 600",
+        sh_quote(BIN),
+        sh_quote(&config_str)
+    );
+    tmux.ok(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &format!("sh -c {}", sh_quote(&script)),
+    ]);
+
+    // 1. The red row: lowcost_delay failed (its latest result is 2013-11-29), on top.
+    let screen = tmux.wait_for_within(
+        Duration::from_secs(600),
+        "the demo history and the red row",
+        |s| s.contains("✗ 1 failed") && s.contains("1 Models 6/6"),
+    );
+    let rows = model_rows(&screen);
+    assert!(
+        rows[0].contains("lowcost_delay")
+            && rows[0].contains("2013-11-29")
+            && rows[0].contains("✗ FAIL")
+            && rows[0].contains("Q✗"),
+        "{screen}"
+    );
+    for m in ["legacy_delay", "regional_delay"] {
+        assert!(
+            rows.iter().any(|r| r.contains(m) && r.contains("Q!")),
+            "{m} has a warning:\n{screen}"
+        );
+    }
+
+    // 2. `a`: needs attention only.
+    tmux.keys(&["a"]);
+    let screen = tmux.wait_text(&["needs attention"]);
+    let rows = model_rows(&screen);
+    assert!(rows[0].contains("lowcost_delay"), "{screen}");
+    assert!(
+        rows.iter().all(|r| !r.contains("lga_delay")),
+        "lga_delay (warn band only) is filtered out:\n{screen}"
+    );
+
+    // 3. Runs pane: three failed attempts and the recorded finding of the selected one.
+    tmux.keys(&["5"]);
+    let screen = tmux.wait_text(&[
+        "5 Runs carriers/lowcost_delay",
+        "6 Log demo-lowcost_delay-2013-11-30#3",
+        "Q✗ window_coverage [2013-11-30]: no rows for 2013-11-30",
+    ]);
+    let runs: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("5 Runs "))
+        .skip(2)
+        .map(left_pane)
+        .filter(|l| l.starts_with("2013-11-30"))
+        .collect();
+    assert!(
+        runs.len() == 3
+            && runs[0].contains("✗ FAIL  3/3")
+            && runs[1].contains("↻ retry 2/3")
+            && runs[2].contains("↻ retry 1/3"),
+        "{screen}"
+    );
+
+    // 4. The quarantine of regional_delay: its file holds the six unreadable lines.
+    let qdir = ws.join("quarantine/regional_delay/2013-11-30");
+    let files: Vec<PathBuf> = std::fs::read_dir(&qdir)
+        .unwrap_or_else(|e| panic!("{}: {e}", qdir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).expect("quarantine file");
+    assert_eq!(text.lines().count(), 7, "{text}");
+
+    // 5. The late feed arrives (the tour's `cp`).
+    std::fs::copy(
+        driftdeck::demo::late_feed_path(&ws),
+        ws.join("data/feeds/lowcost_delay/current_2013-11.csv"),
+    )
+    .expect("cp late feed");
+
+    // 6. `r` on the selected failed run, `y`: the model turns green.
+    tmux.keys(&["r"]);
+    tmux.wait_text(&["Confirm rerun", "carriers / lowcost_delay", "2013-11-30"]);
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("lowcost_delay green on 2013-11-30", |s| {
+        s.contains("✗ 0 failed")
+            && model_rows(s).iter().any(|r| {
+                r.contains("lowcost_delay") && r.contains("2013-11-30") && r.contains("✓ ok")
+            })
+    });
+    assert!(
+        finished_run_lines(&screen, "2013-11-30")
+            .iter()
+            .any(|l| l.contains(" run ")),
+        "{screen}"
     );
 }

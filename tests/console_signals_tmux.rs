@@ -108,6 +108,12 @@ fn termination_signals_restore_the_terminal_like_q() {
     let ws = dir.path().join("ws");
     let ws_str = ws.to_str().expect("utf-8 path").to_string();
     driftdeck(&["demo", "init", &ws_str]);
+    // The on-call story's late feed has arrived (README "On call"), so every demo run computes.
+    std::fs::copy(
+        driftdeck::demo::late_feed_path(&ws),
+        ws.join("data/feeds/lowcost_delay/current_2013-11.csv"),
+    )
+    .expect("late feed in place");
     let config = ws.join("config").join("driftdeck.toml");
     let config_str = config.to_str().expect("utf-8 path").to_string();
     // One stored day, so the console does not backfill the demo year at start.

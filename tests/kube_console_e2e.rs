@@ -135,6 +135,12 @@ fn console_drives_kubernetes_through_the_fake_api_server() {
     let ws = dir.path().join("ws");
     let ws_str = ws.to_str().unwrap().to_string();
     driftdeck(&["demo", "init", &ws_str]);
+    // The on-call story's late feed has arrived (README "On call"), so every demo run computes.
+    std::fs::copy(
+        driftdeck::demo::late_feed_path(&ws),
+        ws.join("data/feeds/lowcost_delay/current_2013-11.csv"),
+    )
+    .expect("late feed in place");
     // The pods' configuration: the demo's, one attempt per run (no 300 s retry pause).
     let job_config = ws.join("config/driftdeck.toml");
     let text = std::fs::read_to_string(&job_config).unwrap();
