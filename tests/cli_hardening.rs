@@ -3,126 +3,13 @@
 //! error for `--all` (#11), secret-looking values and file contents are not echoed (#13).
 
 mod common;
+#[path = "support/reliab_ws.rs"]
+mod reliab_ws;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use rusqlite::{Connection, OpenFlags};
-
-fn command() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_driftdeck"));
-    cmd.env("RUST_BACKTRACE", "0")
-        .env("RUST_LIB_BACKTRACE", "0")
-        .env("NO_COLOR", "1");
-    for k in [
-        "DRIFTDECK_CONFIG",
-        "DRIFTDECK_LOG",
-        "DRIFTDECK_JOB_LOG",
-        "THRESHOLD",
-        "BENCHMARKING_PATH",
-        "EMAIL_RECIPIENTS",
-        "VALIDATION_THRESHOLD",
-        "MODEL_M1_BENCHMARKING_PATH",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd
-}
-
-/// A one-model workspace (`m1` in value stream `vs`, one attempt, no delay).
-struct Ws {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    config: PathBuf,
-}
-
-impl Ws {
-    fn new() -> Ws {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("ws");
-        for d in ["config", "data", "benchmarks/vs/m1"] {
-            std::fs::create_dir_all(root.join(d)).expect("mkdir");
-        }
-        std::fs::write(
-            root.join("config/driftdeck.toml"),
-            "[workspace]\nname = \"mini\"\n\n[retry]\nattempts = 1\ndelay_seconds = 0\n",
-        )
-        .expect("toml");
-        std::fs::write(
-            root.join("config/models.yaml"),
-            r#"models:
-  - id: m1
-    value_stream: vs
-    owner: tests
-    schedule: "0 6 * * *"
-    score: score
-    characteristics:
-      - { name: x, kind: numeric }
-      - { name: c, kind: categorical }
-    current:
-      path: data/cur_{date}.csv
-"#,
-        )
-        .expect("yaml");
-        let mut bench = String::from("score,x,c\n");
-        for i in 0..40 {
-            bench.push_str(&format!(
-                "{},{},{}\n",
-                i as f64 / 40.0,
-                i * 3,
-                ["a", "b", "c"][i % 3]
-            ));
-        }
-        std::fs::write(root.join("benchmarks/vs/m1/benchmark.csv"), bench).expect("bench");
-        Ws {
-            config: root.join("config/driftdeck.toml"),
-            root,
-            _dir: dir,
-        }
-    }
-
-    fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = command();
-        cmd.arg("--config").arg(&self.config).args(args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("driftdeck binary runs")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_env(args, &[])
-    }
-
-    fn set_toml(&self, extra: &str) {
-        std::fs::write(
-            &self.config,
-            format!("[workspace]\nname = \"mini\"\n\n{extra}\n"),
-        )
-        .expect("toml");
-    }
-
-    fn db(&self) -> Connection {
-        Connection::open_with_flags(
-            self.root.join("driftdeck.sqlite"),
-            OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open store")
-    }
-
-    fn count(&self, sql: &str) -> i64 {
-        if !self.root.join("driftdeck.sqlite").exists() {
-            return 0;
-        }
-        self.db()
-            .query_row(sql, [], |r| r.get(0))
-            .expect("count query")
-    }
-}
-
-fn stderr_of(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use reliab_ws::{Ws, stderr_of};
 
 /// Fails (not a panic: exit code 1 or clap's 2, never 101) and says all of `needles`.
 fn assert_refused(out: &Output, needles: &[&str]) -> String {

@@ -1,6 +1,6 @@
-//! A small two-model workspace driven through the real binary, shared by the reliability suites
-//! (`reliab_concurrency.rs`, `reliab_crash_signals.rs`): the command with a clean environment, the
-//! workspace with its store, and `stderr_of`.
+//! A small workspace driven through the real binary, shared by the reliability suites
+//! (`reliab_concurrency.rs`, `reliab_crash_signals.rs`) and `cli_hardening.rs`: the command with
+//! a clean environment, the workspace with its store, and `stderr_of`.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -91,6 +91,15 @@ impl Ws {
 
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_env(args, &[])
+    }
+
+    /// Rewrites `driftdeck.toml` as the workspace name plus `extra` (TOML sections).
+    pub fn set_toml(&self, extra: &str) {
+        std::fs::write(
+            &self.config,
+            format!("[workspace]\nname = \"mini\"\n\n{extra}\n"),
+        )
+        .expect("toml");
     }
 
     pub fn db(&self) -> Connection {
